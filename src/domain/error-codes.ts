@@ -1,0 +1,37 @@
+/**
+ * The one catalogue of error codes. docs/errors.md documents the same list and a test fails when they drift.
+ * `retryable` is the default for the code; a thrower may override it where it knows better.
+ */
+export const ErrorCode = {
+  PLAN_INVALID: { retryable: false, summary: 'The plan file does not match schemas/plan.schema.json or does not compile (cycle, unknown id, bad expression, unknown kind).' },
+  INPUT_INVALID: { retryable: false, summary: "Run inputs, an API body, a query string or a CLI flag is not what its schema expects." },
+  DOCUMENT_INVALID: { retryable: false, summary: 'A document about to be stored does not match its schema; nothing was written.' },
+  EXPRESSION_INVALID: { retryable: false, summary: 'A ${{ }} expression cannot be parsed or evaluated.' },
+  PLAN_NOT_FOUND: { retryable: false, summary: 'No plan (or plan version) with that id is visible to the caller.' },
+  RUN_NOT_FOUND: { retryable: false, summary: 'No run with that id is visible to the caller.' },
+  STEP_NOT_FOUND: { retryable: false, summary: 'No step with that id or key in the run.' },
+  STEP_ILLEGAL_TRANSITION: { retryable: false, summary: 'The step cannot move from its current status to the requested one.' },
+  RUN_ILLEGAL_TRANSITION: { retryable: false, summary: 'The run cannot move from its current status to the requested one (for example resuming a finished run).' },
+  CONFLICT: { retryable: true, summary: 'Another writer changed the same document first (unique key or optimistic concurrency).' },
+  LEASE_LOST: { retryable: false, summary: 'The runner no longer holds the lease of the run or step it tried to write.' },
+  BUDGET_EXCEEDED: { retryable: false, summary: 'The run crossed max_duration_ms or max_cost.' },
+  STEP_FAILED: { retryable: true, summary: 'A step attempt failed (non-zero exit, handler threw, HTTP error status).' },
+  STEP_TIMEOUT: { retryable: true, summary: 'A step attempt ran longer than its timeout_ms.' },
+  CANCELLED: { retryable: false, summary: 'The run or step was cancelled.' },
+  EXECUTOR_UNKNOWN: { retryable: false, summary: 'No executor is registered for the step kind (uses).' },
+  HANDLER_NOT_FOUND: { retryable: false, summary: 'No handler function is registered under that name.' },
+  PATH_FORBIDDEN: { retryable: false, summary: 'A path escapes the workspace.' },
+  URL_FORBIDDEN: { retryable: false, summary: 'An http step URL has a forbidden scheme or resolves to a private or link-local address.' },
+  CURSOR_INVALID: { retryable: false, summary: 'The list cursor is not one this server issued.' },
+  STORE_URL_INVALID: { retryable: false, summary: 'The store URL is not mongodb://, mongodb+srv://, nedb://path or memory://.' },
+  STORE_UNAVAILABLE: { retryable: true, summary: 'The store did not answer (network, server down, timeout).' },
+  UNAUTHORIZED: { retryable: false, summary: 'No valid bearer token.' },
+  FORBIDDEN: { retryable: false, summary: "The token's role does not allow this operation." },
+  NOT_ACCEPTABLE: { retryable: false, summary: 'Unsupported media type or body too large.' },
+  LEDGER_INVALID: { retryable: false, summary: 'A claim-ledger manifest does not verify.' },
+  ATTESTATION_INVALID: { retryable: false, summary: 'An attestation envelope does not verify.' },
+  CONFIG_INVALID: { retryable: false, summary: 'A configuration file (tokens, hooks) is malformed.' },
+  INTERNAL: { retryable: false, summary: 'A bug: an unexpected error inside Maestro.' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCode;

@@ -1,0 +1,564 @@
+/* eslint-disable */
+/**
+ * Generated from schemas/ by `npm run gen:types` (json-schema-to-typescript).
+ * Do not edit by hand: change the schema and regenerate.
+ */
+
+export type ArtifactSpec = {
+  [k: string]: unknown;
+};
+
+export interface MaestroSchemas {
+  'api/attach-artifact.schema.json'?: AttachArtifactRequest;
+  'api/create-plan.schema.json'?: CreatePlanRequest;
+  'api/list-runs-query.schema.json'?: ListRunsQuery;
+  'api/rerun.schema.json'?: RerunRequest;
+  'api/start-run.schema.json'?: StartRunRequest;
+  'api/update-step.schema.json'?: UpdateStepRequest;
+  'artifact.schema.json'?: ArtifactDocument;
+  'budget.schema.json'?: Budget;
+  'error-info.schema.json'?: ErrorInfo;
+  'event.schema.json'?: EventDocument;
+  'lease.schema.json'?: Lease;
+  'plan-document.schema.json'?: PlanDocument;
+  'plan.schema.json'?: Plan;
+  'retry.schema.json'?: RetryPolicy;
+  'run.schema.json'?: RunDocument;
+  'step.schema.json'?: StepDocument;
+  'steps/exec.schema.json'?: ExecWith;
+  'steps/handler.schema.json'?: HandlerWith;
+  'steps/http.schema.json'?: HttpWith;
+  'steps/manual.schema.json'?: ManualWith;
+  'steps/noop.schema.json'?: NoopWith;
+  'steps/plan.schema.json'?: PlanWith;
+  'steps/sleep.schema.json'?: SleepWith;
+}
+export interface AttachArtifactRequest {
+  step_id?: string;
+  type: 'document' | 'report' | 'model' | 'dataset' | 'disclosure_pack';
+  name: string;
+  location: string;
+  digest?: {
+    sha256: string;
+  };
+  size_bytes?: number;
+  media_type?: string;
+  /**
+   * @maxItems 100
+   */
+  intelgraph_entity_ids?: string[];
+  metadata?: {
+    [k: string]: unknown;
+  };
+}
+export interface CreatePlanRequest {
+  plan: Plan;
+}
+/**
+ * A Maestro plan file: a DAG of steps checked into a repository as JSON.
+ */
+export interface Plan {
+  $schema?: string;
+  /**
+   * Lower-case name; with owner it identifies the plan.
+   */
+  name: string;
+  description?: string;
+  owner?: string;
+  labels?: Labels;
+  /**
+   * A JSON Schema that run inputs are validated against before the run is created.
+   */
+  inputs?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Run outputs; values may be ${{ }} expressions over steps.
+   */
+  outputs?: {
+    [k: string]: unknown;
+  };
+  budget?: Budget;
+  /**
+   * How many steps of one run may run at once.
+   */
+  concurrency?: number;
+  defaults?: {
+    timeout_ms?: number;
+    retry?: RetryPolicy;
+    continue_on_error?: boolean;
+  };
+  /**
+   * @maxItems 50
+   */
+  hooks?: string[];
+  /**
+   * @minItems 1
+   * @maxItems 20000
+   */
+  steps: PlanStep[];
+}
+export interface Labels {
+  [k: string]: string;
+}
+export interface Budget {
+  /**
+   * Wall-time bound of the run.
+   */
+  max_duration_ms?: number;
+  /**
+   * Bound on the sum of the costs steps (and child runs) report.
+   */
+  max_cost?: number;
+  /**
+   * audit records the crossing (budget.exceeded event) but does not stop the run.
+   */
+  mode?: 'enforce' | 'audit';
+}
+export interface RetryPolicy {
+  max_attempts?: number;
+  backoff_ms?: number;
+  backoff_factor?: number;
+  max_backoff_ms?: number;
+}
+/**
+ * A step runs one kind (uses) or groups nested steps (steps), never both.
+ */
+export interface PlanStep {
+  id: string;
+  name?: string;
+  /**
+   * The step kind: exec, http, handler, plan, manual, noop, sleep, or a registered one.
+   */
+  uses?: string;
+  /**
+   * Arguments of the step kind, validated against schemas/steps/<uses>.schema.json once expressions are resolved (statically when it holds none).
+   */
+  with?: {
+    [k: string]: unknown;
+  };
+  /**
+   * @maxItems 1000
+   */
+  needs?: string[];
+  if?: string;
+  foreach?: string | unknown[];
+  /**
+   * @minItems 1
+   * @maxItems 10000
+   */
+  steps?: PlanStep[];
+  retry?: RetryPolicy;
+  timeout_ms?: number;
+  continue_on_error?: boolean;
+  /**
+   * @maxItems 100
+   */
+  artifacts?: ArtifactSpec[];
+}
+/**
+ * Filters of list_runs. Every value is a scalar; operator objects are rejected.
+ */
+export interface ListRunsQuery {
+  status?: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  owner?: string;
+  plan_id?: string;
+  /**
+   * Inclusive lower bound.
+   */
+  created_after?: string;
+  /**
+   * Exclusive upper bound.
+   */
+  created_before?: string;
+  limit?: number;
+  /**
+   * Opaque; from next_cursor of the previous page.
+   */
+  cursor?: string;
+}
+/**
+ * Start a new run linked to an old one, reusing the outputs of the steps before from_step.
+ */
+export interface RerunRequest {
+  from_step: string;
+  /**
+   * Replaces the old run's inputs when given.
+   */
+  inputs?: {
+    [k: string]: unknown;
+  };
+  execute?: boolean;
+}
+export interface StartRunRequest {
+  plan_id: string;
+  /**
+   * Defaults to the newest version.
+   */
+  plan_version?: string;
+  inputs?: {
+    [k: string]: unknown;
+  };
+  labels?: {
+    [k: string]: string;
+  };
+  idempotency_key?: string;
+  /**
+   * Also execute it on the server's in-process runner.
+   */
+  execute?: boolean;
+}
+/**
+ * Report a step's status from outside the runner (external workers, manual steps).
+ */
+export interface UpdateStepRequest {
+  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  logs_ref?: string;
+  error_info?: ErrorInfo;
+  outputs?: {
+    [k: string]: unknown;
+  };
+  cost?: number;
+}
+/**
+ * Why a run or step did not succeed.
+ */
+export interface ErrorInfo {
+  message: string;
+  /**
+   * Stable machine code, e.g. step_failed, budget_exceeded, timeout.
+   */
+  code: string;
+  attempt?: number;
+  details?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * A file or URL a run produced.
+ */
+export interface ArtifactDocument {
+  /**
+   * ULID
+   */
+  artifact_id: string;
+  /**
+   * ULID
+   */
+  run_id: string;
+  /**
+   * ULID
+   */
+  step_id?: string;
+  type: 'document' | 'report' | 'model' | 'dataset' | 'disclosure_pack';
+  name: string;
+  /**
+   * URL or absolute path.
+   */
+  location: string;
+  digest?: {
+    sha256: string;
+  };
+  size_bytes?: number;
+  media_type?: string;
+  claim_ledger_ref?: string;
+  intelgraph_entity_ids: string[];
+  created_at: string;
+  metadata: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * A lifecycle event, stored with a gap-free seq per run before it is emitted.
+ */
+export interface EventDocument {
+  /**
+   * ULID
+   */
+  event_id: string;
+  /**
+   * ULID
+   */
+  run_id: string;
+  seq: number;
+  type:
+    | 'run.created'
+    | 'run.started'
+    | 'step.started'
+    | 'step.retrying'
+    | 'step.succeeded'
+    | 'step.failed'
+    | 'step.skipped'
+    | 'step.cancelled'
+    | 'artifact.attached'
+    | 'budget.exceeded'
+    | 'run.succeeded'
+    | 'run.failed'
+    | 'run.cancelled';
+  at: string;
+  /**
+   * ULID
+   */
+  step_id?: string;
+  data: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Who may write a run or step now. Every write under a lease filters on owner + fence.
+ */
+export interface Lease {
+  owner: string;
+  expires_at: string;
+  /**
+   * Incremented by every claim; a stale holder's writes match nothing.
+   */
+  fence: number;
+}
+/**
+ * A stored plan version. A changed spec is a new version of the same plan_id.
+ */
+export interface PlanDocument {
+  /**
+   * ULID
+   */
+  plan_id: string;
+  name: string;
+  /**
+   * sha256 of the canonical plan JSON.
+   */
+  version: string;
+  description?: string;
+  owner: string;
+  created_at: string;
+  steps_spec: Plan;
+  labels: {
+    [k: string]: string;
+  };
+  /**
+   * Absolute path of the plan file it was loaded from, when it came from one.
+   */
+  source_path?: string;
+}
+/**
+ * One execution of a plan version.
+ */
+export interface RunDocument {
+  /**
+   * ULID
+   */
+  run_id: string;
+  /**
+   * ULID
+   */
+  plan_id: string;
+  plan_version: string;
+  plan_name: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  created_at: string;
+  started_at?: string;
+  ended_at?: string;
+  owner: string;
+  inputs: {
+    [k: string]: unknown;
+  };
+  outputs?: {
+    [k: string]: unknown;
+  };
+  budget: Budget;
+  usage: {
+    duration_ms?: number;
+    cost: number;
+  };
+  /**
+   * ULID
+   */
+  parent_run_id?: string;
+  /**
+   * ULID
+   */
+  parent_step_id?: string;
+  /**
+   * ULID
+   */
+  root_run_id: string;
+  provenance: {
+    intelgraph_entity_ids: string[];
+    claim_ledger_manifest_ids: string[];
+    claim_ledger_manifest_paths: string[];
+  };
+  error_info?: ErrorInfo;
+  labels: {
+    [k: string]: string;
+  };
+  idempotency_key?: string;
+  lease?: Lease;
+  cancel_requested_at?: string;
+  rerun_of?: {
+    /**
+     * ULID
+     */
+    run_id: string;
+    from_step: string;
+  };
+  hook_failures?: {
+    hook: string;
+    seq: number;
+    message: string;
+    at: string;
+  }[];
+  /**
+   * Per hook, the last event seq delivered.
+   */
+  hook_cursors?: {
+    [k: string]: number;
+  };
+}
+/**
+ * One step of a run: a plan step, a nested step of a group, or one foreach copy.
+ */
+export interface StepDocument {
+  /**
+   * ULID
+   */
+  step_id: string;
+  /**
+   * ULID
+   */
+  run_id: string;
+  /**
+   * Path of the step in the plan: id, group.child, each[2].child.
+   */
+  key: string;
+  name: string;
+  /**
+   * Absent for a group.
+   */
+  uses?: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  /**
+   * 0 before the first claim.
+   */
+  attempt: number;
+  max_attempts: number;
+  /**
+   * Keys of the sibling steps this one waits for.
+   */
+  needs: string[];
+  created_at: string;
+  started_at?: string;
+  ended_at?: string;
+  /**
+   * Not claimable before this time (retry backoff).
+   */
+  ready_at?: string;
+  logs_ref?: string;
+  error_info?: ErrorInfo;
+  outputs?: {
+    [k: string]: unknown;
+  };
+  cost?: number;
+  /**
+   * ULID
+   */
+  parent_step_id?: string;
+  /**
+   * ULID
+   */
+  child_run_id?: string;
+  /**
+   * The foreach item of this copy.
+   */
+  item?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Position of a foreach copy.
+   */
+  index?: number;
+  skip_reason?: 'condition_false' | 'upstream_failed' | 'upstream_skipped' | 'cancelled' | 'budget_exceeded' | 'reused';
+  lease?: Lease;
+}
+/**
+ * Run a program. The command is an argv array and never goes through a shell unless shell is true.
+ */
+export interface ExecWith {
+  /**
+   * @minItems 1
+   * @maxItems 1000
+   */
+  command: string[];
+  /**
+   * Relative to the workspace; may not escape it.
+   */
+  cwd?: string;
+  env?: {
+    [k: string]: string;
+  };
+  /**
+   * Explicit opt-in: run command[0] through /bin/sh -c.
+   */
+  shell?: boolean;
+}
+/**
+ * Call a function registered in code. Other keys are passed to the handler as its arguments.
+ */
+export interface HandlerWith {
+  handler: string;
+  [k: string]: unknown;
+}
+/**
+ * Call an HTTP(S) endpoint. Private and link-local addresses are refused unless allowed.
+ */
+export interface HttpWith {
+  url: string;
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: {
+    [k: string]: string;
+  };
+  /**
+   * Sent as JSON unless it is a string.
+   */
+  body?: {
+    [k: string]: unknown;
+  };
+  /**
+   * Hosts allowed even when they resolve to private addresses.
+   *
+   * @maxItems 100
+   */
+  allow_hosts?: string[];
+  max_response_bytes?: number;
+  max_redirects?: number;
+  expect_status?: number[];
+}
+/**
+ * Wait until the API or CLI reports this step's status.
+ */
+export interface ManualWith {
+  prompt?: string;
+}
+/**
+ * Do nothing; optionally publish outputs and report a cost.
+ */
+export interface NoopWith {
+  outputs?: {
+    [k: string]: unknown;
+  };
+  cost?: number;
+}
+/**
+ * Run another plan as a child run and take its outputs.
+ */
+export interface PlanWith {
+  /**
+   * Path of the child plan file, relative to the parent plan file.
+   */
+  plan: string;
+  inputs?: {
+    [k: string]: unknown;
+  };
+}
+export interface SleepWith {
+  ms: number;
+}

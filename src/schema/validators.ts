@@ -1,0 +1,74 @@
+import Ajv2020Module, { type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { ErrorCode } from '../domain/error-codes.js';
+import { MaestroError } from '../domain/errors.js';
+import { describeAjvError, type ValidationFault } from './format-errors.js';
+import { readSchemaFiles } from './schema-files.js';
+
+// ajv and ajv-formats are CommonJS; their default export sits one level down under NodeNext.
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
+
+export type SchemaId = string;
+
+let ajvInstance: InstanceType<typeof Ajv2020> | undefined;
+const compiled = new Map<string, ValidateFunction>();
+
+/**
+ * The shared ajv instance, built on first use (never at import time).
+ * No allErrors and no $data: untrusted input must not be able to make validation expensive.
+ */
+export function sharedAjv(): InstanceType<typeof Ajv2020> {
+  if (!ajvInstance) {
+    const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: false, useDefaults: false });
+    addFormats(ajv);
+    for (const file of readSchemaFiles()) ajv.addSchema(file.schema, file.id);
+    ajvInstance = ajv;
+  }
+  return ajvInstance;
+}
+
+/** The compiled validator of one schema file, compiled once. */
+export function validatorFor(schemaId: SchemaId): ValidateFunction {
+  let validate = compiled.get(schemaId);
+  if (!validate) {
+    validate = sharedAjv().getSchema(schemaId);
+    if (!validate) throw new Error(`no schema ${schemaId} in schemas/`);
+    compiled.set(schemaId, validate);
+  }
+  return validate;
+}
+
+/** The first fault of `value` against the schema, or undefined when it is valid. */
+export function findSchemaFault(schemaId: SchemaId, value: unknown): ValidationFault | undefined {
+  const validate = validatorFor(schemaId);
+  if (validate(value)) return undefined;
+  const [first] = validate.errors ?? [];
+  return first ? describeAjvError(first) : { path: '$', expected: 'a valid value', message: '$: invalid' };
+}
+
+/** Throws a MaestroError with `code` naming the JSON path and what was expected there. */
+export function assertMatchesSchema<T>(schemaId: SchemaId, value: unknown, code: ErrorCode, what: string): asserts value is T {
+  const fault = findSchemaFault(schemaId, value);
+  if (fault) {
+    throw new MaestroError(code, `${what} is invalid at ${fault.path}: expected ${fault.expected}`, {
+      details: { path: fault.path, expected: fault.expected, schema: schemaId },
+    });
+  }
+}
+
+let userSchemaAjv: InstanceType<typeof Ajv2020> | undefined;
+
+/** Compiles a user-supplied JSON Schema (a plan's `inputs`), reporting a schema that does not compile as PLAN_INVALID. */
+export function compileUserSchema(schema: object, path: string): ValidateFunction {
+  // Users write their own schemas: unknown keywords are tolerated, and their ids never clash with ours.
+  userSchemaAjv ??= addFormats(new Ajv2020({ strict: false, allErrors: false }));
+  const { $id: _ignoredId, ...withoutId } = schema as Record<string, unknown>;
+  try {
+    return userSchemaAjv.compile(withoutId);
+  } catch (error) {
+    throw new MaestroError('PLAN_INVALID', `${path} is not a valid JSON Schema: ${(error as Error).message}`, {
+      details: { path, expected: 'a JSON Schema (draft 2020-12)' },
+    });
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * What the shared store logic needs from a document database: MongoDB-style filters and update operators
+ * on one collection, each call atomic on one document. Both drivers (mongodb, NeDB) speak this natively;
+ * the differences live in their driver files, as in Kysely's dialects.
+ */
+export type StoredDocument = Record<string, unknown> & { _id: string };
+export type Filter = Record<string, unknown>;
+export type Update = Record<string, unknown>;
+export type SortOrder = Record<string, 1 | -1>;
+
+export interface DocumentCollection {
+  /** Throws MaestroError CONFLICT when a unique index is violated; nothing is written then. */
+  insertOne(doc: StoredDocument): Promise<void>;
+  /** Inserts in order; documents whose unique keys exist already are skipped. */
+  insertManyIgnoringDuplicates(docs: StoredDocument[]): Promise<void>;
+  findOne(filter: Filter, sort?: SortOrder): Promise<StoredDocument | undefined>;
+  find(filter: Filter, options?: { sort?: SortOrder; limit?: number }): Promise<StoredDocument[]>;
+  /** Updates the first match (in sort order) atomically and returns it as updated, or undefined when none matched. */
+  findOneAndUpdate(filter: Filter, update: Update, sort?: SortOrder): Promise<StoredDocument | undefined>;
+  /** Updates one match; true when a document matched. */
+  updateOne(filter: Filter, update: Update): Promise<boolean>;
+  deleteMany(filter: Filter): Promise<number>;
+}
+
+export interface IndexSpec {
+  collection: string;
+  name: string;
+  keys: Record<string, 1 | -1>;
+  unique?: boolean;
+  sparse?: boolean;
+}
+
+export interface DocumentDriver {
+  readonly backend: string;
+  collection(name: string): DocumentCollection;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,334 @@
+import type { ArtifactDocument, EventDocument, PlanDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import { isMaestroError, MaestroError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { RunStatus, StepStatus } from '../domain/status.js';
+import { decodeCursor, toPage } from './cursor.js';
+import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from './document-collection.js';
+import type {
+  HookFailure,
+  LeaseRequest,
+  LeaseToken,
+  NewEvent,
+  Page,
+  PageRequest,
+  PlanFilter,
+  ProvenanceRefs,
+  RunDetail,
+  RunFilter,
+  RunGuard,
+  RunPatch,
+  RunStore,
+  StepGuard,
+  StepPatch,
+} from './port.js';
+import { Collection, fromStored, hookCursorField, toStored } from './stored-dates.js';
+import { assertValidDocument } from './validate-document.js';
+
+const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
+const MAX_EVENT_APPEND_TRIES = 50;
+
+/**
+ * The RunStore port implemented once over a DocumentDriver. Each method is one atomic single-document
+ * operation, or an ordered idempotent sequence of them; guards make concurrent writers safe.
+ */
+export class DocumentRunStore implements RunStore {
+  readonly backend: string;
+  private readonly plans: DocumentCollection;
+  private readonly runs: DocumentCollection;
+  private readonly steps: DocumentCollection;
+  private readonly artifacts: DocumentCollection;
+  private readonly events: DocumentCollection;
+  /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
+  private readonly lastSeq = new Map<string, number>();
+
+  constructor(private readonly driver: DocumentDriver) {
+    this.backend = driver.backend;
+    this.plans = driver.collection(Collection.plans);
+    this.runs = driver.collection(Collection.runs);
+    this.steps = driver.collection(Collection.steps);
+    this.artifacts = driver.collection(Collection.artifacts);
+    this.events = driver.collection(Collection.events);
+  }
+
+  // ---- plans
+
+  async savePlan(plan: PlanDocument): Promise<{ plan: PlanDocument; created: boolean }> {
+    assertValidDocument(Collection.plans, plan);
+    const _id = `${plan.plan_id}:${plan.version}`;
+    try {
+      await this.plans.insertOne({ ...toStored(Collection.plans, plan), _id });
+      return { plan, created: true };
+    } catch (error) {
+      if (!isMaestroError(error, 'CONFLICT')) throw error;
+      const existing = await this.plans.findOne({ _id });
+      if (!existing) throw error;
+      return { plan: fromStored(Collection.plans, existing), created: false };
+    }
+  }
+
+  async findPlanId(owner: string, name: string): Promise<string | undefined> {
+    const found = await this.plans.findOne({ owner, name }, { created_at: 1, _id: 1 });
+    return found ? String(found.plan_id) : undefined;
+  }
+
+  async getPlan(planId: string, version?: string): Promise<PlanDocument | undefined> {
+    const found = version
+      ? await this.plans.findOne({ _id: `${planId}:${version}` })
+      : await this.plans.findOne({ plan_id: planId }, { created_at: -1, _id: -1 });
+    return found ? fromStored<PlanDocument>(Collection.plans, found) : undefined;
+  }
+
+  async listPlans(filter: PlanFilter, page: PageRequest): Promise<Page<PlanDocument>> {
+    const query: Filter = {};
+    if (filter.owner !== undefined) query.owner = filter.owner;
+    if (filter.name !== undefined) query.name = filter.name;
+    return this.pageNewestFirst(this.plans, Collection.plans, query, page);
+  }
+
+  // ---- runs
+
+  async createRun(run: RunDocument, steps: StepDocument[]): Promise<{ run: RunDocument; created: boolean }> {
+    assertValidDocument(Collection.runs, run);
+    for (const step of steps) assertValidDocument(Collection.steps, step);
+    if (run.idempotency_key !== undefined) {
+      const existing = await this.runs.findOne({ idempotency_key: run.idempotency_key });
+      if (existing) return { run: fromStored(Collection.runs, existing), created: false };
+    }
+    // Steps first: a run that can be seen always has its steps. A crash in between leaves only
+    // unreachable steps under a run id that never appears.
+    await this.insertSteps(steps);
+    try {
+      await this.runs.insertOne({ ...toStored(Collection.runs, run), _id: run.run_id });
+      return { run, created: true };
+    } catch (error) {
+      if (!isMaestroError(error, 'CONFLICT') || run.idempotency_key === undefined) throw error;
+      // Another starter with the same idempotency key won the race: drop our steps, return its run.
+      await this.steps.deleteMany({ run_id: run.run_id });
+      const winner = await this.runs.findOne({ idempotency_key: run.idempotency_key });
+      if (!winner) throw error;
+      return { run: fromStored(Collection.runs, winner), created: false };
+    }
+  }
+
+  async getRun(runId: string): Promise<RunDocument | undefined> {
+    const found = await this.runs.findOne({ _id: runId });
+    return found ? fromStored<RunDocument>(Collection.runs, found) : undefined;
+  }
+
+  async getRunDetail(runId: string): Promise<RunDetail | undefined> {
+    const run = await this.getRun(runId);
+    if (!run) return undefined;
+    const [steps, artifacts] = await Promise.all([this.listSteps(runId), this.listArtifacts(runId)]);
+    return { run, steps, artifacts };
+  }
+
+  async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunDocument>> {
+    const query: Filter = {};
+    if (filter.status !== undefined) query.status = filter.status;
+    if (filter.owner !== undefined) query.owner = filter.owner;
+    if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
+    const createdAt: Record<string, Date> = {};
+    if (filter.created_after !== undefined) createdAt.$gte = new Date(filter.created_after);
+    if (filter.created_before !== undefined) createdAt.$lt = new Date(filter.created_before);
+    if (Object.keys(createdAt).length > 0) query.created_at = createdAt;
+    return this.pageNewestFirst(this.runs, Collection.runs, query, page);
+  }
+
+  async updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined> {
+    const { duration_ms, ...fields } = patch;
+    const set: Record<string, unknown> = toStored(Collection.runs, fields);
+    if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
+    const updated = await this.runs.findOneAndUpdate({ _id: runId, ...leaseAndStatusFilter(guard) }, { $set: set });
+    return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+  }
+
+  async claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined> {
+    const filter: Filter = {
+      status: { $in: unfinishedRunStatuses },
+      $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }, { 'lease.owner': lease.owner }],
+    };
+    if (runId !== undefined) filter._id = runId;
+    const claimed = await this.runs.findOneAndUpdate(
+      filter,
+      { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } },
+      { created_at: 1, _id: 1 },
+    );
+    return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
+  }
+
+  async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
+    return this.runs.updateOne(
+      { _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence },
+      { $set: { 'lease.expires_at': new Date(expiresAt) } },
+    );
+  }
+
+  async addRunCost(runId: string, cost: number): Promise<RunDocument | undefined> {
+    const updated = await this.runs.findOneAndUpdate({ _id: runId }, { $inc: { 'usage.cost': cost } });
+    return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+  }
+
+  async addRunProvenance(runId: string, refs: ProvenanceRefs): Promise<void> {
+    const addToSet: Record<string, unknown> = {};
+    for (const [field, values] of Object.entries(refs)) {
+      if (Array.isArray(values) && values.length > 0) addToSet[`provenance.${field}`] = { $each: values };
+    }
+    if (Object.keys(addToSet).length > 0) await this.runs.updateOne({ _id: runId }, { $addToSet: addToSet });
+  }
+
+  async recordHookDelivery(runId: string, hook: string, seq: number): Promise<void> {
+    await this.runs.updateOne({ _id: runId }, { $max: { [hookCursorField(hook)]: seq } });
+  }
+
+  async recordHookFailure(runId: string, failure: HookFailure): Promise<void> {
+    await this.runs.updateOne({ _id: runId }, { $push: { hook_failures: { ...failure, at: new Date(failure.at) } } });
+  }
+
+  // ---- steps
+
+  async insertSteps(steps: StepDocument[]): Promise<void> {
+    for (const step of steps) assertValidDocument(Collection.steps, step);
+    await this.steps.insertManyIgnoringDuplicates(steps.map((step) => ({ ...toStored(Collection.steps, step), _id: step.step_id })));
+  }
+
+  async listSteps(runId: string): Promise<StepDocument[]> {
+    const found = await this.steps.find({ run_id: runId }, { sort: { _id: 1 } });
+    return found.map((doc) => fromStored<StepDocument>(Collection.steps, doc));
+  }
+
+  async getStep(stepId: string): Promise<StepDocument | undefined> {
+    const found = await this.steps.findOne({ _id: stepId });
+    return found ? fromStored<StepDocument>(Collection.steps, found) : undefined;
+  }
+
+  async claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
+    const now = new Date(lease.now);
+    const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
+    // A new attempt of a pending step whose backoff has passed...
+    const fresh = await this.steps.findOneAndUpdate(
+      { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
+      { $set: { ...leaseSet, status: StepStatus.running, started_at: now }, $inc: { attempt: 1, 'lease.fence': 1 }, $unset: { ready_at: true } },
+    );
+    if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
+    // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
+    const takenOver = await this.steps.findOneAndUpdate(
+      { _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } },
+      { $set: leaseSet, $inc: { 'lease.fence': 1 } },
+    );
+    return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
+  }
+
+  async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
+    return this.steps.updateOne(
+      { _id: stepId, status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
+      { $set: { 'lease.expires_at': new Date(expiresAt) } },
+    );
+  }
+
+  async updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
+    const { lease, ...fields } = patch;
+    const set: Record<string, unknown> = toStored(Collection.steps, fields);
+    if (lease) {
+      set['lease.owner'] = lease.owner;
+      set['lease.expires_at'] = new Date(lease.expires_at);
+    }
+    const update: Record<string, unknown> = { $set: set };
+    if (lease) update.$inc = { 'lease.fence': 1 };
+    const updated = await this.steps.findOneAndUpdate({ _id: stepId, ...leaseAndStatusFilter(guard) }, update);
+    return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
+  }
+
+  // ---- artifacts
+
+  async attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument> {
+    assertValidDocument(Collection.artifacts, artifact);
+    await this.artifacts.insertOne({ ...toStored(Collection.artifacts, artifact), _id: artifact.artifact_id });
+    return artifact;
+  }
+
+  async setArtifactProvenance(artifactId: string, refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] }): Promise<void> {
+    const update: Record<string, unknown> = {};
+    if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
+    if (refs.intelgraph_entity_ids?.length) update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
+    if (Object.keys(update).length > 0) await this.artifacts.updateOne({ _id: artifactId }, update);
+  }
+
+  async listArtifacts(runId: string): Promise<ArtifactDocument[]> {
+    const found = await this.artifacts.find({ run_id: runId }, { sort: { created_at: 1, _id: 1 } });
+    return found.map((doc) => fromStored<ArtifactDocument>(Collection.artifacts, doc));
+  }
+
+  // ---- events
+
+  async appendEvent(event: NewEvent): Promise<EventDocument> {
+    let seq = (this.lastSeq.get(event.run_id) ?? (await this.readLastSeq(event.run_id))) + 1;
+    for (let tries = 0; tries < MAX_EVENT_APPEND_TRIES; tries += 1) {
+      const stored: EventDocument = { ...event, event_id: newId(), seq };
+      if (tries === 0) assertValidDocument(Collection.events, stored);
+      try {
+        // The unique (run_id, seq) index makes this optimistic: the next seq is taken by exactly one writer.
+        await this.events.insertOne({ ...toStored(Collection.events, stored), _id: stored.event_id });
+        this.lastSeq.set(event.run_id, seq);
+        return stored;
+      } catch (error) {
+        if (!isMaestroError(error, 'CONFLICT')) throw error;
+        seq = (await this.readLastSeq(event.run_id)) + 1;
+      }
+    }
+    throw new MaestroError('CONFLICT', `could not append an event to run ${event.run_id}: too many concurrent writers`);
+  }
+
+  async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
+    const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
+    return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
+  }
+
+  ping(): Promise<void> {
+    return this.driver.ping();
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  // ---- shared pieces
+
+  private async readLastSeq(runId: string): Promise<number> {
+    const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
+    return last ? Number(last.seq) : 0;
+  }
+
+  /** Newest first by created_at then _id, resuming strictly after the cursor position. */
+  private async pageNewestFirst<T extends { created_at: string }>(
+    collection: DocumentCollection,
+    name: Collection,
+    query: Filter,
+    page: PageRequest,
+  ): Promise<Page<T>> {
+    const clauses: Filter[] = [query];
+    if (page.cursor !== undefined) {
+      const position = decodeCursor(page.cursor);
+      const createdAt = new Date(position.created_at);
+      clauses.push({ $or: [{ created_at: { $lt: createdAt } }, { created_at: createdAt, _id: { $lt: position.id } }] });
+    }
+    const fetched = await collection.find(clauses.length === 1 ? query : { $and: clauses }, {
+      sort: { created_at: -1, _id: -1 },
+      limit: page.limit + 1,
+    });
+    const page1 = toPage(fetched, page.limit, (doc: StoredDocument) => ({
+      created_at: (doc.created_at as Date).toISOString(),
+      id: doc._id,
+    }));
+    return { ...page1, items: page1.items.map((doc) => fromStored<T>(name, doc)) };
+  }
+}
+
+function leaseAndStatusFilter(guard: RunGuard | StepGuard): Filter {
+  const filter: Filter = {};
+  if (guard.statusIn) filter.status = { $in: [...guard.statusIn] };
+  if (guard.lease) {
+    filter['lease.owner'] = guard.lease.owner;
+    filter['lease.fence'] = guard.lease.fence;
+  }
+  return filter;
+}

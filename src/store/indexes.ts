@@ -1,0 +1,16 @@
+import type { IndexSpec } from './document-collection.js';
+import { Collection } from './stored-dates.js';
+
+/** The indexes every adapter creates; ids are the documents' _id, so they need none of their own. */
+export const storeIndexes: readonly IndexSpec[] = [
+  { collection: Collection.plans, name: 'plans_owner_name_created', keys: { owner: 1, name: 1, created_at: -1 } },
+  { collection: Collection.plans, name: 'plans_plan_created', keys: { plan_id: 1, created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_status_owner_created', keys: { status: 1, owner: 1, created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_owner_created', keys: { owner: 1, created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_plan_created', keys: { plan_id: 1, created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_created', keys: { created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_idempotency_key', keys: { idempotency_key: 1 }, unique: true, sparse: true },
+  { collection: Collection.steps, name: 'steps_run_key', keys: { run_id: 1, key: 1 }, unique: true },
+  { collection: Collection.artifacts, name: 'artifacts_run', keys: { run_id: 1, created_at: 1 } },
+  { collection: Collection.events, name: 'events_run_seq', keys: { run_id: 1, seq: 1 }, unique: true },
+];

@@ -1,0 +1,69 @@
+import type { Db } from 'mongodb';
+import { MongoServerError } from 'mongodb';
+import { storeIndexes } from '../indexes.js';
+import { Collection } from '../stored-dates.js';
+import { mongoJsonSchema } from './mongo-json-schema.js';
+
+const schemaOfCollection: Record<Collection, string> = {
+  plans: 'plan-document.schema.json',
+  runs: 'run.schema.json',
+  steps: 'step.schema.json',
+  artifacts: 'artifact.schema.json',
+  events: 'event.schema.json',
+};
+
+const NAMESPACE_EXISTS = 48;
+const NOT_IMPLEMENTED = 238;
+
+export interface SchemaApplyReport {
+  validators: 'applied' | 'unsupported';
+  indexes: number;
+}
+
+/**
+ * Creates the collections with `$jsonSchema` validators and the indexes. Idempotent. A MongoDB-compatible
+ * server without validators (FerretDB 1.x answers NotImplemented) still gets collections and indexes;
+ * documents are validated with ajv before every write in any case.
+ */
+export async function applyStoreSchema(db: Db, log: (line: string) => void = () => {}): Promise<SchemaApplyReport> {
+  let validators: SchemaApplyReport['validators'] = 'applied';
+  for (const name of Object.values(Collection)) {
+    const validator = { $jsonSchema: mongoJsonSchema(schemaOfCollection[name]) };
+    try {
+      await db.createCollection(name, { validator, validationLevel: 'strict', validationAction: 'error' });
+    } catch (error) {
+      if (!(error instanceof MongoServerError)) throw error;
+      if (error.code === NAMESPACE_EXISTS) {
+        await db.command({ collMod: name, validator, validationLevel: 'strict', validationAction: 'error' }).catch((collModError: unknown) => {
+          if (!(collModError instanceof MongoServerError && collModError.code === NOT_IMPLEMENTED)) throw collModError;
+        });
+      } else if (error.code === NOT_IMPLEMENTED) {
+        validators = 'unsupported';
+        log(`server has no collection validators (${error.message}); creating ${name} without one`);
+        await db.createCollection(name).catch((plain: unknown) => {
+          if (!(plain instanceof MongoServerError && plain.code === NAMESPACE_EXISTS)) throw plain;
+        });
+      } else {
+        throw error;
+      }
+    }
+  }
+  for (const index of storeIndexes) {
+    await db.collection(index.collection).createIndex(index.keys, {
+      name: index.name,
+      unique: index.unique ?? false,
+      ...(index.sparse ? { sparse: true } : {}),
+    });
+  }
+  return { validators, indexes: storeIndexes.length };
+}
+
+/** Reverses applyStoreSchema without destroying data: indexes and validators go, documents stay. */
+export async function removeStoreSchema(db: Db): Promise<void> {
+  for (const index of storeIndexes) {
+    await db.collection(index.collection).dropIndex(index.name).catch(() => undefined);
+  }
+  for (const name of Object.values(Collection)) {
+    await db.command({ collMod: name, validator: {}, validationLevel: 'off' }).catch(() => undefined);
+  }
+}

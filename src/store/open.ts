@@ -1,0 +1,72 @@
+import { isAbsolute, resolve } from 'node:path';
+import { MaestroError } from '../domain/errors.js';
+import { DocumentRunStore } from './document-run-store.js';
+import { defaultMongoConfig, type MongoRunStoreConfig } from './mongo/mongo-config.js';
+import { MongoDriver } from './mongo/mongo-driver.js';
+import { hasPendingMigrations, runMigrations } from './mongo/mongo-migrations.js';
+import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
+import { NedbDriver } from './nedb/nedb-driver.js';
+import type { RunStore } from './port.js';
+
+export const DEFAULT_STORE_URL = 'nedb://.maestro/store';
+
+export type StoreConfig = ({ kind: 'nedb' } & NedbRunStoreConfig) | ({ kind: 'mongodb' } & MongoRunStoreConfig);
+
+/**
+ * A store is chosen by one URL: `mongodb://…` / `mongodb+srv://…`, `nedb://path` (relative to `cwd`, or
+ * absolute as `nedb:///abs/path`), or `memory://`.
+ */
+export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
+  if (url === 'memory://' || url === 'memory:') return { kind: 'nedb', ...defaultNedbConfig, inMemory: true };
+  if (url.startsWith('nedb://')) {
+    const path = url.slice('nedb://'.length);
+    if (path === '') throw invalidUrl(url, 'nedb:// needs a directory, e.g. nedb://.maestro/store');
+    return { kind: 'nedb', ...defaultNedbConfig, directory: isAbsolute(path) ? path : resolve(cwd, path) };
+  }
+  if (url.startsWith('mongodb://') || url.startsWith('mongodb+srv://')) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url.replace(/^mongodb(\+srv)?:/, 'http:'));
+    } catch {
+      throw invalidUrl(url, 'not a valid MongoDB connection string');
+    }
+    const query = parsed.searchParams;
+    const w = query.get('w');
+    return {
+      kind: 'mongodb',
+      ...defaultMongoConfig,
+      url,
+      database: decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'maestro',
+      writeConcern: {
+        ...defaultMongoConfig.writeConcern,
+        ...(w === null ? {} : { w: w === 'majority' ? ('majority' as const) : Number(w) }),
+        ...(query.get('journal') === null ? {} : { journal: query.get('journal') === 'true' }),
+      },
+      readPreference: (query.get('readPreference') as MongoRunStoreConfig['readPreference'] | null) ?? defaultMongoConfig.readPreference,
+      autoMigrate: query.get('autoMigrate') !== 'false',
+    };
+  }
+  throw invalidUrl(url, 'expected mongodb://…, mongodb+srv://…, nedb://path or memory://');
+}
+
+function invalidUrl(url: string, why: string): MaestroError {
+  // The URL may carry a password: name the scheme only.
+  const scheme = url.split(':')[0] ?? '';
+  return new MaestroError('STORE_URL_INVALID', `store URL (${scheme}:…) is invalid: ${why}`, { details: { path: 'store', expected: why } });
+}
+
+export interface OpenStoreOptions {
+  cwd?: string;
+  log?: (line: string) => void;
+}
+
+/** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
+export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenStoreOptions = {}): Promise<RunStore> {
+  const config = parseStoreUrl(url, options.cwd);
+  if (config.kind === 'nedb') return new DocumentRunStore(await NedbDriver.open(config));
+  if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
+    const applied = await runMigrations('up', config.url, config.database);
+    if (applied.length > 0) options.log?.(`applied migrations: ${applied.join(', ')}`);
+  }
+  return new DocumentRunStore(await MongoDriver.open(config));
+}

@@ -1,0 +1,163 @@
+/**
+ * The store port: the domain operations Maestro needs from a document store, and nothing generic.
+ * Every operation is one atomic single-document write, or an ordered idempotent sequence of them,
+ * so no adapter needs multi-document transactions. Documents use the wire form (ISO-8601 strings);
+ * adapters store real dates and convert at their edge.
+ */
+import type {
+  ArtifactDocument,
+  EventDocument,
+  PlanDocument,
+  RunDocument,
+  StepDocument,
+} from '../generated/schemas.js';
+import type { RunStatus, StepStatus } from '../domain/status.js';
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor of the next page; absent on the last page. */
+  next_cursor?: string;
+}
+
+export interface RunFilter {
+  status?: RunStatus;
+  owner?: string;
+  plan_id?: string;
+  /** Inclusive lower bound (ISO-8601). */
+  created_after?: string;
+  /** Exclusive upper bound (ISO-8601). */
+  created_before?: string;
+}
+
+export interface PlanFilter {
+  owner?: string;
+  name?: string;
+}
+
+export interface RunDetail {
+  run: RunDocument;
+  steps: StepDocument[];
+  artifacts: ArtifactDocument[];
+}
+
+/** Asking for a lease: who, until when. The fence is chosen by the store. */
+export interface LeaseRequest {
+  owner: string;
+  now: string;
+  expires_at: string;
+}
+
+/** Proof of holding a lease: every write under it filters on both. */
+export interface LeaseToken {
+  owner: string;
+  fence: number;
+}
+
+/** Fields a run may change after creation; anything else is fixed when the run is created. */
+export type RunPatch = Partial<
+  Pick<RunDocument, 'status' | 'started_at' | 'ended_at' | 'outputs' | 'error_info' | 'cancel_requested_at'>
+> & { duration_ms?: number };
+
+/** Preconditions of a run update (optimistic concurrency): it applies only when they all hold. */
+export interface RunGuard {
+  statusIn?: readonly RunStatus[];
+  lease?: LeaseToken;
+}
+
+export type StepPatch = Partial<
+  Pick<
+    StepDocument,
+    'status' | 'started_at' | 'ended_at' | 'ready_at' | 'logs_ref' | 'error_info' | 'outputs' | 'cost' | 'child_run_id' | 'skip_reason' | 'max_attempts'
+  >
+> & { lease?: StepDocument['lease'] };
+
+export interface StepGuard {
+  statusIn?: readonly StepStatus[];
+  lease?: LeaseToken;
+}
+
+export interface ProvenanceRefs {
+  intelgraph_entity_ids?: string[];
+  claim_ledger_manifest_ids?: string[];
+  claim_ledger_manifest_paths?: string[];
+}
+
+export interface HookFailure {
+  hook: string;
+  seq: number;
+  message: string;
+  at: string;
+}
+
+export type NewEvent = Omit<EventDocument, 'seq' | 'event_id'>;
+
+export interface RunStore {
+  /** What this store runs on, e.g. `nedb (memory)`, `mongodb (FerretDB 1.24)`. */
+  readonly backend: string;
+
+  // Plans: one document per version, keyed by plan_id + version (sha256 of the canonical spec).
+  /** Idempotent: saving a version that exists returns the stored one with created=false. */
+  savePlan(plan: PlanDocument): Promise<{ plan: PlanDocument; created: boolean }>;
+  /** The plan_id already used by owner + name, if any. */
+  findPlanId(owner: string, name: string): Promise<string | undefined>;
+  /** A version, or the newest version when none is given. */
+  getPlan(planId: string, version?: string): Promise<PlanDocument | undefined>;
+  /** Newest first. */
+  listPlans(filter: PlanFilter, page: PageRequest): Promise<Page<PlanDocument>>;
+
+  // Runs
+  /**
+   * Writes the steps, then the run (so a visible run always has its steps). With an idempotency key that
+   * an existing run holds, nothing is written and that run is returned with created=false.
+   */
+  createRun(run: RunDocument, steps: StepDocument[]): Promise<{ run: RunDocument; created: boolean }>;
+  getRun(runId: string): Promise<RunDocument | undefined>;
+  getRunDetail(runId: string): Promise<RunDetail | undefined>;
+  /** Newest first by created_at, ties by run_id; the cursor is stable while runs are inserted. */
+  listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunDocument>>;
+  /** Applies the patch only when the guard holds; returns the updated run, or undefined when it did not hold. */
+  updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined>;
+  /** Claims the lease of one run (or of any unfinished run whose lease is free or expired, oldest first). */
+  claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined>;
+  renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean>;
+  /** Adds to the run's usage.cost (costs only grow). */
+  addRunCost(runId: string, cost: number): Promise<RunDocument | undefined>;
+  addRunProvenance(runId: string, refs: ProvenanceRefs): Promise<void>;
+  /** Moves the hook's delivery cursor forward (never back). */
+  recordHookDelivery(runId: string, hook: string, seq: number): Promise<void>;
+  recordHookFailure(runId: string, failure: HookFailure): Promise<void>;
+
+  // Steps
+  /** Idempotent per (run_id, key): steps that exist are left as they are. */
+  insertSteps(steps: StepDocument[]): Promise<void>;
+  listSteps(runId: string): Promise<StepDocument[]>;
+  getStep(stepId: string): Promise<StepDocument | undefined>;
+  /**
+   * Atomically claims a step for execution: a pending step whose ready_at has passed (attempt + 1), or a
+   * running step whose lease expired (same attempt, taken over). The fence grows by one. Exactly one claimant wins.
+   */
+  claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined>;
+  renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean>;
+  /** Applies the patch only when the guard holds; returns the updated step, or undefined when it did not hold. */
+  updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined>;
+
+  // Artifacts
+  attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument>;
+  setArtifactProvenance(artifactId: string, refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] }): Promise<void>;
+  listArtifacts(runId: string): Promise<ArtifactDocument[]>;
+
+  // Events
+  /** Stores the event with the run's next seq (gap-free: 1, 2, 3, ...) and returns it. */
+  appendEvent(event: NewEvent): Promise<EventDocument>;
+  /** Events with seq > afterSeq, in seq order. */
+  listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
+
+  /** Throws STORE_UNAVAILABLE when the store does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
