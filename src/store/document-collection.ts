@@ -32,6 +32,11 @@ export interface IndexSpec {
 
 export interface DocumentDriver {
   readonly backend: string;
+  /**
+   * False when the server applies a single-document update as read-then-write without isolation
+   * (FerretDB 1.x): the store then gates every lease claim with a unique insert, which that server does atomically.
+   */
+  readonly atomicUpdates: boolean;
   collection(name: string): DocumentCollection;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -33,21 +33,26 @@ const MAX_EVENT_APPEND_TRIES = 50;
  */
 export class DocumentRunStore implements RunStore {
   readonly backend: string;
+  readonly isolatedUpdates: boolean;
   private readonly plans: DocumentCollection;
   private readonly runs: DocumentCollection;
   private readonly steps: DocumentCollection;
   private readonly artifacts: DocumentCollection;
   private readonly events: DocumentCollection;
+  /** Unique-insert gates for lease claims, used only where single-document updates are not isolated. */
+  private readonly claimGates: DocumentCollection | undefined;
   /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
   private readonly lastSeq = new Map<string, number>();
 
   constructor(private readonly driver: DocumentDriver) {
     this.backend = driver.backend;
+    this.isolatedUpdates = driver.atomicUpdates;
     this.plans = driver.collection(Collection.plans);
     this.runs = driver.collection(Collection.runs);
     this.steps = driver.collection(Collection.steps);
     this.artifacts = driver.collection(Collection.artifacts);
     this.events = driver.collection(Collection.events);
+    this.claimGates = driver.atomicUpdates ? undefined : driver.collection('lease_claims');
   }
 
   // ---- plans
@@ -148,11 +153,10 @@ export class DocumentRunStore implements RunStore {
       $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }, { 'lease.owner': lease.owner }],
     };
     if (runId !== undefined) filter._id = runId;
-    const claimed = await this.runs.findOneAndUpdate(
-      filter,
-      { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } },
-      { created_at: 1, _id: 1 },
-    );
+    const update = { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } };
+    const claimed = this.driver.atomicUpdates
+      ? await this.runs.findOneAndUpdate(filter, update, { created_at: 1, _id: 1 })
+      : await this.claimThroughGate(this.runs, filter, update, { created_at: 1, _id: 1 });
     return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
   }
 
@@ -204,17 +208,16 @@ export class DocumentRunStore implements RunStore {
   async claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
     const now = new Date(lease.now);
     const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
+    const claim = (filter: Filter, update: Record<string, unknown>) =>
+      this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update);
     // A new attempt of a pending step whose backoff has passed...
-    const fresh = await this.steps.findOneAndUpdate(
+    const fresh = await claim(
       { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
       { $set: { ...leaseSet, status: StepStatus.running, started_at: now }, $inc: { attempt: 1, 'lease.fence': 1 }, $unset: { ready_at: true } },
     );
     if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
     // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
-    const takenOver = await this.steps.findOneAndUpdate(
-      { _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } },
-      { $set: leaseSet, $inc: { 'lease.fence': 1 } },
-    );
+    const takenOver = await claim({ _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } }, { $set: leaseSet, $inc: { 'lease.fence': 1 } });
     return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
   }
 
@@ -292,6 +295,32 @@ export class DocumentRunStore implements RunStore {
   }
 
   // ---- shared pieces
+
+  /**
+   * A claim on a server whose updates are not isolated: the next fence is taken by a unique insert
+   * (exactly one inserter wins it), and only the winner writes the lease, conditioned on the fence it saw.
+   */
+  private async claimThroughGate(
+    collection: DocumentCollection,
+    filter: Filter,
+    update: Record<string, unknown>,
+    sort?: Record<string, 1 | -1>,
+  ): Promise<StoredDocument | undefined> {
+    const candidates = await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
+    for (const candidate of candidates) {
+      const fence = Number((candidate.lease as { fence?: number } | undefined)?.fence ?? 0);
+      try {
+        await this.claimGates!.insertOne({ _id: `${candidate._id}:${fence + 1}`, at: new Date() });
+      } catch (error) {
+        if (isMaestroError(error, 'CONFLICT')) continue;
+        throw error;
+      }
+      const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
+      const claimed = await collection.findOneAndUpdate({ $and: [{ _id: candidate._id }, filter, fenceFilter] }, update);
+      if (claimed) return claimed;
+    }
+    return undefined;
+  }
 
   private async readLastSeq(runId: string): Promise<number> {
     const last = await this.events.findOne({ run_id: runId }, { seq: -1 });

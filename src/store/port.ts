@@ -99,6 +99,11 @@ export type NewEvent = Omit<EventDocument, 'seq' | 'event_id'>;
 export interface RunStore {
   /** What this store runs on, e.g. `nedb (memory)`, `mongodb (FerretDB 1.24)`. */
   readonly backend: string;
+  /**
+   * False on servers whose single-document updates are not isolated (FerretDB 1.x). Claims stay exclusive
+   * there (gated by unique inserts), but concurrent `addRunCost` calls on one run must be serialized by the caller.
+   */
+  readonly isolatedUpdates: boolean;
 
   // Plans: one document per version, keyed by plan_id + version (sha256 of the canonical spec).
   /** Idempotent: saving a version that exists returns the stored one with created=false. */

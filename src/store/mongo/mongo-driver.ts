@@ -64,6 +64,7 @@ class MongoDocumentCollection implements DocumentCollection {
 export class MongoDriver implements DocumentDriver {
   private constructor(
     readonly backend: string,
+    readonly atomicUpdates: boolean,
     private readonly client: MongoClient,
     private readonly db: Db,
   ) {}
@@ -80,7 +81,8 @@ export class MongoDriver implements DocumentDriver {
     const info = await translated(() => db.admin().command({ buildInfo: 1 }));
     // FerretDB answers buildInfo with its own version beside the MongoDB version it emulates.
     const flavour = info.ferretdbVersion ? `FerretDB ${String(info.ferretdbVersion)}` : `MongoDB ${String(info.version)}`;
-    return new MongoDriver(`mongodb (${flavour}, db ${config.database})`, client, db);
+    // FerretDB 1.x runs findAndModify and update as a query followed by a write, with nothing in between held.
+    return new MongoDriver(`mongodb (${flavour}, db ${config.database})`, !info.ferretdbVersion, client, db);
   }
 
   collection(name: string): DocumentCollection {

@@ -96,6 +96,7 @@ class NedbCollection implements DocumentCollection {
 /** The embedded store: one NeDB datastore per collection, in files under a directory or in memory. */
 export class NedbDriver implements DocumentDriver {
   readonly backend: string;
+  readonly atomicUpdates = true;
 
   private constructor(
     private readonly stores: Map<string, NedbStore>,

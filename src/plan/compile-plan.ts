@@ -1,0 +1,205 @@
+import type { ValidateFunction } from 'ajv';
+import type { Plan, PlanStep, RetryPolicy } from '../generated/schemas.js';
+import { isMaestroError, MaestroError } from '../domain/errors.js';
+import { describeAjvError } from '../schema/format-errors.js';
+import { compileUserSchema, findSchemaFault } from '../schema/validators.js';
+import { forEachString, hasExpression, parseExpression, parseTemplate, referencedStepIds, type ExpressionNode } from './expressions.js';
+import { planVersion } from './plan-version.js';
+
+export interface CompiledStep {
+  id: string;
+  spec: PlanStep;
+  /** JSON path of the step in the plan file, for error messages. */
+  path: string;
+  parentId?: string;
+  childIds: string[];
+  /** Ids of the sibling steps this one waits for. */
+  needs: string[];
+  isGroup: boolean;
+  retry: Required<Omit<RetryPolicy, 'max_backoff_ms'>> & { max_backoff_ms?: number };
+  timeoutMs?: number;
+  continueOnError: boolean;
+  condition?: ExpressionNode;
+}
+
+export interface CompiledPlan {
+  plan: Plan;
+  version: string;
+  steps: ReadonlyMap<string, CompiledStep>;
+  topLevelIds: string[];
+  /** Throws INPUT_INVALID naming the field when inputs do not match the plan's `inputs` schema. */
+  validateInputs(inputs: Record<string, unknown>): void;
+}
+
+/** What the compiler needs to know about step kinds: which exist, and the schema of their `with`. */
+export interface StepKindCatalog {
+  has(kind: string): boolean;
+  withSchemaOf(kind: string): string | undefined;
+  kinds(): string[];
+}
+
+const DEFAULT_RETRY = { max_attempts: 1, backoff_ms: 200, backoff_factor: 2 };
+
+function planInvalid(message: string, path: string, extra: Record<string, unknown> = {}): MaestroError {
+  return new MaestroError('PLAN_INVALID', `${path}: ${message}`, { details: { path, ...extra } });
+}
+
+/** Joins a step's JSON path with a fault path that starts at `$`. */
+function joinPath(prefix: string, faultPath: string): string {
+  return prefix + faultPath.slice(1);
+}
+
+/** Finds one cycle among sibling steps (the ids along it, first id repeated at the end), if any. */
+function findCycle(ids: string[], needsOf: (id: string) => string[]): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    state.set(id, 'visiting');
+    stack.push(id);
+    for (const need of needsOf(id)) {
+      if (state.get(need) === 'visiting') return [...stack.slice(stack.indexOf(need)), need];
+      if (!state.has(need)) {
+        const cycle = visit(need);
+        if (cycle) return cycle;
+      }
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of ids) {
+    if (!state.has(id)) {
+      const cycle = visit(id);
+      if (cycle) return cycle;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks a schema-valid plan and compiles it to a graph, once per version: duplicate ids, unknown needs,
+ * cycles, bad expressions, unknown kinds and bad `with` blocks are all rejected here, before anything is stored.
+ */
+export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan {
+  const steps = new Map<string, CompiledStep>();
+  const defaults = plan.defaults ?? {};
+
+  const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined): string[] => {
+    const ids: string[] = [];
+    specs.forEach((spec, index) => {
+      const path = `${basePath}[${index}]`;
+      if (steps.has(spec.id)) {
+        throw planInvalid(`duplicate step id "${spec.id}" (first at ${steps.get(spec.id)!.path})`, `${path}.id`);
+      }
+      const isGroup = Array.isArray(spec.steps);
+      if (!isGroup) checkStepKind(spec, path, catalog);
+      const compiled: CompiledStep = {
+        id: spec.id,
+        spec,
+        path,
+        ...(parentId === undefined ? {} : { parentId }),
+        childIds: [],
+        needs: spec.needs ?? [],
+        isGroup,
+        retry: { ...DEFAULT_RETRY, ...defaults.retry, ...spec.retry },
+        ...(spec.timeout_ms ?? defaults.timeout_ms ? { timeoutMs: spec.timeout_ms ?? defaults.timeout_ms } : {}),
+        continueOnError: spec.continue_on_error ?? defaults.continue_on_error ?? false,
+      };
+      steps.set(spec.id, compiled);
+      ids.push(spec.id);
+      if (isGroup) compiled.childIds = compileLevel(spec.steps!, `${path}.steps`, spec.id);
+    });
+    // needs point at siblings only: a group is the unit its outside sees.
+    const siblings = new Set(ids);
+    ids.forEach((id, index) => {
+      steps.get(id)!.needs.forEach((need, needIndex) => {
+        if (!siblings.has(need)) {
+          const where = steps.has(need) ? `"${need}" is not a sibling (needs may only name steps of the same level)` : `unknown step "${need}"`;
+          throw planInvalid(where, `${basePath}[${index}].needs[${needIndex}]`, { expected: `one of ${[...siblings].filter((s) => s !== id).join(', ') || '(no siblings)'}` });
+        }
+      });
+    });
+    const cycle = findCycle(ids, (id) => steps.get(id)!.needs);
+    if (cycle) {
+      const first = steps.get(cycle[0]!)!;
+      throw planInvalid(`dependency cycle ${cycle.join(' -> ')}`, `${first.path}.needs`, { cycle });
+    }
+    return ids;
+  };
+
+  const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
+  for (const step of steps.values()) checkExpressions(step, steps);
+  if (plan.outputs) checkExpressionStrings(plan.outputs, '$.outputs', steps);
+
+  const inputValidator: ValidateFunction | undefined = plan.inputs ? compileUserSchema(plan.inputs, '$.inputs') : undefined;
+  return {
+    plan,
+    version: planVersion(plan),
+    steps,
+    topLevelIds,
+    validateInputs(inputs) {
+      if (!inputValidator || inputValidator(inputs)) return;
+      const [first] = inputValidator.errors ?? [];
+      const fault = first ? describeAjvError(first) : { path: '$', expected: 'valid inputs' };
+      throw new MaestroError('INPUT_INVALID', `run inputs are invalid at ${fault.path}: expected ${fault.expected}`, {
+        details: { path: fault.path.replace(/^\$/, '$.inputs'), expected: fault.expected },
+      });
+    },
+  };
+}
+
+function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): void {
+  const kind = spec.uses!;
+  if (!catalog.has(kind)) {
+    throw planInvalid(`unknown step kind "${kind}"`, `${path}.uses`, { expected: `one of ${catalog.kinds().join(', ')}` });
+  }
+  const schemaId = catalog.withSchemaOf(kind);
+  const args = spec.with ?? {};
+  let holdsExpression = false;
+  forEachString(args, '$', (text) => {
+    if (hasExpression(text)) holdsExpression = true;
+  });
+  // With expressions the values are only known at run time: the executor validates them then.
+  if (schemaId && !holdsExpression) {
+    const fault = findSchemaFault(schemaId, args);
+    if (fault) throw planInvalid(`expected ${fault.expected}`, joinPath(`${path}.with`, fault.path), { expected: fault.expected });
+  }
+}
+
+function checkExpressionStrings(value: unknown, path: string, steps: ReadonlyMap<string, CompiledStep>): void {
+  forEachString(value, path, (text, where) => {
+    if (!hasExpression(text)) return;
+    let nodes: ExpressionNode[];
+    try {
+      nodes = parseTemplate(text);
+    } catch (error) {
+      if (isMaestroError(error)) throw planInvalid(error.message, where, { expected: 'a valid ${{ }} expression' });
+      throw error;
+    }
+    for (const id of nodes.flatMap(referencedStepIds)) {
+      if (!steps.has(id)) throw planInvalid(`expression reads unknown step "${id}"`, where);
+    }
+  });
+}
+
+function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): void {
+  const { spec, path } = step;
+  if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, steps);
+  if (typeof spec.foreach === 'string') {
+    if (!/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, steps);
+  }
+  if (spec.if !== undefined) {
+    const source = spec.if.trim();
+    const inner = /^\$\{\{([\s\S]*)\}\}$/.exec(source)?.[1] ?? source;
+    try {
+      step.condition = parseExpression(inner.trim());
+    } catch (error) {
+      if (isMaestroError(error)) throw planInvalid(error.message, `${path}.if`, { expected: 'a valid ${{ }} expression' });
+      throw error;
+    }
+    for (const id of referencedStepIds(step.condition)) {
+      if (!steps.has(id)) throw planInvalid(`expression reads unknown step "${id}"`, `${path}.if`);
+    }
+  }
+}
