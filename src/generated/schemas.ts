@@ -4,10 +4,6 @@
  * Do not edit by hand: change the schema and regenerate.
  */
 
-export type ArtifactSpec = {
-  [k: string]: unknown;
-};
-
 export interface MaestroSchemas {
   'api/attach-artifact.schema.json'?: AttachArtifactRequest;
   'api/create-plan.schema.json'?: CreatePlanRequest;
@@ -155,6 +151,19 @@ export interface PlanStep {
    * @maxItems 100
    */
   artifacts?: ArtifactSpec[];
+}
+/**
+ * A file (path, inside the workspace) or a URL the step produced: one of the two.
+ */
+export interface ArtifactSpec {
+  type: 'document' | 'report' | 'model' | 'dataset' | 'disclosure_pack';
+  name?: string;
+  /**
+   * Relative to the workspace; may not escape it.
+   */
+  path?: string;
+  url?: string;
+  media_type?: string;
 }
 /**
  * Filters of list_runs. Every value is a scalar; operator objects are rejected.

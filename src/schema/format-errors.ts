@@ -14,6 +14,14 @@ export function pointerToJsonPath(pointer: string): string {
   );
 }
 
+// Pairs of fields where a schema allows one or the other (dependentSchemas + not).
+const exclusivePairs: Record<string, string> = { uses: 'steps', path: 'url' };
+
+function exclusiveFieldsMessage(schemaPath: string): string | undefined {
+  const field = /dependentSchemas\/([^/]+)\/not$/.exec(schemaPath)?.[1];
+  return field && exclusivePairs[field] ? `either ${field} or ${exclusivePairs[field]}, not both` : undefined;
+}
+
 export interface ValidationFault {
   path: string;
   expected: string;
@@ -50,7 +58,7 @@ export function describeAjvError(error: ErrorObject): ValidationFault {
       expected = `a ${String(params.format)} string`;
       break;
     case 'not':
-      expected = error.schemaPath.includes('dependentSchemas') ? 'either uses or steps, not both' : 'not to match the forbidden shape';
+      expected = exclusiveFieldsMessage(error.schemaPath) ?? 'not to match the forbidden shape';
       break;
     default:
       expected = error.message ?? error.keyword;

@@ -21,7 +21,7 @@ import type {
   StepGuard,
   StepPatch,
 } from './port.js';
-import { Collection, fromStored, hookCursorField, toStored } from './stored-dates.js';
+import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
 import { assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
@@ -165,6 +165,10 @@ export class DocumentRunStore implements RunStore {
       { _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence },
       { $set: { 'lease.expires_at': new Date(expiresAt) } },
     );
+  }
+
+  async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
+    return this.runs.updateOne({ _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } });
   }
 
   async addRunCost(runId: string, cost: number): Promise<RunDocument | undefined> {

@@ -1,5 +1,5 @@
 import type { IndexSpec } from './document-collection.js';
-import { Collection } from './stored-dates.js';
+import { Collection } from './stored-form.js';
 
 /** The indexes every adapter creates; ids are the documents' _id, so they need none of their own. */
 export const storeIndexes: readonly IndexSpec[] = [

@@ -130,6 +130,8 @@ export interface RunStore {
   /** Claims the lease of one run (or of any unfinished run whose lease is free or expired, oldest first). */
   claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined>;
   renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean>;
+  /** Lets the lease go at once (expires it), so any runner may claim the run. */
+  releaseRunLease(runId: string, token: LeaseToken): Promise<boolean>;
   /** Adds to the run's usage.cost (costs only grow). */
   addRunCost(runId: string, cost: number): Promise<RunDocument | undefined>;
   addRunProvenance(runId: string, refs: ProvenanceRefs): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Collection } from './stored-dates.js';
+import type { Collection } from './stored-form.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 
 const schemaOf: Record<Collection, string> = {

@@ -55,6 +55,16 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       expect(next.next_cursor).toBeUndefined();
     });
 
+    it('keeps user keys that start with $ or hold dots or percent signs, as they were', async () => {
+      const spec = { $schema: '../schemas/plan.schema.json', name: 'odd-keys', inputs: { $defs: { 'a.b': { type: 'string' } }, '100%': true }, steps: [{ id: 'a', uses: 'noop' }] };
+      const plan = makePlanDocument({ name: 'odd-keys', steps_spec: spec as never });
+      await store.savePlan(plan);
+      expect((await store.getPlan(plan.plan_id, plan.version))?.steps_spec).toEqual(spec);
+      const run = makeRun({ inputs: { 'x.y': { $ne: 1 }, '%24': 'literal' } });
+      await store.createRun(run, []);
+      expect((await store.getRun(run.run_id))?.inputs).toEqual({ 'x.y': { $ne: 1 }, '%24': 'literal' });
+    });
+
     it('rejects a malformed plan naming the field, and stores nothing', async () => {
       const bad = makePlanDocument({ steps_spec: { name: 'x', steps: [{ id: 'a', uses: 'noop', needs: 'b' }] } as never });
       const error = await expectMaestroError(store.savePlan(bad), 'DOCUMENT_INVALID');

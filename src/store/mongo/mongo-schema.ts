@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { storeIndexes } from '../indexes.js';
-import { Collection } from '../stored-dates.js';
+import { Collection } from '../stored-form.js';
 import { mongoJsonSchema } from './mongo-json-schema.js';
 
 const schemaOfCollection: Record<Collection, string> = {

@@ -4,7 +4,7 @@ import type * as NedbModule from '@seald-io/nedb';
 import { MaestroError } from '../../domain/errors.js';
 import type { DocumentCollection, DocumentDriver, Filter, SortOrder, StoredDocument, Update } from '../document-collection.js';
 import { storeIndexes } from '../indexes.js';
-import { Collection } from '../stored-dates.js';
+import { Collection } from '../stored-form.js';
 import type { NedbRunStoreConfig } from './nedb-config.js';
 import { NedbDirectoryLock } from './nedb-lock.js';
 

@@ -1,6 +1,8 @@
 /**
- * Timestamps are ISO-8601 strings in the port and on the wire, and real dates in the store.
- * Both adapters store the same shape, so the field lists live here once.
+ * The stored form of documents, shared by both adapters:
+ * - timestamps are ISO-8601 strings in the port and on the wire, and real dates in the store;
+ * - keys inside user data (plan specs, inputs, outputs, metadata) may start with `$` or hold dots, which
+ *   neither MongoDB nor NeDB accept as field names: they are percent-escaped (`%24`, `%2E`, `%25`) and restored on read.
  */
 export const Collection = {
   plans: 'plans',
@@ -34,12 +36,38 @@ function mapPath(doc: Record<string, unknown>, path: string, convert: (value: un
   }
 }
 
+function escapeKey(key: string): string {
+  return /[%.$]/.test(key) ? key.replace(/%/g, '%25').replace(/\./g, '%2E').replace(/\$/g, '%24') : key;
+}
+
+function unescapeKey(key: string): string {
+  return key.includes('%') ? key.replace(/%2E/g, '.').replace(/%24/g, '$').replace(/%25/g, '%') : key;
+}
+
+/** Copies a JSON value with every object key mapped (Dates and other non-plain objects are kept as they are). */
+function mapKeys(value: unknown, mapKey: (key: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => mapKeys(item, mapKey));
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) out[mapKey(key)] = mapKeys(inner, mapKey);
+    return out;
+  }
+  return value;
+}
+
+/** Our own field names never hold `$`, `.` or `%`, so only user data changes; top-level keys are field paths. */
+function mapNestedKeys(doc: Record<string, unknown>, mapKey: (key: string) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(doc)) out[field] = mapKeys(value, mapKey);
+  return out;
+}
+
 const toDate = (value: unknown): unknown => (typeof value === 'string' ? new Date(value) : value);
 const toIso = (value: unknown): unknown => (value instanceof Date ? value.toISOString() : value);
 
 /** A port document as it is stored: date strings become Dates. */
 export function toStored<T extends object>(collection: Collection, doc: T): Record<string, unknown> {
-  const stored: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
+  const stored = mapNestedKeys(doc as Record<string, unknown>, escapeKey);
   for (const field of dateFields[collection]) mapPath(stored, field, toDate);
   if (collection === Collection.runs && Array.isArray(stored.hook_failures)) {
     stored.hook_failures = (stored.hook_failures as Array<Record<string, unknown>>).map((f) => ({ ...f, at: toDate(f.at) }));
@@ -49,17 +77,13 @@ export function toStored<T extends object>(collection: Collection, doc: T): Reco
 
 /** A stored document in port form: Dates become ISO strings and the store's own _id is dropped. */
 export function fromStored<T>(collection: Collection, stored: Record<string, unknown>): T {
-  const { _id: _storeId, ...doc } = stored;
+  const { _id: _storeId, ...raw } = stored;
+  const doc = mapNestedKeys(raw, unescapeKey);
   for (const field of dateFields[collection]) mapPath(doc, field, toIso);
   if (collection === Collection.runs && Array.isArray(doc.hook_failures)) {
     doc.hook_failures = (doc.hook_failures as Array<Record<string, unknown>>).map((f) => ({ ...f, at: toIso(f.at) }));
   }
   return doc as T;
-}
-
-/** A patch's date values as Dates (top-level and `lease.expires_at`). */
-export function patchToStored(collection: Collection, patch: Record<string, unknown>): Record<string, unknown> {
-  return toStored(collection, patch);
 }
 
 /** Hook names may hold dots and slashes; as a field key they must not. */

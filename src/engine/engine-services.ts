@@ -1,0 +1,28 @@
+import type { ArtifactDocument, RunDocument } from '../generated/schemas.js';
+import type { Clock } from '../domain/clock.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { CompiledPlan } from '../plan/compile-plan.js';
+import type { RunStore } from '../store/port.js';
+import type { ExecutorRegistry } from './executor-registry.js';
+import type { LeaseKeeper } from './lease-keeper.js';
+import type { RunnerSlots } from './runner-slots.js';
+import type { ArtifactRequest } from './step-context.js';
+
+/** What the parts of a runner share; built once by Engine. */
+export interface EngineServices {
+  readonly store: RunStore;
+  readonly events: EventBus;
+  readonly executors: ExecutorRegistry;
+  readonly runnerId: string;
+  readonly leases: LeaseKeeper;
+  readonly slots: RunnerSlots;
+  readonly clock: Clock;
+  readonly pollMs: number;
+  readonly workspace: string;
+  readonly logsDir: string;
+  /** The compiled plan of a run, compiled once per plan version. */
+  compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }>;
+  /** Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. */
+  runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>): Promise<RunDocument>;
+  attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;
+}

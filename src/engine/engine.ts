@@ -1,0 +1,410 @@
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ArtifactDocument, Plan, PlanDocument, RunDocument, StepDocument, UpdateStepRequest } from '../generated/schemas.js';
+import { isoNow, systemClock, type Clock } from '../domain/clock.js';
+import { MaestroError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { assertStepTransition, isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
+import { EventBus } from '../events/event-bus.js';
+import { EventType } from '../events/event-types.js';
+import { compilePlan, type CompiledPlan } from '../plan/compile-plan.js';
+import { loadPlanFile } from '../plan/load-plan.js';
+import type { RunStore } from '../store/port.js';
+import { createDefaultExecutors } from './default-executors.js';
+import type { EngineServices } from './engine-services.js';
+import { ExecutorRegistry } from './executor-registry.js';
+import { digestFile } from './file-digest.js';
+import { HandlerRegistry, type StepHandler } from './handler-registry.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { EXTERNAL_LEASE_OWNER, RunDriver } from './run-driver.js';
+import { RunnerSlots } from './runner-slots.js';
+import type { ArtifactRequest, StepExecutor } from './step-context.js';
+import { buildInitialSteps } from './step-tree.js';
+import { resolveInWorkspace } from './workspace-path.js';
+
+export interface EngineOptions {
+  store: RunStore;
+  /** Unique per runner process; defaults to host:pid:ulid. */
+  runnerId?: string;
+  /** Lease length; renewed at a third of it. Store timeouts stay below it. Default 30 s. */
+  leaseMs?: number;
+  /** How often a waiting run looks at the store for outside changes. Default 200 ms. */
+  pollMs?: number;
+  /** Steps this runner executes at once, across runs. Default 16. */
+  concurrency?: number;
+  /** Root for exec cwd, artifact paths and logs. Default: the current directory. */
+  workspace?: string;
+  logsDir?: string;
+  /** Owner of plans and runs when none is given. Default `local`. */
+  defaultOwner?: string;
+  clock?: Clock;
+}
+
+export interface StartRunOptions {
+  inputs?: Record<string, unknown>;
+  owner?: string;
+  labels?: Record<string, string>;
+  idempotencyKey?: string;
+  parent?: { run_id: string; step_id: string; root_run_id: string };
+  rerunOf?: { run_id: string; from_step: string };
+  /** Steps (by top-level key) whose earlier results are reused: created succeeded with these outputs. */
+  reuse?: ReadonlyMap<string, StepDocument>;
+}
+
+const FOREVER = '9999-12-31T23:59:59.999Z';
+
+/**
+ * The engine: compiles plans, creates runs, drives them under leases, and applies outside updates. CLI, API
+ * and workers all go through it; it never prints (it emits events) and never imports an adapter.
+ */
+export class Engine {
+  readonly store: RunStore;
+  readonly events: EventBus;
+  readonly executors: ExecutorRegistry;
+  readonly handlers: HandlerRegistry;
+  readonly runnerId: string;
+  private readonly leases: LeaseKeeper;
+  private readonly services: EngineServices;
+  private readonly compiledByVersion = new Map<string, CompiledPlan>();
+  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock'>>>;
+  private readonly clock: Clock;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    const workspace = resolve(options.workspace ?? process.cwd());
+    this.options = Object.freeze({
+      leaseMs: options.leaseMs ?? 30_000,
+      pollMs: options.pollMs ?? 200,
+      concurrency: options.concurrency ?? 16,
+      workspace,
+      logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
+      defaultOwner: options.defaultOwner ?? 'local',
+    });
+    this.runnerId = options.runnerId ?? `${hostname()}:${process.pid}:${newId()}`;
+    this.events = new EventBus(this.store, this.clock);
+    this.handlers = new HandlerRegistry();
+    this.executors = createDefaultExecutors(this.handlers);
+    this.leases = new LeaseKeeper(this.store, this.options.leaseMs, this.clock);
+    this.services = {
+      store: this.store,
+      events: this.events,
+      executors: this.executors,
+      runnerId: this.runnerId,
+      leases: this.leases,
+      slots: new RunnerSlots(this.options.concurrency),
+      clock: this.clock,
+      pollMs: this.options.pollMs,
+      workspace,
+      logsDir: this.options.logsDir,
+      compiledPlanOf: (run) => this.compiledPlanOf(run),
+      runChildPlan: (parent, stepId, key, path, inputs) => this.runChildPlan(parent, stepId, key, path, inputs),
+      attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
+    };
+  }
+
+  registerHandler(name: string, handler: StepHandler): this {
+    this.handlers.register(name, handler);
+    return this;
+  }
+
+  registerExecutor(executor: StepExecutor): this {
+    this.executors.register(executor);
+    return this;
+  }
+
+  // ---- plans
+
+  /** Checks a schema-valid plan completely (cycles, needs, expressions, kinds), once per version. */
+  compile(plan: Plan): CompiledPlan {
+    const compiled = compilePlan(plan, this.executors);
+    const cached = this.compiledByVersion.get(compiled.version);
+    if (cached) return cached;
+    this.compiledByVersion.set(compiled.version, compiled);
+    return compiled;
+  }
+
+  /** Stores a plan version (idempotent): the same spec is the same version of the same plan_id. */
+  async applyPlan(plan: Plan, options: { owner?: string; sourcePath?: string } = {}): Promise<{ plan: PlanDocument; created: boolean }> {
+    const compiled = this.compile(plan);
+    const owner = options.owner ?? plan.owner ?? this.options.defaultOwner;
+    const planId = (await this.store.findPlanId(owner, plan.name)) ?? newId();
+    return this.store.savePlan({
+      plan_id: planId,
+      name: plan.name,
+      version: compiled.version,
+      ...(plan.description ? { description: plan.description } : {}),
+      owner,
+      created_at: isoNow(this.clock),
+      steps_spec: plan,
+      labels: plan.labels ?? {},
+      ...(options.sourcePath ? { source_path: resolve(options.sourcePath) } : {}),
+    });
+  }
+
+  async applyPlanFile(path: string, owner?: string): Promise<PlanDocument> {
+    const loaded = loadPlanFile(path);
+    return (await this.applyPlan(loaded.plan, { ...(owner ? { owner } : {}), sourcePath: loaded.path })).plan;
+  }
+
+  private async compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }> {
+    const planDoc = await this.store.getPlan(run.plan_id, run.plan_version);
+    if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan ${run.plan_id} version ${run.plan_version} of run ${run.run_id} is not in the store`);
+    return { compiled: this.compile(planDoc.steps_spec), planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.options.workspace };
+  }
+
+  // ---- runs
+
+  /**
+   * Validates inputs and creates the run with all its initial steps (nothing else happens: a runner executes it).
+   * With an idempotency key, starting twice returns the first run.
+   */
+  async startRun(planDoc: PlanDocument, options: StartRunOptions = {}): Promise<{ run: RunDocument; created: boolean }> {
+    const compiled = this.compile(planDoc.steps_spec);
+    const inputs = options.inputs ?? {};
+    compiled.validateInputs(inputs);
+    const owner = options.owner ?? planDoc.owner;
+    const runId = newId();
+    const now = isoNow(this.clock);
+    const run: RunDocument = {
+      run_id: runId,
+      plan_id: planDoc.plan_id,
+      plan_version: planDoc.version,
+      plan_name: planDoc.name,
+      status: 'pending',
+      created_at: now,
+      owner,
+      inputs,
+      budget: compiled.plan.budget ?? {},
+      usage: { cost: 0 },
+      root_run_id: options.parent?.root_run_id ?? runId,
+      ...(options.parent ? { parent_run_id: options.parent.run_id, parent_step_id: options.parent.step_id } : {}),
+      provenance: { intelgraph_entity_ids: [], claim_ledger_manifest_ids: [], claim_ledger_manifest_paths: [] },
+      labels: options.labels ?? {},
+      ...(options.idempotencyKey ? { idempotency_key: `${owner}:${options.idempotencyKey}` } : {}),
+      ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
+    };
+    const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
+    const result = await this.store.createRun(run, steps);
+    if (result.created) await this.events.record(runId, EventType.runCreated, { plan_id: planDoc.plan_id, plan_version: planDoc.version, owner, ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}) });
+    return result;
+  }
+
+  /**
+   * Executes (or resumes) a run on this runner until it ends. When another runner holds the lease, waits for it
+   * to expire (a dead runner) unless `wait` is false, in which case it returns undefined.
+   */
+  async executeRun(runId: string, options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<RunDocument | undefined> {
+    for (;;) {
+      const existing = await this.store.getRun(runId);
+      if (!existing) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
+      if (isTerminalRunStatus(existing.status)) return existing;
+      const claimed = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+      if (claimed) return this.drive(claimed);
+      if (options.wait === false || options.signal?.aborted) return undefined;
+      await sleep(Math.min(this.options.pollMs * 5, 1000));
+    }
+  }
+
+  private async drive(claimed: RunDocument, mode: 'execute' | 'reconcile' = 'execute'): Promise<RunDocument> {
+    const { compiled, planDirectory } = await this.compiledPlanOf(claimed);
+    return new RunDriver(this.services, compiled, planDirectory, claimed, mode).drive();
+  }
+
+  /** Asks a run to stop: its runner cancels running steps and ends it `cancelled`; an unattended run ends at once. */
+  async cancelRun(runId: string): Promise<RunDocument> {
+    const run = await this.requireRun(runId);
+    if (isTerminalRunStatus(run.status)) {
+      throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}`, { details: { status: run.status } });
+    }
+    await this.store.updateRun(runId, { statusIn: ['pending', 'running'] }, { cancel_requested_at: isoNow(this.clock) });
+    const unattended = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+    return unattended ? this.drive(unattended) : this.requireRun(runId);
+  }
+
+  /** A new run of the same plan version, linked to the old one, reusing what succeeded before `fromStep`. */
+  async rerunFrom(runId: string, fromStep: string, options: { inputs?: Record<string, unknown>; owner?: string } = {}): Promise<RunDocument> {
+    const old = await this.store.getRunDetail(runId);
+    if (!old) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`);
+    const planDoc = await this.store.getPlan(old.run.plan_id, old.run.plan_version);
+    if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan of run ${runId} is not in the store`);
+    const compiled = this.compile(planDoc.steps_spec);
+    if (!compiled.topLevelIds.includes(fromStep)) {
+      throw new MaestroError('INPUT_INVALID', `from_step "${fromStep}" is not a top-level step of plan ${planDoc.name}`, {
+        details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` },
+      });
+    }
+    // from_step and everything downstream of it run again; the rest is reused when it succeeded.
+    const rerun = new Set([fromStep]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const id of compiled.topLevelIds) {
+        if (!rerun.has(id) && compiled.steps.get(id)!.needs.some((need) => rerun.has(need))) {
+          rerun.add(id);
+          grew = true;
+        }
+      }
+    }
+    // Like clearing a task downstream in Airflow: what came before keeps its outputs, even with edited inputs.
+    const reuse = new Map<string, StepDocument>();
+    for (const step of old.steps) {
+      const topKey = step.key.split('.')[0]!.replace(/\[\d+\]$/, '');
+      if (!rerun.has(topKey) && step.status === 'succeeded') reuse.set(step.key, step);
+    }
+    const { run } = await this.startRun(planDoc, {
+      inputs: options.inputs ?? old.run.inputs,
+      owner: options.owner ?? old.run.owner,
+      labels: old.run.labels,
+      rerunOf: { run_id: runId, from_step: fromStep },
+      reuse,
+    });
+    return run;
+  }
+
+  // ---- outside updates
+
+  /** A status reported from outside the runner (external worker, manual step, API, CLI). Illegal transitions are refused. */
+  async updateStepStatus(runId: string, stepId: string, update: UpdateStepRequest): Promise<StepDocument> {
+    const run = await this.requireRun(runId);
+    const step = await this.store.getStep(stepId);
+    if (!step || step.run_id !== runId) throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { step_id: stepId } });
+    if (isTerminalRunStatus(run.status)) {
+      throw new MaestroError('STEP_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}; its steps cannot change`, { details: { path: '$.status', run_status: run.status } });
+    }
+    assertStepTransition(step.key, step.status, update.status);
+    const now = isoNow(this.clock);
+    const updated = await this.store.updateStep(stepId, { statusIn: [step.status] }, {
+      status: update.status,
+      ...(update.status === 'running' ? { started_at: step.started_at ?? now, lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: step.lease?.fence ?? 0 } } : {}),
+      ...(isTerminalStepStatus(update.status) ? { ended_at: now } : {}),
+      ...(update.outputs ? { outputs: update.outputs } : {}),
+      ...(update.logs_ref ? { logs_ref: update.logs_ref } : {}),
+      ...(update.error_info ? { error_info: update.error_info } : {}),
+      ...(update.cost !== undefined ? { cost: update.cost } : {}),
+    });
+    if (!updated) throw new MaestroError('CONFLICT', `step ${step.key} changed while it was being updated; read it again`, { details: { step_id: stepId } });
+    const type = { running: EventType.stepStarted, succeeded: EventType.stepSucceeded, failed: EventType.stepFailed, skipped: EventType.stepSkipped, cancelled: EventType.stepCancelled }[update.status];
+    await this.events.record(runId, type, { key: step.key, source: 'external' }, stepId);
+    if (update.cost !== undefined && update.cost > 0 && isTerminalStepStatus(update.status)) await this.store.addRunCost(runId, update.cost);
+    await this.reconcile(runId);
+    return updated;
+  }
+
+  /** When no runner attends a run, records what outside updates imply (run started, groups done, run ended). */
+  private async reconcile(runId: string): Promise<void> {
+    const claimed = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+    if (claimed) await this.drive(claimed, 'reconcile');
+  }
+
+  /** Records an artifact: a workspace file (sha256 and size computed by streaming) or a URL. */
+  async attachArtifact(runId: string, request: ArtifactRequest & { location?: string; digest?: { sha256: string }; size_bytes?: number }, stepId?: string): Promise<ArtifactDocument> {
+    await this.requireRun(runId);
+    if (stepId !== undefined) {
+      const step = await this.store.getStep(stepId);
+      if (!step || step.run_id !== runId) throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { path: '$.step_id' } });
+    }
+    const rawLocation = request.url ?? request.path ?? request.location;
+    if (!rawLocation) throw new MaestroError('INPUT_INVALID', 'an artifact needs a path or a URL', { details: { path: '$.location' } });
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(rawLocation);
+    let location = rawLocation;
+    let digest = request.digest;
+    let size = request.size_bytes;
+    if (!isUrl) {
+      location = resolveInWorkspace(this.options.workspace, rawLocation, request.path ? '$.artifacts.path' : '$.location');
+      try {
+        const computed = await digestFile(location);
+        digest = { sha256: computed.sha256 };
+        size = computed.size_bytes;
+      } catch (error) {
+        if (request.path) {
+          throw new MaestroError('STEP_FAILED', `artifact file ${rawLocation} was not produced`, { retryable: false, details: { path: '$.artifacts.path', got: rawLocation } });
+        }
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    const artifact: ArtifactDocument = {
+      artifact_id: newId(),
+      run_id: runId,
+      ...(stepId ? { step_id: stepId } : {}),
+      type: request.type,
+      name: request.name ?? basename(isUrl ? new URL(rawLocation).pathname : location) ?? 'artifact',
+      location,
+      ...(digest ? { digest } : {}),
+      ...(size !== undefined ? { size_bytes: size } : {}),
+      ...(request.media_type ? { media_type: request.media_type } : {}),
+      intelgraph_entity_ids: request.intelgraph_entity_ids ?? [],
+      created_at: isoNow(this.clock),
+      metadata: request.metadata ?? {},
+    };
+    await this.store.attachArtifact(artifact);
+    await this.events.record(runId, EventType.artifactAttached, { artifact_id: artifact.artifact_id, name: artifact.name, type: artifact.type, location, ...(digest ? { sha256: digest.sha256 } : {}) }, stepId);
+    return artifact;
+  }
+
+  // ---- child runs and workers
+
+  private async runChildPlan(parent: RunDocument, parentStepId: string, key: string, planPath: string, inputs: Record<string, unknown>): Promise<RunDocument> {
+    const planDoc = await this.applyPlanFile(planPath, parent.owner);
+    const { run } = await this.startRun(planDoc, {
+      inputs,
+      owner: parent.owner,
+      idempotencyKey: key,
+      parent: { run_id: parent.run_id, step_id: parentStepId, root_run_id: parent.root_run_id },
+    });
+    return (await this.executeRun(run.run_id)) ?? run;
+  }
+
+  /**
+   * A worker: claims runs that no live runner holds (new ones from the API or `--detach`, or those of a dead
+   * runner) and drives them, up to `maxRuns` at once, until the signal aborts; then finishes what it has.
+   */
+  async work(options: { signal: AbortSignal; maxRuns?: number; onError?: (error: unknown) => void }): Promise<void> {
+    const active = new Set<Promise<unknown>>();
+    const maxRuns = options.maxRuns ?? 4;
+    while (!options.signal.aborted) {
+      if (active.size >= maxRuns) {
+        await Promise.race(active);
+        continue;
+      }
+      let claimed: RunDocument | undefined;
+      try {
+        claimed = await this.store.claimRun(undefined, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+      } catch (error) {
+        options.onError?.(error);
+      }
+      if (!claimed) {
+        await sleep(this.options.pollMs, undefined, { signal: options.signal }).catch(() => undefined);
+        continue;
+      }
+      const driving = this.drive(claimed)
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(() => active.delete(driving));
+      active.add(driving);
+    }
+    await Promise.allSettled(active);
+  }
+
+  async getRunDetail(runId: string) {
+    const detail = await this.store.getRunDetail(runId);
+    if (!detail) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
+    return detail;
+  }
+
+  private async requireRun(runId: string): Promise<RunDocument> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
+    return run;
+  }
+
+  /** Stops lease renewal; the store stays open (its owner closes it). */
+  close(): void {
+    this.leases.stop();
+  }
+}
+
+function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocument> | undefined): StepDocument {
+  const old = reuse?.get(step.key);
+  if (!old) return step;
+  return { ...step, status: 'succeeded', skip_reason: 'reused', outputs: old.outputs ?? {}, ...(old.cost ? { cost: old.cost } : {}), ended_at: step.created_at };
+}

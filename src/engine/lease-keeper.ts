@@ -1,0 +1,75 @@
+import { addMs, type Clock, isoNow } from '../domain/clock.js';
+import type { LeaseToken, RunStore } from '../store/port.js';
+
+interface HeldLease {
+  kind: 'run' | 'step';
+  id: string;
+  token: LeaseToken;
+  onLost: () => void;
+}
+
+/**
+ * Renews the leases a runner holds at a third of their length, so one missed tick still leaves time.
+ * A renewal that matches nothing means another runner holds the lease now: the holder is told to stop.
+ */
+export class LeaseKeeper {
+  private readonly held = new Map<string, HeldLease>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly leaseMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  hold(kind: 'run' | 'step', id: string, token: LeaseToken, onLost: () => void): void {
+    this.held.set(`${kind}:${id}`, { kind, id, token, onLost });
+    this.timer ??= setInterval(() => void this.renewAll(), Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  release(kind: 'run' | 'step', id: string): void {
+    this.held.delete(`${kind}:${id}`);
+    if (this.held.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  expiry(): string {
+    return addMs(isoNow(this.clock), this.leaseMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.held.clear();
+  }
+
+  private async renewAll(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      for (const lease of [...this.held.values()]) {
+        const expiresAt = this.expiry();
+        let renewed: boolean;
+        try {
+          renewed =
+            lease.kind === 'run'
+              ? await this.store.renewRunLease(lease.id, lease.token, expiresAt)
+              : await this.store.renewStepLease(lease.id, lease.token, expiresAt);
+        } catch {
+          // The store is unreachable: keep the lease and try again next tick; it may still expire.
+          continue;
+        }
+        if (!renewed && this.held.has(`${lease.kind}:${lease.id}`)) {
+          this.held.delete(`${lease.kind}:${lease.id}`);
+          lease.onLost();
+        }
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+}
