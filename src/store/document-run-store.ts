@@ -150,7 +150,7 @@ export class DocumentRunStore implements RunStore {
   async claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined> {
     const filter: Filter = {
       status: { $in: unfinishedRunStatuses },
-      $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }, { 'lease.owner': lease.owner }],
+      $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }],
     };
     if (runId !== undefined) filter._id = runId;
     const update = { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } };

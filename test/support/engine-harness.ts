@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EventDocument, Plan, RunDocument, StepDocument } from '../../src/generated/schemas.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { RunStore } from '../../src/store/port.js';
+
+export interface Harness {
+  engine: Engine;
+  store: RunStore;
+  workspace: string;
+  /** Writes a plan file into the workspace and returns its path. */
+  writePlan(plan: Plan, fileName?: string): string;
+  /** Applies, starts and executes a plan; returns the final run with its steps by key and its events. */
+  runPlan(plan: Plan, inputs?: Record<string, unknown>): Promise<RunResult>;
+  result(runId: string): Promise<RunResult>;
+}
+
+export interface RunResult {
+  run: RunDocument;
+  steps: Record<string, StepDocument>;
+  events: EventDocument[];
+}
+
+export function createHarness(store: RunStore, options: Partial<EngineOptions> = {}): Harness {
+  const workspace = mkdtempSync(join(tmpdir(), 'maestro-ws-'));
+  const engine = new Engine({ store, workspace, pollMs: 20, leaseMs: 5_000, ...options });
+  const harness: Harness = {
+    engine,
+    store,
+    workspace,
+    writePlan(plan, fileName = `${plan.name}.json`) {
+      const path = join(workspace, fileName);
+      writeFileSync(path, JSON.stringify(plan, null, 2));
+      return path;
+    },
+    async runPlan(plan, inputs = {}) {
+      const planDoc = await engine.applyPlanFile(harness.writePlan(plan));
+      const { run } = await engine.startRun(planDoc, { inputs });
+      await engine.executeRun(run.run_id);
+      return harness.result(run.run_id);
+    },
+    async result(runId) {
+      const detail = await engine.getRunDetail(runId);
+      const events = await store.listEvents(runId, 0, 100_000);
+      return { run: detail.run, steps: Object.fromEntries(detail.steps.map((s) => [s.key, s])), events };
+    },
+  };
+  return harness;
+}
