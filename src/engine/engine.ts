@@ -143,8 +143,21 @@ export class Engine {
     });
   }
 
-  async applyPlanFile(path: string, owner?: string): Promise<PlanDocument> {
+  /** Loads, checks and compiles a plan file; every error names the file as well as the JSON path. */
+  compilePlanFile(path: string): { plan: Plan; compiled: CompiledPlan; path: string } {
     const loaded = loadPlanFile(path);
+    try {
+      return { plan: loaded.plan, compiled: this.compile(loaded.plan), path: loaded.path };
+    } catch (error) {
+      if (error instanceof MaestroError && error.code === 'PLAN_INVALID' && error.details.file === undefined) {
+        throw new MaestroError('PLAN_INVALID', `${path}: ${error.message}`, { details: { ...error.details, file: path } });
+      }
+      throw error;
+    }
+  }
+
+  async applyPlanFile(path: string, owner?: string): Promise<PlanDocument> {
+    const loaded = this.compilePlanFile(path);
     return (await this.applyPlan(loaded.plan, { ...(owner ? { owner } : {}), sourcePath: loaded.path })).plan;
   }
 

@@ -141,9 +141,8 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
       if (!inputValidator || inputValidator(inputs)) return;
       const [first] = inputValidator.errors ?? [];
       const fault = first ? describeAjvError(first) : { path: '$', expected: 'valid inputs' };
-      throw new MaestroError('INPUT_INVALID', `run inputs are invalid at ${fault.path}: expected ${fault.expected}`, {
-        details: { path: fault.path.replace(/^\$/, '$.inputs'), expected: fault.expected },
-      });
+      const path = fault.path.replace(/^\$/, '$.inputs');
+      throw new MaestroError('INPUT_INVALID', `run inputs are invalid at ${path}: expected ${fault.expected}`, { details: { path, expected: fault.expected } });
     },
   };
 }

@@ -61,8 +61,9 @@ let userSchemaAjv: InstanceType<typeof Ajv2020> | undefined;
 
 /** Compiles a user-supplied JSON Schema (a plan's `inputs`), reporting a schema that does not compile as PLAN_INVALID. */
 export function compileUserSchema(schema: object, path: string): ValidateFunction {
-  // Users write their own schemas: unknown keywords are tolerated, and their ids never clash with ours.
-  userSchemaAjv ??= addFormats(new Ajv2020({ strict: false, allErrors: false }));
+  // Users write their own schemas: unknown keywords are tolerated, their ids never clash with ours, and
+  // `default`s fill missing inputs as workflow users expect.
+  userSchemaAjv ??= addFormats(new Ajv2020({ strict: false, allErrors: false, useDefaults: true }));
   const { $id: _ignoredId, ...withoutId } = schema as Record<string, unknown>;
   try {
     return userSchemaAjv.compile(withoutId);

@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Runs a plan end to end: `maestro-run plans/hello.json`. The code lives in dist/ (built on install).
+import { main } from '../dist/src/cli/maestro-run.js';
+
+// A closed pipe (`| head`) is not an error worth a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,31 @@
+import { DEFAULT_STORE_URL } from '../store/open.js';
+
+/**
+ * The environment variables the CLI reads, in one place (flags win over them). Documented in the README's
+ * configuration table.
+ */
+export interface CliEnvironment {
+  store: string;
+  owner: string | undefined;
+  leaseMs: number | undefined;
+  pollMs: number | undefined;
+  handlersModule: string | undefined;
+  noColor: boolean;
+}
+
+function positiveInt(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parsed = Number(value);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : undefined;
+}
+
+export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  return Object.freeze({
+    store: env.MAESTRO_STORE || DEFAULT_STORE_URL,
+    owner: env.MAESTRO_OWNER || undefined,
+    leaseMs: positiveInt(env.MAESTRO_LEASE_MS),
+    pollMs: positiveInt(env.MAESTRO_POLL_MS),
+    handlersModule: env.MAESTRO_HANDLERS || undefined,
+    noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+  });
+}

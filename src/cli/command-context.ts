@@ -1,0 +1,55 @@
+import type { Argv, CommandModule } from 'yargs';
+import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
+import { openCliEngine } from './open-engine.js';
+
+/** Options every `maestro` command understands. */
+export interface GlobalArgs {
+  store: string;
+  json: boolean;
+  owner?: string;
+  handlers?: string;
+}
+
+export interface CommandIo {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: CliEnvironment;
+  /** Set by a command to choose the process exit code. */
+  exitCode: number;
+}
+
+export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCliEnvironment()) {
+  return argv
+    .option('store', { type: 'string', default: env.store, global: true, describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)' })
+    .option('json', { type: 'boolean', default: false, global: true, describe: 'Machine-readable JSON output' })
+    .option('owner', { type: 'string', default: env.owner, global: true, describe: 'Owner of what is created (env MAESTRO_OWNER)' })
+    .option('handlers', { type: 'string', default: env.handlersModule, global: true, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' });
+}
+
+/** Opens the engine of a command, runs `work`, and always closes the store. */
+export async function withEngine<T>(args: GlobalArgs, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
+  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers });
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
+/** Prints JSON in --json mode, else the human form. */
+export function emit(io: CommandIo, args: GlobalArgs, data: unknown, human: () => string): void {
+  io.out.write(args.json ? `${JSON.stringify(data, null, 2)}\n` : human());
+}
+
+/**
+ * One subcommand of a command group, typed by its own arguments. yargs' generics cannot follow nested
+ * command builders, so the cast lives here once.
+ */
+export function subcommand<A extends GlobalArgs>(module: {
+  command: string;
+  describe: string;
+  builder?: (y: Argv<A>) => Argv<A> | Argv<unknown>;
+  handler: (args: A) => Promise<void> | void;
+}): CommandModule<GlobalArgs, GlobalArgs> {
+  return module as unknown as CommandModule<GlobalArgs, GlobalArgs>;
+}

@@ -1,0 +1,31 @@
+import type { CommandModule } from 'yargs';
+import { withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { formatError } from '../render/format-error.js';
+
+type WorkerArgs = GlobalArgs & { 'max-runs': number };
+
+/** `maestro worker`: executes runs nobody attends (from the API, `--detach`, or a dead runner) until SIGTERM/SIGINT. */
+export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerArgs> {
+  return {
+    command: 'worker',
+    describe: 'Poll the store and execute unattended runs; several workers on one MongoDB share the work',
+    builder: (y) => y.option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' }) as never,
+    handler: (args) =>
+      withEngine(args, io, async ({ engine }) => {
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+        io.err.write(`worker ${engine.runnerId} polling ${engine.store.backend}\n`);
+        engine.events.on('event', (event) => {
+          if (event.type.startsWith('run.')) io.err.write(`${event.at} ${event.run_id} ${event.type}\n`);
+        });
+        try {
+          await engine.work({ signal: stop.signal, maxRuns: args['max-runs'], onError: (error) => io.err.write(formatError(error)) });
+        } finally {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+        }
+      }),
+  };
+}

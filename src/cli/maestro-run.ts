@@ -1,0 +1,131 @@
+import yargs from 'yargs';
+import type { RunDocument } from '../generated/schemas.js';
+import { MaestroError } from '../domain/errors.js';
+import { isTerminalRunStatus } from '../domain/status.js';
+import { readCliEnvironment } from './cli-environment.js';
+import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
+import { openCliEngine } from './open-engine.js';
+import { parseLabels, readRunInputs } from './parse-inputs.js';
+import { errorAsJson, formatError } from './render/format-error.js';
+import { LiveRunView, logTail } from './render/live-run-view.js';
+
+interface RunArgs {
+  plan?: string;
+  input: string[];
+  inputs?: string;
+  store: string;
+  json: boolean;
+  detach: boolean;
+  resume?: string;
+  owner?: string;
+  label: string[];
+  'idempotency-key'?: string;
+  handlers?: string;
+}
+
+/** `maestro-run <plan.json>`: validate, start and execute a plan, with a live view on a TTY. Returns the exit code. */
+export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const env = readCliEnvironment();
+  let args: RunArgs;
+  try {
+    args = (await yargs(argv)
+      .scriptName('maestro-run')
+      .usage('$0 [plan.json]\n\nValidates a plan, starts a run and executes it to its end.')
+      .positional('plan', { type: 'string', describe: 'The plan file' })
+      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'A run input as key=value (JSON values allowed); repeatable' })
+      .option('inputs', { type: 'string', describe: 'A JSON file of run inputs' })
+      .option('store', { type: 'string', default: env.store, describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print events and the result as JSON lines' })
+      .option('detach', { type: 'boolean', default: false, describe: 'Only create the run (a `maestro worker` executes it)' })
+      .option('resume', { type: 'string', describe: 'Continue the run with this id instead of starting one' })
+      .option('owner', { type: 'string', default: env.owner, describe: 'Owner of the plan and run (env MAESTRO_OWNER)' })
+      .option('label', { type: 'string', array: true, default: [], describe: 'A run label key=value; repeatable' })
+      .option('idempotency-key', { type: 'string', describe: 'Starting twice with one key gives the same run' })
+      .option('handlers', { type: 'string', default: env.handlersModule, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' })
+      .check((parsed) => {
+        if (!parsed._[0] && !parsed.resume) throw new Error('give a plan file, or --resume <run_id>');
+        return true;
+      })
+      .strictOptions()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw new MaestroError('INPUT_INVALID', message ?? error?.message ?? 'invalid arguments');
+      })
+      .help()
+      .version(false)
+      .parseAsync()) as unknown as RunArgs & { _: string[] };
+    args.plan = String((args as unknown as { _: unknown[] })._[0] ?? '') || undefined;
+  } catch (error) {
+    io.err.write(formatError(error));
+    return ExitCode.invalidInput;
+  }
+  if ((args as unknown as { help?: boolean }).help) return ExitCode.succeeded;
+
+  const json = args.json || !io.out.isTTY;
+  const report = (error: unknown): number => {
+    io.err.write(formatError(error));
+    if (json) io.out.write(errorAsJson(error));
+    return exitCodeOf(error);
+  };
+
+  let session: Awaited<ReturnType<typeof openCliEngine>>;
+  try {
+    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers });
+  } catch (error) {
+    return report(error);
+  }
+  const { engine, store } = session;
+  let interrupted = false;
+  let runId: string | undefined;
+  const onSigint = (): void => {
+    if (interrupted || !runId) return;
+    interrupted = true;
+    io.err.write('\ninterrupted: cancelling the run…\n');
+    void engine.cancelRun(runId).catch(() => undefined);
+  };
+  // JSON mode prints every stored event of this process's runs (children included), from run.created on.
+  if (json && !args.detach) engine.events.on('event', (event) => io.out.write(`${JSON.stringify({ type: 'event', event })}\n`));
+  try {
+    let run: RunDocument;
+    if (args.resume) {
+      const existing = await store.getRun(args.resume);
+      if (!existing) throw new MaestroError('RUN_NOT_FOUND', `no run ${args.resume}`, { details: { path: '--resume' } });
+      run = existing;
+    } else {
+      const planDoc = await engine.applyPlanFile(args.plan!, args.owner);
+      const inputs = readRunInputs(args.inputs, args.input);
+      run = (
+        await engine.startRun(planDoc, {
+          inputs,
+          labels: parseLabels(args.label),
+          ...(args.owner ? { owner: args.owner } : {}),
+          ...(args['idempotency-key'] ? { idempotencyKey: args['idempotency-key'] } : {}),
+        })
+      ).run;
+    }
+    runId = run.run_id;
+    if (args.detach) {
+      io.out.write(json ? `${JSON.stringify({ type: 'run', run })}\n` : `${run.run_id}\n`);
+      return ExitCode.succeeded;
+    }
+
+    const view = json ? undefined : new LiveRunView(io.out, store, run.run_id, !env.noColor);
+    engine.events.on('event', () => view?.changed());
+    process.on('SIGINT', onSigint);
+    const ended = isTerminalRunStatus(run.status) ? run : ((await engine.executeRun(run.run_id)) ?? run);
+    await view?.finish();
+    const detail = await engine.getRunDetail(ended.run_id);
+    if (json) {
+      io.out.write(`${JSON.stringify({ type: 'result', run: detail.run, steps: detail.steps, artifacts: detail.artifacts })}\n`);
+      const failed = detail.steps.find((step) => step.status === 'failed' && step.uses !== undefined);
+      if (failed) io.err.write(`step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${logTail(failed.logs_ref).map((line) => `  | ${line}`).join('\n')}\n`);
+    }
+    if (interrupted) return ExitCode.interrupted;
+    return exitCodeOfRunStatus(ended.status);
+  } catch (error) {
+    return report(error);
+  } finally {
+    process.off('SIGINT', onSigint);
+    await session.close();
+  }
+}

@@ -1,0 +1,51 @@
+import yargs from 'yargs';
+import { artifactsCommand } from './commands/artifacts-command.js';
+import { graphCommand } from './commands/graph-command.js';
+import { migrateCommand } from './commands/migrate-command.js';
+import { plansCommand } from './commands/plans-command.js';
+import { runsCommand } from './commands/runs-command.js';
+import { stepsCommand } from './commands/steps-command.js';
+import { validateCommand } from './commands/validate-command.js';
+import { workerCommand } from './commands/worker-command.js';
+import { readCliEnvironment } from './cli-environment.js';
+import { withGlobalOptions, type CommandIo, type GlobalArgs } from './command-context.js';
+import { ExitCode, exitCodeOf } from './exit-codes.js';
+import { errorAsJson, formatError } from './render/format-error.js';
+import { MaestroError } from '../domain/errors.js';
+
+/** `maestro <command>`: everything but running a plan in the foreground. Returns the exit code. */
+export async function main(argv: string[], streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const env = readCliEnvironment();
+  const io: CommandIo = { ...streams, env, exitCode: ExitCode.succeeded };
+  const wantsJson = argv.includes('--json');
+  try {
+    await withGlobalOptions(yargs(argv), env)
+      .scriptName('maestro')
+      .usage('$0 <command>\n\nMaestro Conductor admin CLI. `maestro-run <plan.json>` runs a plan in the foreground.')
+      .command(validateCommand(io))
+      .command(graphCommand(io))
+      .command(plansCommand(io))
+      .command(runsCommand(io))
+      .command(stepsCommand(io))
+      .command(artifactsCommand(io))
+      .command(workerCommand(io))
+      .command(migrateCommand(io))
+      .completion('completion', 'Print a shell completion script (bash/zsh)')
+      .demandCommand(1, 'name a command; --help lists them')
+      .strict()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new MaestroError('INPUT_INVALID', message ?? 'invalid arguments');
+      })
+      .help()
+      .version(false)
+      .parseAsync();
+    return io.exitCode;
+  } catch (error) {
+    streams.err.write(formatError(error));
+    if (wantsJson) streams.out.write(errorAsJson(error));
+    return exitCodeOf(error);
+  }
+}
+
+export type { GlobalArgs };

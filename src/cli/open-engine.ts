@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Engine } from '../engine/engine.js';
+import { MaestroError } from '../domain/errors.js';
+import { openStore } from '../store/open.js';
+import type { RunStore } from '../store/port.js';
+
+export interface CliEngineOptions {
+  store: string;
+  owner?: string | undefined;
+  leaseMs?: number | undefined;
+  pollMs?: number | undefined;
+  handlersModule?: string | undefined;
+}
+
+/**
+ * Opens the store and an engine for one CLI command. A handlers module (workflow-as-code) exports
+ * `register(engine)` (or a default function) that registers handlers and executors.
+ */
+export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
+  const store = await openStore(options.store);
+  const engine = new Engine({
+    store,
+    ...(options.owner ? { defaultOwner: options.owner } : {}),
+    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+  });
+  try {
+    if (options.handlersModule) await loadHandlers(engine, options.handlersModule);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return {
+    engine,
+    store,
+    async close() {
+      engine.close();
+      await store.close();
+    },
+  };
+}
+
+async function loadHandlers(engine: Engine, modulePath: string): Promise<void> {
+  const module = (await import(pathToFileURL(resolve(modulePath)).href)) as { register?: unknown; default?: unknown };
+  const register = typeof module.register === 'function' ? module.register : module.default;
+  if (typeof register !== 'function') {
+    throw new MaestroError('CONFIG_INVALID', `${modulePath} must export register(engine) or a default function`, { details: { path: '--handlers' } });
+  }
+  await (register as (engine: Engine) => unknown)(engine);
+}
