@@ -1,0 +1,81 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
+
+function workspace(): string {
+  return mkdtempSync(join(tmpdir(), 'maestro-cli-'));
+}
+
+const plansDir = join(REPO_ROOT, 'plans');
+
+describe('maestro-run (the real binary)', () => {
+  it('runs hello.json on the embedded store and exits 0 with parseable --json output', async () => {
+    const cwd = workspace();
+    const result = await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--json', '--input', 'who=tests'], { cwd });
+    expect(result.code).toBe(0);
+    const lines = jsonLines(result.stdout);
+    expect(lines[0]).toMatchObject({ type: 'event', event: { type: 'run.created', seq: 1 } });
+    const final = lines.at(-1) as { type: string; run: { status: string; outputs: unknown } };
+    expect(final).toMatchObject({ type: 'result', run: { status: 'succeeded', outputs: { greeting: 'hello, tests' } } });
+    expect(readdirSync(join(cwd, '.maestro', 'store'))).toContain('runs.db');
+  });
+
+  it('exits 1 when the run fails, and says which step failed', async () => {
+    const result = await runCli(MAESTRO_RUN, [join(plansDir, 'budget.json'), '--json'], { cwd: workspace() });
+    expect(result.code).toBe(1);
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({ type: 'result', run: { status: 'failed', error_info: { code: 'budget_exceeded' } } });
+  });
+
+  it('exits 2 for an invalid plan, printing the file, the JSON path and what was expected', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ name: 'bad', steps: [{ id: 'a', uses: 'noop', timeout_ms: 'soon' }] }));
+    const result = await runCli(MAESTRO_RUN, ['bad.json'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('PLAN_INVALID');
+    expect(result.stderr).toContain('bad.json');
+    expect(result.stderr).toContain('$.steps[0].timeout_ms');
+    expect(result.stderr).toContain('expected: type integer');
+  });
+
+  it('exits 2 for invalid run inputs and stores no run', async () => {
+    const cwd = workspace();
+    const result = await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--input', 'who=[1,2]'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('$.inputs.who');
+    const list = await runCli(MAESTRO, ['runs', 'list', '--json'], { cwd });
+    expect(JSON.parse(list.stdout)).toEqual({ items: [] });
+  });
+
+  it('exits 2 for an unknown flag or a missing plan', async () => {
+    expect((await runCli(MAESTRO_RUN, ['--nope'], { cwd: workspace() })).code).toBe(2);
+    expect((await runCli(MAESTRO_RUN, ['missing.json'], { cwd: workspace() })).code).toBe(2);
+  });
+
+  it('only creates the run with --detach, and --resume executes it later', async () => {
+    const cwd = workspace();
+    const detached = await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--detach'], { cwd });
+    expect(detached.code).toBe(0);
+    // Without a TTY every output is JSON, the run id included.
+    const runId = (jsonLines(detached.stdout)[0] as { run: { run_id: string } }).run.run_id;
+    const pending = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as { run: { status: string } };
+    expect(pending.run.status).toBe('pending');
+    const resumed = await runCli(MAESTRO_RUN, ['--resume', runId, '--json'], { cwd });
+    expect(resumed.code).toBe(0);
+    expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ run: { run_id: runId, status: 'succeeded' } });
+  });
+
+  it.each(['hello.json', 'diamond.json', 'fan-out.json', 'budget.json'])('runs the sample plan %s to the end it documents', async (file) => {
+    const result = await runCli(MAESTRO_RUN, [join(plansDir, file), '--json'], { cwd: workspace() });
+    const final = jsonLines(result.stdout).at(-1) as { run: { status: string; outputs?: Record<string, unknown> }; steps: Array<{ key: string; attempt: number }> };
+    const expected = file === 'budget.json' ? 'failed' : 'succeeded';
+    expect(final.run.status).toBe(expected);
+    expect(result.code).toBe(expected === 'succeeded' ? 0 : 1);
+    if (file === 'diamond.json') {
+      expect(final.run.outputs).toEqual({ published: 'app-0123abc.tgz', tests: 42 });
+      expect(final.steps.find((s) => s.key === 'test')?.attempt).toBe(2);
+    }
+    if (file === 'fan-out.json') expect(final.run.outputs).toEqual({ signed: 3 });
+  });
+});

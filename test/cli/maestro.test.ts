@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
+
+const plansDir = join(REPO_ROOT, 'plans');
+
+function workspace(): string {
+  return mkdtempSync(join(tmpdir(), 'maestro-admin-'));
+}
+
+describe('maestro (the real binary)', () => {
+  it('prints the diamond plan as Mermaid and as DOT', async () => {
+    const mermaid = await runCli(MAESTRO, ['graph', join(plansDir, 'diamond.json')], { cwd: workspace() });
+    expect(mermaid.code).toBe(0);
+    expect(mermaid.stdout).toBe(
+      [
+        'flowchart TD',
+        '  fetch["fetch (noop)"]',
+        '  build["build (exec)"]',
+        '  test["test (exec)"]',
+        '  publish["publish (noop)"]',
+        '  fetch --> build',
+        '  fetch --> test',
+        '  build --> publish',
+        '  test --> publish',
+        '',
+      ].join('\n'),
+    );
+    const dot = await runCli(MAESTRO, ['graph', join(plansDir, 'diamond.json'), '--format', 'dot'], { cwd: workspace() });
+    expect(dot.stdout).toContain('digraph "diamond" {');
+    expect(dot.stdout).toContain('"build" -> "publish";');
+  });
+
+  it('validates plans, naming the cycle of a cyclic one with exit 2', async () => {
+    const cwd = workspace();
+    expect((await runCli(MAESTRO, ['validate', join(plansDir, 'hello.json'), join(plansDir, 'diamond.json')], { cwd })).code).toBe(0);
+    writeFileSync(join(cwd, 'cycle.json'), JSON.stringify({ name: 'cycle', steps: [{ id: 'a', uses: 'noop', needs: ['b'] }, { id: 'b', uses: 'noop', needs: ['a'] }] }));
+    const result = await runCli(MAESTRO, ['validate', 'cycle.json'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('cycle:    a -> b -> a');
+    expect(result.stderr).toContain('cycle.json');
+  });
+
+  it('filters runs list by status, owner, plan and created date range', async () => {
+    const cwd = workspace();
+    await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--owner', 'team-a'], { cwd });
+    await runCli(MAESTRO_RUN, [join(plansDir, 'budget.json'), '--owner', 'team-a'], { cwd });
+    await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--owner', 'team-b'], { cwd });
+    const list = async (...flags: string[]) => (JSON.parse((await runCli(MAESTRO, ['runs', 'list', '--json', ...flags], { cwd })).stdout) as { items: Array<{ plan_name: string; owner: string; status: string; plan_id: string }> }).items;
+    expect(await list()).toHaveLength(3);
+    expect((await list('--status', 'failed')).map((r) => r.plan_name)).toEqual(['budget']);
+    expect((await list('--owner', 'team-a')).map((r) => r.plan_name)).toEqual(['budget', 'hello']);
+    const helloPlanId = (await list('--owner', 'team-b'))[0]!.plan_id;
+    expect((await list('--plan-id', helloPlanId)).map((r) => r.owner)).toEqual(['team-b']);
+    expect(await list('--created-after', new Date(Date.now() + 60_000).toISOString())).toEqual([]);
+    expect(await list('--created-before', '2000-01-01T00:00:00Z')).toEqual([]);
+    const table = await runCli(MAESTRO, ['runs', 'list', '--status', 'succeeded'], { cwd });
+    expect(table.stdout.split('\n')[0]).toMatch(/^RUN_ID\s+PLAN\s+STATUS\s+OWNER\s+CREATED\s+COST$/);
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+    const bad = await runCli(MAESTRO, ['runs', 'list', '--status', 'exploded'], { cwd });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('$.status');
+  });
+
+  it('reports a manual step from outside and attaches an artifact', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'approval.json'), JSON.stringify({ name: 'approval', steps: [{ id: 'approve', uses: 'manual' }] }));
+    writeFileSync(join(cwd, 'notes.txt'), 'approved by alice');
+    const runId = (await runCli(MAESTRO, ['runs', 'start', 'approval.json'], { cwd })).stdout.split(' ')[0]!;
+    const updated = await runCli(MAESTRO, ['steps', 'update', runId, 'approve', '--status', 'succeeded', '--outputs', '{"by":"alice"}'], { cwd });
+    expect(updated.code).toBe(0);
+    const attached = await runCli(MAESTRO, ['artifacts', 'attach', runId, 'notes.txt', '--type', 'document', '--json'], { cwd });
+    expect(JSON.parse(attached.stdout)).toMatchObject({ name: 'notes.txt', size_bytes: 17, digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as { run: { status: string }; steps: Array<{ outputs: unknown }>; artifacts: unknown[] };
+    expect(shown.run.status).toBe('succeeded');
+    expect(shown.steps[0]!.outputs).toEqual({ by: 'alice' });
+    expect(shown.artifacts).toHaveLength(1);
+    const illegal = await runCli(MAESTRO, ['steps', 'update', runId, 'approve', '--status', 'running'], { cwd });
+    expect(illegal.code).toBe(2);
+    expect(illegal.stderr).toContain('STEP_ILLEGAL_TRANSITION');
+  });
+
+  it('prints a shell completion script', async () => {
+    const result = await runCli(MAESTRO, ['completion'], { cwd: workspace() });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('maestro');
+    expect(result.stdout).toContain('complete');
+  });
+});
