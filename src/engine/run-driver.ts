@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ErrorInfo, RunDocument, StepDocument } from '../generated/schemas.js';
+import type { ErrorInfo, EventDocument, RunDocument, StepDocument } from '../generated/schemas.js';
 import { addMs, isoNow } from '../domain/clock.js';
 import { isMaestroError, MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalStepStatus, type StepStatus } from '../domain/status.js';
@@ -94,8 +94,10 @@ export class RunDriver {
       this.abortAll(new MaestroError('LEASE_LOST', `runner ${this.runToken.owner} lost the lease of run ${this.run.run_id}`));
     });
     try {
+      const resumed = this.run.status === 'running';
       await this.markStarted();
       this.loadSteps(await this.services.store.listSteps(this.run.run_id));
+      if (resumed) await this.recordMissingEvents();
       for (const key of this.steps.keys()) this.dirty.add(key);
       for (;;) {
         await this.processSettled();
@@ -179,6 +181,29 @@ export class RunDriver {
     if (!started) throw new MaestroError('LEASE_LOST', `run ${this.run.run_id} changed under its runner`);
     this.run = started;
     await this.services.events.record(this.run.run_id, EventType.runStarted, { runner: this.runToken.owner });
+  }
+
+  /**
+   * A runner killed between a step's write and its event leaves the event unwritten; the next runner writes it
+   * (marked `recovered`), so every state change has its event, in seq order after what was already there.
+   */
+  private async recordMissingEvents(): Promise<void> {
+    // A terminal event happens once per step; a retrying event once per failed attempt.
+    const recorded = new Set<string>();
+    for (let after = 0; ; ) {
+      const batch = await this.services.store.listEvents(this.run.run_id, after, 5_000);
+      for (const event of batch) recorded.add(`${event.step_id ?? ''}:${event.type}${event.type === EventType.stepRetrying ? `:${String(event.data.attempt)}` : ''}`);
+      if (batch.length < 5_000) break;
+      after = batch[batch.length - 1]!.seq;
+    }
+    const terminalEvent: Record<string, EventDocument['type']> = { succeeded: EventType.stepSucceeded, failed: EventType.stepFailed, skipped: EventType.stepSkipped, cancelled: EventType.stepCancelled };
+    for (const step of this.steps.values()) {
+      if (step.skip_reason === 'reused') continue;
+      const retrying = step.status === 'pending' && step.attempt > 0;
+      const type = retrying ? EventType.stepRetrying : terminalEvent[step.status];
+      if (!type || recorded.has(`${step.step_id}:${type}${retrying ? `:${step.attempt}` : ''}`)) continue;
+      await this.services.events.record(this.run.run_id, type, { key: step.key, ...(step.attempt > 0 ? { attempt: step.attempt } : {}), recovered: true }, step.step_id);
+    }
   }
 
   private async readRunIfDue(): Promise<void> {
