@@ -10,6 +10,7 @@ export interface CliEnvironment {
   leaseMs: number | undefined;
   pollMs: number | undefined;
   handlersModule: string | undefined;
+  tokensFile: string | undefined;
   noColor: boolean;
 }
 
@@ -26,6 +27,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     leaseMs: positiveInt(env.MAESTRO_LEASE_MS),
     pollMs: positiveInt(env.MAESTRO_POLL_MS),
     handlersModule: env.MAESTRO_HANDLERS || undefined,
+    tokensFile: env.MAESTRO_TOKENS_FILE || undefined,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
   });
 }

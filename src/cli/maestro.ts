@@ -4,6 +4,7 @@ import { graphCommand } from './commands/graph-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { plansCommand } from './commands/plans-command.js';
 import { runsCommand } from './commands/runs-command.js';
+import { serveCommand } from './commands/serve-command.js';
 import { stepsCommand } from './commands/steps-command.js';
 import { validateCommand } from './commands/validate-command.js';
 import { workerCommand } from './commands/worker-command.js';
@@ -28,6 +29,7 @@ export async function main(argv: string[], streams: { out: NodeJS.WritableStream
       .command(runsCommand(io))
       .command(stepsCommand(io))
       .command(artifactsCommand(io))
+      .command(serveCommand(io))
       .command(workerCommand(io))
       .command(migrateCommand(io))
       .completion('completion', 'Print a shell completion script (bash/zsh)')

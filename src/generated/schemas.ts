@@ -7,8 +7,16 @@
 export interface MaestroSchemas {
   'api/attach-artifact.schema.json'?: AttachArtifactRequest;
   'api/create-plan.schema.json'?: CreatePlanRequest;
+  'api/event-page.schema.json'?: EventPage;
+  'api/list-events-query.schema.json'?: ListEventsQuery;
+  'api/list-plans-query.schema.json'?: ListPlansQuery;
   'api/list-runs-query.schema.json'?: ListRunsQuery;
+  'api/plan-created.schema.json'?: PlanCreated;
+  'api/plan-page.schema.json'?: PlanPage;
+  'api/problem.schema.json'?: Problem;
   'api/rerun.schema.json'?: RerunRequest;
+  'api/run-detail.schema.json'?: RunDetail;
+  'api/run-page.schema.json'?: RunPage;
   'api/start-run.schema.json'?: StartRunRequest;
   'api/update-step.schema.json'?: UpdateStepRequest;
   'artifact.schema.json'?: ArtifactDocument;
@@ -165,117 +173,8 @@ export interface ArtifactSpec {
   url?: string;
   media_type?: string;
 }
-/**
- * Filters of list_runs. Every value is a scalar; operator objects are rejected.
- */
-export interface ListRunsQuery {
-  status?: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  owner?: string;
-  plan_id?: string;
-  /**
-   * Inclusive lower bound.
-   */
-  created_after?: string;
-  /**
-   * Exclusive upper bound.
-   */
-  created_before?: string;
-  limit?: number;
-  /**
-   * Opaque; from next_cursor of the previous page.
-   */
-  cursor?: string;
-}
-/**
- * Start a new run linked to an old one, reusing the outputs of the steps before from_step.
- */
-export interface RerunRequest {
-  from_step: string;
-  /**
-   * Replaces the old run's inputs when given.
-   */
-  inputs?: {
-    [k: string]: unknown;
-  };
-  execute?: boolean;
-}
-export interface StartRunRequest {
-  plan_id: string;
-  /**
-   * Defaults to the newest version.
-   */
-  plan_version?: string;
-  inputs?: {
-    [k: string]: unknown;
-  };
-  labels?: {
-    [k: string]: string;
-  };
-  idempotency_key?: string;
-  /**
-   * Also execute it on the server's in-process runner.
-   */
-  execute?: boolean;
-}
-/**
- * Report a step's status from outside the runner (external workers, manual steps).
- */
-export interface UpdateStepRequest {
-  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  logs_ref?: string;
-  error_info?: ErrorInfo;
-  outputs?: {
-    [k: string]: unknown;
-  };
-  cost?: number;
-}
-/**
- * Why a run or step did not succeed.
- */
-export interface ErrorInfo {
-  message: string;
-  /**
-   * Stable machine code, e.g. step_failed, budget_exceeded, timeout.
-   */
-  code: string;
-  attempt?: number;
-  details?: {
-    [k: string]: unknown;
-  };
-}
-/**
- * A file or URL a run produced.
- */
-export interface ArtifactDocument {
-  /**
-   * ULID
-   */
-  artifact_id: string;
-  /**
-   * ULID
-   */
-  run_id: string;
-  /**
-   * ULID
-   */
-  step_id?: string;
-  type: 'document' | 'report' | 'model' | 'dataset' | 'disclosure_pack';
-  name: string;
-  /**
-   * URL or absolute path.
-   */
-  location: string;
-  digest?: {
-    sha256: string;
-  };
-  size_bytes?: number;
-  media_type?: string;
-  claim_ledger_ref?: string;
-  intelgraph_entity_ids: string[];
-  created_at: string;
-  metadata: {
-    [k: string]: unknown;
-  };
+export interface EventPage {
+  items: EventDocument[];
 }
 /**
  * A lifecycle event, stored with a gap-free seq per run before it is emitted.
@@ -313,16 +212,46 @@ export interface EventDocument {
     [k: string]: unknown;
   };
 }
-/**
- * Who may write a run or step now. Every write under a lease filters on owner + fence.
- */
-export interface Lease {
-  owner: string;
-  expires_at: string;
+export interface ListEventsQuery {
   /**
-   * Incremented by every claim; a stale holder's writes match nothing.
+   * Only events with a larger seq.
    */
-  fence: number;
+  after_seq?: number;
+  limit?: number;
+}
+export interface ListPlansQuery {
+  owner?: string;
+  name?: string;
+  limit?: number;
+  cursor?: string;
+}
+/**
+ * Filters of list_runs. Every value is a scalar; operator objects are rejected.
+ */
+export interface ListRunsQuery {
+  status?: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  owner?: string;
+  plan_id?: string;
+  /**
+   * Inclusive lower bound.
+   */
+  created_after?: string;
+  /**
+   * Exclusive upper bound.
+   */
+  created_before?: string;
+  limit?: number;
+  /**
+   * Opaque; from next_cursor of the previous page.
+   */
+  cursor?: string;
+}
+export interface PlanCreated {
+  plan: PlanDocument;
+  /**
+   * false when this version was stored already.
+   */
+  created: boolean;
 }
 /**
  * A stored plan version. A changed spec is a new version of the same plan_id.
@@ -348,6 +277,51 @@ export interface PlanDocument {
    * Absolute path of the plan file it was loaded from, when it came from one.
    */
   source_path?: string;
+}
+export interface PlanPage {
+  items: PlanDocument[];
+  next_cursor?: string;
+}
+/**
+ * An error answer (RFC 9457 application/problem+json) with Maestro's stable code.
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /**
+   * Stable error code (docs/errors.md).
+   */
+  code: string;
+  instance?: string;
+  /**
+   * JSON path of the offending field, for validation errors.
+   */
+  field?: string;
+  in?: 'body' | 'querystring' | 'params' | 'headers';
+  expected?: string;
+}
+/**
+ * Start a new run linked to an old one, reusing the outputs of the steps before from_step.
+ */
+export interface RerunRequest {
+  from_step: string;
+  /**
+   * Replaces the old run's inputs when given.
+   */
+  inputs?: {
+    [k: string]: unknown;
+  };
+  execute?: boolean;
+}
+/**
+ * get_run: a run with its steps and artifacts.
+ */
+export interface RunDetail {
+  run: RunDocument;
+  steps: StepDocument[];
+  artifacts: ArtifactDocument[];
 }
 /**
  * One execution of a plan version.
@@ -424,6 +398,31 @@ export interface RunDocument {
   };
 }
 /**
+ * Why a run or step did not succeed.
+ */
+export interface ErrorInfo {
+  message: string;
+  /**
+   * Stable machine code, e.g. step_failed, budget_exceeded, timeout.
+   */
+  code: string;
+  attempt?: number;
+  details?: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * Who may write a run or step now. Every write under a lease filters on owner + fence.
+ */
+export interface Lease {
+  owner: string;
+  expires_at: string;
+  /**
+   * Incremented by every claim; a stale holder's writes match nothing.
+   */
+  fence: number;
+}
+/**
  * One step of a run: a plan step, a nested step of a group, or one foreach copy.
  */
 export interface StepDocument {
@@ -487,6 +486,77 @@ export interface StepDocument {
   index?: number;
   skip_reason?: 'condition_false' | 'upstream_failed' | 'upstream_skipped' | 'cancelled' | 'budget_exceeded' | 'reused';
   lease?: Lease;
+}
+/**
+ * A file or URL a run produced.
+ */
+export interface ArtifactDocument {
+  /**
+   * ULID
+   */
+  artifact_id: string;
+  /**
+   * ULID
+   */
+  run_id: string;
+  /**
+   * ULID
+   */
+  step_id?: string;
+  type: 'document' | 'report' | 'model' | 'dataset' | 'disclosure_pack';
+  name: string;
+  /**
+   * URL or absolute path.
+   */
+  location: string;
+  digest?: {
+    sha256: string;
+  };
+  size_bytes?: number;
+  media_type?: string;
+  claim_ledger_ref?: string;
+  intelgraph_entity_ids: string[];
+  created_at: string;
+  metadata: {
+    [k: string]: unknown;
+  };
+}
+/**
+ * list_runs: newest first; pass next_cursor as cursor for the next page.
+ */
+export interface RunPage {
+  items: RunDocument[];
+  next_cursor?: string;
+}
+export interface StartRunRequest {
+  plan_id: string;
+  /**
+   * Defaults to the newest version.
+   */
+  plan_version?: string;
+  inputs?: {
+    [k: string]: unknown;
+  };
+  labels?: {
+    [k: string]: string;
+  };
+  idempotency_key?: string;
+  /**
+   * Also execute it on the server's in-process runner.
+   */
+  execute?: boolean;
+}
+/**
+ * Report a step's status from outside the runner (external workers, manual steps).
+ */
+export interface UpdateStepRequest {
+  status: 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  logs_ref?: string;
+  error_info?: ErrorInfo;
+  outputs?: {
+    [k: string]: unknown;
+  };
+  cost?: number;
 }
 /**
  * Run a program. The command is an argv array and never goes through a shell unless shell is true.

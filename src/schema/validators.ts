@@ -12,20 +12,30 @@ const addFormats = addFormatsModule.default;
 export type SchemaId = string;
 
 let ajvInstance: InstanceType<typeof Ajv2020> | undefined;
+let coercingInstance: InstanceType<typeof Ajv2020> | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
-/**
- * The shared ajv instance, built on first use (never at import time).
- * No allErrors and no $data: untrusted input must not be able to make validation expensive.
- */
+/** An ajv instance with every schema of schemas/ added. No allErrors and no $data: untrusted input must not make validation expensive. */
+function buildAjv(options: { coerceTypes: boolean; useDefaults: boolean }): InstanceType<typeof Ajv2020> {
+  const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: false, ...options });
+  addFormats(ajv);
+  for (const file of readSchemaFiles()) ajv.addSchema(file.schema, file.id);
+  return ajv;
+}
+
+/** The shared ajv instance, built on first use (never at import time). */
 export function sharedAjv(): InstanceType<typeof Ajv2020> {
-  if (!ajvInstance) {
-    const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: false, useDefaults: false });
-    addFormats(ajv);
-    for (const file of readSchemaFiles()) ajv.addSchema(file.schema, file.id);
-    ajvInstance = ajv;
-  }
+  ajvInstance ??= buildAjv({ coerceTypes: false, useDefaults: false });
   return ajvInstance;
+}
+
+/**
+ * For query strings and path params: every value arrives as a string and is coerced to the scalar type its
+ * schema names (`limit=5` -> 5). Arrays and objects are never coerced into scalars, so `a=1&a=2` is refused.
+ */
+export function coercingAjv(): InstanceType<typeof Ajv2020> {
+  coercingInstance ??= buildAjv({ coerceTypes: true, useDefaults: true });
+  return coercingInstance;
 }
 
 /** The compiled validator of one schema file, compiled once. */

@@ -1,0 +1,61 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ListEventsQuery } from '../../generated/schemas.js';
+import { isTerminalRunStatus } from '../../domain/status.js';
+import { caller, commonProblems, idParams, ref, visibleRun, type ApiDeps } from '../api-deps.js';
+
+const SSE_BATCH = 500;
+
+/**
+ * A run's stored events from a seq on: a JSON page, or with `Accept: text/event-stream` a Server-Sent Events
+ * stream (`id` is the seq, so `Last-Event-ID` resumes) that ends once the run has ended and everything is sent.
+ */
+export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Params: { run_id: string }; Querystring: ListEventsQuery }>(
+      '/v1/runs/:run_id/events',
+      {
+        schema: {
+          summary: "A run's events after a seq: JSON, or a live SSE stream with Accept: text/event-stream",
+          tags: ['events'],
+          params: idParams('run_id'),
+          querystring: ref('api/list-events-query.schema.json'),
+          response: { 200: ref('api/event-page.schema.json'), ...commonProblems },
+        },
+      },
+      async (request, reply) => {
+        const principal = caller(request, 'reader');
+        const runId = request.params.run_id;
+        await visibleRun(deps, principal, runId);
+        const lastEventId = Number(request.headers['last-event-id']);
+        let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : (request.query.after_seq ?? 0);
+        if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
+          return { items: await deps.store.listEvents(runId, after, request.query.limit ?? 500) };
+        }
+        reply.hijack();
+        const out = reply.raw;
+        out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        let open = true;
+        request.raw.on('close', () => (open = false));
+        while (open) {
+          const events = await deps.store.listEvents(runId, after, SSE_BATCH);
+          for (const event of events) {
+            out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            after = event.seq;
+          }
+          if (events.length === SSE_BATCH) continue;
+          const run = await deps.store.getRun(runId);
+          if (!run || isTerminalRunStatus(run.status)) {
+            // Events written after the end (hooks) are picked up by one last read.
+            for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            break;
+          }
+          out.write(': keep-alive\n\n');
+          await sleep(deps.ssePollMs);
+        }
+        out.end();
+        return reply;
+      },
+    );
+  };
+}

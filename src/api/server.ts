@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { Engine, type EngineOptions } from '../engine/engine.js';
+import { openStore } from '../store/open.js';
+import type { RunStore } from '../store/port.js';
+import { buildApi } from './app.js';
+import { TokenAuth } from './auth.js';
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  storeUrl: string;
+  tokensFile: string;
+  logger?: boolean;
+  inProcessRunner?: boolean;
+  engine?: Partial<Omit<EngineOptions, 'store'>>;
+}
+
+export interface RunningApiServer {
+  url: string;
+  app: FastifyInstance;
+  engine: Engine;
+  store: RunStore;
+  /** Stops taking requests, drains those in flight, then closes the store. */
+  close(): Promise<void>;
+}
+
+/** Opens the store and serves the API on host:port (127.0.0.1 unless told otherwise). */
+export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
+  const auth = TokenAuth.fromFile(options.tokensFile);
+  const store = await openStore(options.storeUrl);
+  const engine = new Engine({ store, ...options.engine });
+  try {
+    const app = await buildApi({ engine, store, auth, logger: options.logger ?? false, inProcessRunner: options.inProcessRunner ?? true });
+    const url = await app.listen({ host: options.host, port: options.port });
+    return {
+      url,
+      app,
+      engine,
+      store,
+      async close() {
+        await app.close();
+        engine.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    engine.close();
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,44 @@
+import type { CommandModule } from 'yargs';
+import { startApiServer } from '../../api/server.js';
+import { MaestroError } from '../../domain/errors.js';
+import type { CommandIo, GlobalArgs } from '../command-context.js';
+
+type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; 'no-runner': boolean; log: boolean };
+
+/** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
+export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs> {
+  return {
+    command: 'serve',
+    describe: 'Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)',
+    builder: (y) =>
+      y
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to bind (loopback by default)' })
+        .option('port', { type: 'number', default: 8080 })
+        .option('tokens', { type: 'string', default: io.env.tokensFile, describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)' })
+        .option('no-runner', { type: 'boolean', default: false, describe: 'Never execute runs in this process (workers do)' })
+        .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }) as never,
+    handler: async (args) => {
+      if (!args.tokens) throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', { details: { path: '--tokens' } });
+      const server = await startApiServer({
+        host: args.host,
+        port: args.port,
+        storeUrl: args.store,
+        tokensFile: args.tokens,
+        logger: args.log,
+        inProcessRunner: !args['no-runner'],
+        engine: { ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}), ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}) },
+      });
+      io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          io.err.write('draining requests and closing the store…\n');
+          void server.close().then(resolve, resolve);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    },
+  };
+}
