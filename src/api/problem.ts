@@ -32,14 +32,12 @@ export function httpStatusOf(code: ErrorCode): number {
   return statusOf[code] ?? 500;
 }
 
-// Fastify's own errors that are the client's doing.
-const fastifyClientErrors: Record<string, { status: number; code: ErrorCode }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'NOT_ACCEPTABLE' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'NOT_ACCEPTABLE' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'INPUT_INVALID' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'INPUT_INVALID' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'INPUT_INVALID' },
-};
+/** Fastify's own errors (FST_ERR_*) that carry a 4xx status are the client's doing. */
+function fastifyClientError(error: FastifyError): { status: number; code: ErrorCode } | undefined {
+  const status = error.statusCode;
+  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || !status || status < 400 || status >= 500) return undefined;
+  return { status, code: status === 413 || status === 415 ? 'NOT_ACCEPTABLE' : 'INPUT_INVALID' };
+}
 
 /** Any error as an RFC 9457 problem; never a stack trace. */
 export function toProblem(error: unknown, instance: string): Problem {
@@ -59,7 +57,7 @@ export function toProblem(error: unknown, instance: string): Problem {
       instance,
     };
   }
-  const known = typeof fastifyError.code === 'string' ? fastifyClientErrors[fastifyError.code] : undefined;
+  const known = fastifyClientError(fastifyError);
   if (known) {
     return { type: `https://maestro-conductor.dev/problems/${known.code.toLowerCase()}`, title: known.code, status: known.status, code: known.code, detail: fastifyError.message, instance };
   }
