@@ -650,7 +650,8 @@ export class RunDriver {
   /** The `${{ }}` context of a step (or of the run's outputs when doc is undefined). */
   private contextFor(doc: StepDocument | undefined): ExpressionContext {
     const steps: Record<string, UpstreamStep> = {};
-    const ids = doc ? readsOf(this.compiledOf(doc)) : this.compiled.topLevelIds;
+    // A step sees what its expressions read and what it needs (handlers read `upstream` in code).
+    const ids = doc ? [...new Set([...readsOf(this.compiledOf(doc)), ...this.compiledOf(doc).needs])] : this.compiled.topLevelIds;
     for (const id of ids) {
       const found = doc ? this.lookupVisible(id, doc) : this.steps.get(id);
       if (found) steps[id] = { status: found.status, outputs: found.outputs ?? {} };

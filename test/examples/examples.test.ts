@@ -1,0 +1,58 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open.js';
+import { startTestApi, TOKENS } from '../support/api-server.js';
+import { REPO_ROOT } from '../support/spawn-cli.js';
+
+const examplesDir = join(REPO_ROOT, 'examples');
+
+function runExample(file: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(examplesDir, file)], { cwd: mkdtempSync(join(tmpdir(), 'maestro-example-')), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('examples/', () => {
+  it('has a test for every script', () => {
+    expect(readdirSync(examplesDir).filter((f) => f.endsWith('.mjs')).sort()).toEqual(['http-api.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']);
+  });
+
+  it('library-embedded-store.mjs: plan, run, outside step updates, artifact, get_run and list_runs', () => {
+    const result = runExample('library-embedded-store.mjs');
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^run \w+ succeeded: build=succeeded qa=succeeded publish=succeeded$/m);
+    expect(result.stdout).toMatch(/^artifact release-notes\.md sha256:[0-9a-f]{16} 25 bytes$/m);
+    expect(result.stdout).toMatch(/^history: 1 succeeded release runs/m);
+  });
+
+  it('http-api.mjs: the same flow over the HTTP API', async () => {
+    const store = await openStore('memory://');
+    const api = await startTestApi(store);
+    try {
+      const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        // Run it asynchronously: the server lives in this process.
+        import('node:child_process').then(({ execFile }) =>
+          execFile(process.execPath, [join(examplesDir, 'http-api.mjs')], { env: { ...process.env, MAESTRO_API_URL: api.baseUrl, MAESTRO_API_TOKEN: TOKENS.teamA }, timeout: 60_000 }, (error, stdout, stderr) =>
+            resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        );
+      });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^run \w+ succeeded: build=succeeded qa=succeeded publish=succeeded$/m);
+      expect(result.stdout).toMatch(/^history: 1 succeeded runs of release-checklist$/m);
+    } finally {
+      await api.close();
+      await store.close();
+    }
+  });
+
+  it('workflow-as-code.mjs: handlers registered in code, foreach over them, costs reported', () => {
+    const result = runExample('workflow-as-code.mjs');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/succeeded: total 130, cost 0\.06$/m);
+  });
+});
