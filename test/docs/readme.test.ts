@@ -1,0 +1,41 @@
+import { execFileSync, execSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/spawn-cli.js';
+
+const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+
+function tableFields(marker: string): string[] {
+  const section = readme.split(`<!-- ${marker}:start -->`)[1]!.split(`<!-- ${marker}:end -->`)[0]!;
+  return [...section.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]!).sort();
+}
+
+function schemaFields(pointer: (schema: any) => Record<string, unknown>): string[] {
+  const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'plan.schema.json'), 'utf8'));
+  return Object.keys(pointer(schema)).filter((k) => k !== '$schema').sort();
+}
+
+describe('README', () => {
+  it('documents exactly the plan fields of schemas/plan.schema.json', () => {
+    expect(tableFields('plan-fields')).toEqual(schemaFields((s) => s.properties));
+  });
+
+  it('documents exactly the step fields of schemas/plan.schema.json', () => {
+    expect(tableFields('step-fields')).toEqual(schemaFields((s) => s.$defs.step.properties));
+  });
+
+  it('quick start works on a fresh copy of the repository (with the installed node_modules)', () => {
+    const quickStart = readme.split('## Quick start')[1]!.split('```bash')[1]!.split('```')[0]!.trim().split('\n');
+    expect(quickStart).toEqual(['npm install && npx maestro-run plans/hello.json', 'npm test']);
+    const copy = mkdtempSync(join(tmpdir(), 'maestro-fresh-'));
+    const tracked = execFileSync('git', ['ls-files'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const file of tracked) cpSync(join(REPO_ROOT, file), join(copy, file), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
+    // The first command, as written (npm install runs the build); `npm test` is what is running this test.
+    const output = execSync(`${quickStart[0]!.replace('npm install', 'npm install --offline --no-audit --no-fund')} --json`, { cwd: copy, encoding: 'utf8', timeout: 120_000, env: { ...process.env, MONGOMS_DISABLE_POSTINSTALL: '1' } });
+    const result = JSON.parse(output.trim().split('\n').at(-1)!);
+    expect(result).toMatchObject({ type: 'result', run: { status: 'succeeded', outputs: { greeting: 'hello, world' } } });
+  }, 150_000);
+});
