@@ -11,6 +11,7 @@ export interface CliEnvironment {
   pollMs: number | undefined;
   handlersModule: string | undefined;
   tokensFile: string | undefined;
+  hooksConfig: string | undefined;
   noColor: boolean;
 }
 
@@ -28,6 +29,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     pollMs: positiveInt(env.MAESTRO_POLL_MS),
     handlersModule: env.MAESTRO_HANDLERS || undefined,
     tokensFile: env.MAESTRO_TOKENS_FILE || undefined,
+    hooksConfig: env.MAESTRO_HOOKS_CONFIG || undefined,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
   });
 }

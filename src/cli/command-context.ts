@@ -8,6 +8,7 @@ export interface GlobalArgs {
   json: boolean;
   owner?: string;
   handlers?: string;
+  'hooks-config'?: string;
 }
 
 export interface CommandIo {
@@ -23,12 +24,13 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
     .option('store', { type: 'string', default: env.store, global: true, describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)' })
     .option('json', { type: 'boolean', default: false, global: true, describe: 'Machine-readable JSON output' })
     .option('owner', { type: 'string', default: env.owner, global: true, describe: 'Owner of what is created (env MAESTRO_OWNER)' })
-    .option('handlers', { type: 'string', default: env.handlersModule, global: true, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' });
+    .option('handlers', { type: 'string', default: env.handlersModule, global: true, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' })
+    .option('hooks-config', { type: 'string', default: env.hooksConfig, global: true, describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)' });
 }
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
 export async function withEngine<T>(args: GlobalArgs, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
-  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers });
+  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'] });
   try {
     return await work(session);
   } finally {

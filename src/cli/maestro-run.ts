@@ -21,6 +21,7 @@ interface RunArgs {
   label: string[];
   'idempotency-key'?: string;
   handlers?: string;
+  'hooks-config'?: string;
 }
 
 /** `maestro-run <plan.json>`: validate, start and execute a plan, with a live view on a TTY. Returns the exit code. */
@@ -42,6 +43,7 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
       .option('label', { type: 'string', array: true, default: [], describe: 'A run label key=value; repeatable' })
       .option('idempotency-key', { type: 'string', describe: 'Starting twice with one key gives the same run' })
       .option('handlers', { type: 'string', default: env.handlersModule, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' })
+      .option('hooks-config', { type: 'string', default: env.hooksConfig, describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)' })
       .check((parsed) => {
         if (!parsed._[0] && !parsed.resume) throw new Error('give a plan file, or --resume <run_id>');
         return true;
@@ -70,7 +72,7 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
 
   let session: Awaited<ReturnType<typeof openCliEngine>>;
   try {
-    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers });
+    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'] });
   } catch (error) {
     return report(error);
   }

@@ -1,12 +1,14 @@
 import yargs from 'yargs';
 import { artifactsCommand } from './commands/artifacts-command.js';
 import { graphCommand } from './commands/graph-command.js';
+import { ledgerCommand } from './commands/ledger-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { plansCommand } from './commands/plans-command.js';
 import { runsCommand } from './commands/runs-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { stepsCommand } from './commands/steps-command.js';
 import { validateCommand } from './commands/validate-command.js';
+import { verifyCommand } from './commands/verify-command.js';
 import { workerCommand } from './commands/worker-command.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { withGlobalOptions, type CommandIo, type GlobalArgs } from './command-context.js';
@@ -32,6 +34,8 @@ export async function main(argv: string[], streams: { out: NodeJS.WritableStream
       .command(serveCommand(io))
       .command(workerCommand(io))
       .command(migrateCommand(io))
+      .command(ledgerCommand(io))
+      .command(verifyCommand(io))
       .completion('completion', 'Print a shell completion script (bash/zsh)')
       .demandCommand(1, 'name a command; --help lists them')
       .strict()

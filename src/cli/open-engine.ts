@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine.js';
+import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { MaestroError } from '../domain/errors.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
@@ -11,11 +12,13 @@ export interface CliEngineOptions {
   leaseMs?: number | undefined;
   pollMs?: number | undefined;
   handlersModule?: string | undefined;
+  hooksConfig?: string | undefined;
 }
 
 /**
  * Opens the store and an engine for one CLI command. A handlers module (workflow-as-code) exports
- * `register(engine)` (or a default function) that registers handlers and executors.
+ * `register(engine)` (or a default function) that registers handlers, executors and hooks; a hooks config file
+ * configures hooks (see src/hooks/hooks-config.ts).
  */
 export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
   const store = await openStore(options.store);
@@ -26,6 +29,7 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
   });
   try {
+    if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);
     if (options.handlersModule) await loadHandlers(engine, options.handlersModule);
   } catch (error) {
     await store.close();

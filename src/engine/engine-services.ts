@@ -2,7 +2,7 @@ import type { ArtifactDocument, RunDocument } from '../generated/schemas.js';
 import type { Clock } from '../domain/clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
-import type { RunStore } from '../store/port.js';
+import type { ProvenanceRefs, RunStore } from '../store/port.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunnerSlots } from './runner-slots.js';
@@ -25,4 +25,5 @@ export interface EngineServices {
   /** Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. */
   runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>): Promise<RunDocument>;
   attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;
+  addProvenance(runId: string, refs: ProvenanceRefs): Promise<void>;
 }

@@ -8,6 +8,10 @@ import { newId } from '../domain/ids.js';
 import { assertStepTransition, isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventBus } from '../events/event-bus.js';
 import { EventType } from '../events/event-types.js';
+import type { ProvenanceHook } from '../events/hook-api.js';
+import { HookOutbox } from '../events/hook-outbox.js';
+import { builtinHooks } from '../hooks/builtin-hooks.js';
+import { HookRegistry } from '../hooks/hook-registry.js';
 import { compilePlan, type CompiledPlan } from '../plan/compile-plan.js';
 import { loadPlanFile } from '../plan/load-plan.js';
 import type { RunStore } from '../store/port.js';
@@ -63,7 +67,10 @@ export class Engine {
   readonly events: EventBus;
   readonly executors: ExecutorRegistry;
   readonly handlers: HandlerRegistry;
+  /** Provenance hooks: the built-ins (`claim-ledger`, `openlineage`, `attestation`) and any registered. */
+  readonly hooks: HookRegistry;
   readonly runnerId: string;
+  private readonly outbox: HookOutbox;
   private readonly leases: LeaseKeeper;
   private readonly services: EngineServices;
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
@@ -87,6 +94,16 @@ export class Engine {
     this.handlers = new HandlerRegistry();
     this.executors = createDefaultExecutors(this.handlers);
     this.leases = new LeaseKeeper(this.store, this.options.leaseMs, this.clock);
+    this.hooks = new HookRegistry();
+    for (const [name, create] of Object.entries(builtinHooks)) this.hooks.register({ ...create({}), name });
+    this.outbox = new HookOutbox({
+      store: this.store,
+      clock: this.clock,
+      workspace,
+      runnerId: this.runnerId,
+      hooksOf: async (run) => this.hooks.hooksFor((await this.compiledPlanOf(run)).compiled.plan.hooks ?? []),
+    });
+    this.events.on('event', (event) => this.outbox.kick(event.run_id));
     this.services = {
       store: this.store,
       events: this.events,
@@ -101,11 +118,18 @@ export class Engine {
       compiledPlanOf: (run) => this.compiledPlanOf(run),
       runChildPlan: (parent, stepId, key, path, inputs) => this.runChildPlan(parent, stepId, key, path, inputs),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
+      addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
     };
   }
 
   registerHandler(name: string, handler: StepHandler): this {
     this.handlers.register(name, handler);
+    return this;
+  }
+
+  /** A hook for the runs whose plans name it, or for every run with `always`. */
+  registerHook(hook: ProvenanceHook, options: { always?: boolean } = {}): this {
+    this.hooks.register(hook, options);
     return this;
   }
 
@@ -119,6 +143,9 @@ export class Engine {
   /** Checks a schema-valid plan completely (cycles, needs, expressions, kinds), once per version. */
   compile(plan: Plan): CompiledPlan {
     const compiled = compilePlan(plan, this.executors);
+    (plan.hooks ?? []).forEach((name, index) => {
+      if (!this.hooks.has(name)) throw new MaestroError('PLAN_INVALID', `$.hooks[${index}]: unknown hook "${name}"`, { details: { path: `$.hooks[${index}]`, expected: `one of ${this.hooks.names().join(', ')}` } });
+    });
     const cached = this.compiledByVersion.get(compiled.version);
     if (cached) return cached;
     this.compiledByVersion.set(compiled.version, compiled);
@@ -222,7 +249,18 @@ export class Engine {
 
   private async drive(claimed: RunDocument, mode: 'execute' | 'reconcile' = 'execute'): Promise<RunDocument> {
     const { compiled, planDirectory } = await this.compiledPlanOf(claimed);
-    return new RunDriver(this.services, compiled, planDirectory, claimed, mode).drive();
+    // Events stored before a runner died are delivered now; those of this drive are all delivered before it returns.
+    this.outbox.kick(claimed.run_id);
+    try {
+      return await new RunDriver(this.services, compiled, planDirectory, claimed, mode).drive();
+    } finally {
+      await this.outbox.drain(claimed.run_id);
+    }
+  }
+
+  /** Waits until the hooks have received every event stored so far for a run. */
+  async deliverHooks(runId: string): Promise<void> {
+    await this.outbox.drain(runId);
   }
 
   /** Asks a run to stop: its runner cancels running steps and ends it `cancelled`; an unattended run ends at once. */
@@ -301,6 +339,7 @@ export class Engine {
     await this.events.record(runId, type, { key: step.key, source: 'external' }, stepId);
     if (update.cost !== undefined && update.cost > 0 && isTerminalStepStatus(update.status)) await this.store.addRunCost(runId, update.cost);
     await this.reconcile(runId);
+    await this.outbox.drain(runId);
     return updated;
   }
 
@@ -311,7 +350,7 @@ export class Engine {
   }
 
   /** Records an artifact: a workspace file (sha256 and size computed by streaming) or a URL. */
-  async attachArtifact(runId: string, request: ArtifactRequest & { location?: string; digest?: { sha256: string }; size_bytes?: number }, stepId?: string): Promise<ArtifactDocument> {
+  async attachArtifact(runId: string, request: ArtifactRequest & { location?: string; digest?: { sha256: string }; size_bytes?: number; claim_ledger_ref?: string }, stepId?: string): Promise<ArtifactDocument> {
     await this.requireRun(runId);
     if (stepId !== undefined) {
       const step = await this.store.getStep(stepId);
@@ -346,6 +385,7 @@ export class Engine {
       ...(digest ? { digest } : {}),
       ...(size !== undefined ? { size_bytes: size } : {}),
       ...(request.media_type ? { media_type: request.media_type } : {}),
+      ...(request.claim_ledger_ref ? { claim_ledger_ref: request.claim_ledger_ref } : {}),
       intelgraph_entity_ids: request.intelgraph_entity_ids ?? [],
       created_at: isoNow(this.clock),
       metadata: request.metadata ?? {},

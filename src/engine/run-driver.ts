@@ -510,6 +510,7 @@ export class RunDriver {
         logger: log,
         planDirectory: this.planDirectory,
         attachArtifact: (request) => this.services.attachArtifact(this.run, step.step_id, request),
+        addProvenance: (refs) => this.services.addProvenance(this.run.run_id, refs),
         reportCost: (amount) => {
           if (Number.isFinite(amount) && amount > 0) cost += amount;
         },

@@ -1,4 +1,5 @@
 import type { ArtifactDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import type { ProvenanceRefs } from '../store/port.js';
 
 export interface StepLogger {
   /** Raw text into the attempt's log (what a program printed). */
@@ -17,6 +18,8 @@ export interface ArtifactRequest {
   media_type?: string;
   metadata?: Record<string, unknown>;
   intelgraph_entity_ids?: string[];
+  /** A claim-ledger reference the step already has (from a ledger client it called). */
+  claim_ledger_ref?: string;
 }
 
 export interface UpstreamStep {
@@ -46,6 +49,8 @@ export interface StepContext {
   readonly planDirectory: string;
   attachArtifact(request: ArtifactRequest): Promise<ArtifactDocument>;
   reportCost(amount: number): void;
+  /** Adds provenance references (claim-ledger manifest ids and paths, IntelGraph entity ids) to the run. */
+  addProvenance(refs: ProvenanceRefs): Promise<void>;
   /** Starts and runs a child plan to its end on this runner; its cost rolls up into this step. */
   runChildPlan(planPath: string, inputs: Record<string, unknown>): Promise<RunDocument>;
 }

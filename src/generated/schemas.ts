@@ -563,10 +563,12 @@ export interface UpdateStepRequest {
  */
 export interface ExecWith {
   /**
+   * argv: the program, then its arguments. Numbers and booleans (e.g. from a whole ${{ }} expression) are passed as their text.
+   *
    * @minItems 1
    * @maxItems 1000
    */
-  command: string[];
+  command: (string | number | boolean)[];
   /**
    * Relative to the workspace; may not escape it.
    */

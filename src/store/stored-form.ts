@@ -1,3 +1,5 @@
+import { hookCursorKey } from '../domain/hook-cursor.js';
+
 /**
  * The stored form of documents, shared by both adapters:
  * - timestamps are ISO-8601 strings in the port and on the wire, and real dates in the store;
@@ -86,7 +88,7 @@ export function fromStored<T>(collection: Collection, stored: Record<string, unk
   return doc as T;
 }
 
-/** Hook names may hold dots and slashes; as a field key they must not. */
+/** The field path of a hook's delivery cursor. */
 export function hookCursorField(hook: string): string {
-  return `hook_cursors.${hook.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  return `hook_cursors.${hookCursorKey(hook)}`;
 }

@@ -42,9 +42,10 @@ export const execExecutor: StepExecutor = {
     const cwd = resolveInWorkspace(context.workspace, args.cwd ?? '.', '$.with.cwd');
     const outputFile = `${context.logPath}.output.json`;
     const costFile = `${context.logPath}.cost`;
-    const [program, ...rest] = args.shell ? ['/bin/sh', '-c', args.command.join(' ')] : args.command;
+    const argv = args.command.map(String);
+    const [program, ...rest] = args.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
     const log = context.logger;
-    log.write(`$ ${args.command.map((part) => JSON.stringify(part)).join(' ')}\n`);
+    log.write(`$ ${argv.map((part) => JSON.stringify(part)).join(' ')}\n`);
 
     const child = spawn(program!, rest, {
       cwd,
