@@ -3,6 +3,7 @@ import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
 import { decodeCursor, toPage } from './cursor.js';
+import { KeyedQueue } from './keyed-queue.js';
 import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from './document-collection.js';
 import type {
   HookFailure,
@@ -41,6 +42,8 @@ export class DocumentRunStore implements RunStore {
   private readonly events: DocumentCollection;
   /** Unique-insert gates for lease claims, used only where single-document updates are not isolated. */
   private readonly claimGates: DocumentCollection | undefined;
+  /** Where updates are not isolated, this process at least never interleaves two writes to one document. */
+  private readonly writes = new KeyedQueue();
   /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
   private readonly lastSeq = new Map<string, number>();
 
@@ -140,11 +143,13 @@ export class DocumentRunStore implements RunStore {
   }
 
   async updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined> {
-    const { duration_ms, ...fields } = patch;
-    const set: Record<string, unknown> = toStored(Collection.runs, fields);
-    if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
-    const updated = await this.runs.findOneAndUpdate({ _id: runId, ...leaseAndStatusFilter(guard) }, { $set: set });
-    return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+    return this.write(runId, async () => {
+      const { duration_ms, ...fields } = patch;
+      const set: Record<string, unknown> = toStored(Collection.runs, fields);
+      if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
+      const updated = await this.runs.findOneAndUpdate({ _id: runId, ...leaseAndStatusFilter(guard) }, { $set: set });
+      return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+    });
   }
 
   async claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined> {
@@ -156,40 +161,52 @@ export class DocumentRunStore implements RunStore {
     const update = { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } };
     const claimed = this.driver.atomicUpdates
       ? await this.runs.findOneAndUpdate(filter, update, { created_at: 1, _id: 1 })
-      : await this.claimThroughGate(this.runs, filter, update, { created_at: 1, _id: 1 });
+      : await this.claimThroughGate(this.runs, filter, update, { created_at: 1, _id: 1 }, true);
     return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
   }
 
   async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.runs.updateOne(
-      { _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence },
-      { $set: { 'lease.expires_at': new Date(expiresAt) } },
-    );
+    return this.write(runId, async () => {
+      return this.runs.updateOne(
+        { _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence },
+        { $set: { 'lease.expires_at': new Date(expiresAt) } },
+      );
+    });
   }
 
   async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
-    return this.runs.updateOne({ _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } });
+    return this.write(runId, async () => {
+      return this.runs.updateOne({ _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } });
+    });
   }
 
   async addRunCost(runId: string, cost: number): Promise<RunDocument | undefined> {
-    const updated = await this.runs.findOneAndUpdate({ _id: runId }, { $inc: { 'usage.cost': cost } });
-    return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+    return this.write(runId, async () => {
+      const updated = await this.runs.findOneAndUpdate({ _id: runId }, { $inc: { 'usage.cost': cost } });
+      return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
+    });
   }
 
   async addRunProvenance(runId: string, refs: ProvenanceRefs): Promise<void> {
-    const addToSet: Record<string, unknown> = {};
-    for (const [field, values] of Object.entries(refs)) {
-      if (Array.isArray(values) && values.length > 0) addToSet[`provenance.${field}`] = { $each: values };
-    }
-    if (Object.keys(addToSet).length > 0) await this.runs.updateOne({ _id: runId }, { $addToSet: addToSet });
+    return this.write(runId, async () => {
+      const addToSet: Record<string, unknown> = {};
+      for (const [field, values] of Object.entries(refs)) {
+        if (Array.isArray(values) && values.length > 0) addToSet[`provenance.${field}`] = { $each: values };
+      }
+      if (Object.keys(addToSet).length > 0) await this.runs.updateOne({ _id: runId }, { $addToSet: addToSet });
+    });
   }
 
   async recordHookDelivery(runId: string, hook: string, seq: number): Promise<void> {
-    await this.runs.updateOne({ _id: runId }, { $max: { [hookCursorField(hook)]: seq } });
+    return this.write(runId, async () => {
+      await this.runs.updateOne({ _id: runId }, { $max: { [hookCursorField(hook)]: seq } });
+    });
   }
 
   async recordHookFailure(runId: string, failure: HookFailure): Promise<void> {
-    await this.runs.updateOne({ _id: runId }, { $push: { hook_failures: { ...failure, at: new Date(failure.at) } } });
+    return this.write(runId, async () => {
+      await this.runs.updateOne({ _id: runId }, { $push: { hook_failures: { ...failure, at: new Date(failure.at) } } });
+    });
   }
 
   // ---- steps
@@ -210,39 +227,45 @@ export class DocumentRunStore implements RunStore {
   }
 
   async claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
-    const now = new Date(lease.now);
-    const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
-    const claim = (filter: Filter, update: Record<string, unknown>) =>
-      this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update);
-    // A new attempt of a pending step whose backoff has passed...
-    const fresh = await claim(
-      { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
-      { $set: { ...leaseSet, status: StepStatus.running, started_at: now }, $inc: { attempt: 1, 'lease.fence': 1 }, $unset: { ready_at: true } },
-    );
-    if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
-    // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
-    const takenOver = await claim({ _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } }, { $set: leaseSet, $inc: { 'lease.fence': 1 } });
-    return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
+    return this.write(stepId, async () => {
+      const now = new Date(lease.now);
+      const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
+      const claim = (filter: Filter, update: Record<string, unknown>) =>
+        this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update);
+      // A new attempt of a pending step whose backoff has passed...
+      const fresh = await claim(
+        { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
+        { $set: { ...leaseSet, status: StepStatus.running, started_at: now }, $inc: { attempt: 1, 'lease.fence': 1 }, $unset: { ready_at: true } },
+      );
+      if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
+      // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
+      const takenOver = await claim({ _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } }, { $set: leaseSet, $inc: { 'lease.fence': 1 } });
+      return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
+    });
   }
 
   async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.steps.updateOne(
-      { _id: stepId, status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
-      { $set: { 'lease.expires_at': new Date(expiresAt) } },
-    );
+    return this.write(stepId, async () => {
+      return this.steps.updateOne(
+        { _id: stepId, status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
+        { $set: { 'lease.expires_at': new Date(expiresAt) } },
+      );
+    });
   }
 
   async updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
-    const { lease, ...fields } = patch;
-    const set: Record<string, unknown> = toStored(Collection.steps, fields);
-    if (lease) {
-      set['lease.owner'] = lease.owner;
-      set['lease.expires_at'] = new Date(lease.expires_at);
-    }
-    const update: Record<string, unknown> = { $set: set };
-    if (lease) update.$inc = { 'lease.fence': 1 };
-    const updated = await this.steps.findOneAndUpdate({ _id: stepId, ...leaseAndStatusFilter(guard) }, update);
-    return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
+    return this.write(stepId, async () => {
+      const { lease, ...fields } = patch;
+      const set: Record<string, unknown> = toStored(Collection.steps, fields);
+      if (lease) {
+        set['lease.owner'] = lease.owner;
+        set['lease.expires_at'] = new Date(lease.expires_at);
+      }
+      const update: Record<string, unknown> = { $set: set };
+      if (lease) update.$inc = { 'lease.fence': 1 };
+      const updated = await this.steps.findOneAndUpdate({ _id: stepId, ...leaseAndStatusFilter(guard) }, update);
+      return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
+    });
   }
 
   // ---- artifacts
@@ -254,10 +277,12 @@ export class DocumentRunStore implements RunStore {
   }
 
   async setArtifactProvenance(artifactId: string, refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] }): Promise<void> {
-    const update: Record<string, unknown> = {};
-    if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
-    if (refs.intelgraph_entity_ids?.length) update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
-    if (Object.keys(update).length > 0) await this.artifacts.updateOne({ _id: artifactId }, update);
+    return this.write(artifactId, async () => {
+      const update: Record<string, unknown> = {};
+      if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
+      if (refs.intelgraph_entity_ids?.length) update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
+      if (Object.keys(update).length > 0) await this.artifacts.updateOne({ _id: artifactId }, update);
+    });
   }
 
   async listArtifacts(runId: string): Promise<ArtifactDocument[]> {
@@ -300,6 +325,11 @@ export class DocumentRunStore implements RunStore {
 
   // ---- shared pieces
 
+  /** One document's writes in call order when the server does not isolate updates; straight through otherwise. */
+  private write<T>(documentId: string, task: () => Promise<T>): Promise<T> {
+    return this.isolatedUpdates ? task() : this.writes.run(documentId, task);
+  }
+
   /**
    * A claim on a server whose updates are not isolated: the next fence is taken by a unique insert
    * (exactly one inserter wins it), and only the winner writes the lease, conditioned on the fence it saw.
@@ -309,6 +339,7 @@ export class DocumentRunStore implements RunStore {
     filter: Filter,
     update: Record<string, unknown>,
     sort?: Record<string, 1 | -1>,
+    serializeWrite = false,
   ): Promise<StoredDocument | undefined> {
     const candidates = await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
     for (const candidate of candidates) {
@@ -320,7 +351,9 @@ export class DocumentRunStore implements RunStore {
         throw error;
       }
       const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
-      const claimed = await collection.findOneAndUpdate({ $and: [{ _id: candidate._id }, filter, fenceFilter] }, update);
+      const claim = () => collection.findOneAndUpdate({ $and: [{ _id: candidate._id }, filter, fenceFilter] }, update);
+      // Step claims already run in their step's write queue; run claims join their run's here.
+      const claimed = serializeWrite ? await this.writes.run(candidate._id, claim) : await claim();
       if (claimed) return claimed;
     }
     return undefined;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,7 +66,7 @@ describe('maestro-run (the real binary)', () => {
     expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ run: { run_id: runId, status: 'succeeded' } });
   });
 
-  it.each(['hello.json', 'diamond.json', 'fan-out.json', 'budget.json'])('runs the sample plan %s to the end it documents', async (file) => {
+  it.each(['hello.json', 'diamond.json', 'fan-out.json', 'budget.json', 'provenance.json'])('runs the sample plan %s to the end it documents', async (file) => {
     const result = await runCli(MAESTRO_RUN, [join(plansDir, file), '--json'], { cwd: workspace() });
     const final = jsonLines(result.stdout).at(-1) as { run: { status: string; outputs?: Record<string, unknown> }; steps: Array<{ key: string; attempt: number }> };
     const expected = file === 'budget.json' ? 'failed' : 'succeeded';
@@ -77,5 +77,25 @@ describe('maestro-run (the real binary)', () => {
       expect(final.steps.find((s) => s.key === 'test')?.attempt).toBe(2);
     }
     if (file === 'fan-out.json') expect(final.run.outputs).toEqual({ signed: 3 });
+  });
+});
+
+describe('the provenance sample plan', () => {
+  it('leaves a ledger manifest, OpenLineage JSON lines and a signed attestation that maestro verify accepts', async () => {
+    const cwd = workspace();
+    const result = await runCli(MAESTRO_RUN, [join(plansDir, 'provenance.json'), '--json'], { cwd });
+    expect(result.code).toBe(0);
+    const runId = (jsonLines(result.stdout).at(-1) as { run: { run_id: string } }).run.run_id;
+    const ledger = await runCli(MAESTRO, ['ledger', 'verify', join(cwd, '.maestro', 'ledger', `${runId}.json`)], { cwd });
+    expect(ledger).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 4 entries, manifest [0-9a-f]{64}$/m) });
+    const lineage = readFileSync(join(cwd, '.maestro', 'openlineage', `${runId}.jsonl`), 'utf8').trim().split('\n');
+    expect(lineage.map((line) => (JSON.parse(line) as { eventType: string }).eventType)).toEqual(['START', 'START', 'COMPLETE', 'START', 'COMPLETE', 'COMPLETE']);
+    const envelope = join(cwd, '.maestro', 'attestations', `${runId}.dsse.json`);
+    const key = join(cwd, '.maestro', 'keys', 'attestation-ed25519.pub.pem');
+    expect(await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd })).toMatchObject({ code: 0, stdout: expect.stringContaining('2 subjects match') });
+    writeFileSync(join(cwd, 'out', 'disclosure', 'report.md'), 'forged');
+    const forged = await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd });
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain('ATTESTATION_INVALID');
   });
 });

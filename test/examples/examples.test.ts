@@ -16,7 +16,7 @@ function runExample(file: string, env: Record<string, string> = {}): { status: n
 
 describe('examples/', () => {
   it('has a test for every script', () => {
-    expect(readdirSync(examplesDir).filter((f) => f.endsWith('.mjs')).sort()).toEqual(['http-api.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']);
+    expect(readdirSync(examplesDir).filter((f) => f.endsWith('.mjs')).sort()).toEqual(['claim-ledger-integration.mjs', 'http-api.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']);
   });
 
   it('library-embedded-store.mjs: plan, run, outside step updates, artifact, get_run and list_runs', () => {
@@ -54,5 +54,12 @@ describe('examples/', () => {
     const result = runExample('workflow-as-code.mjs');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/succeeded: total 130, cost 0\.06$/m);
+  });
+
+  it('claim-ledger-integration.mjs: a handler records the manifest id of its ledger client on the run and the artifact', () => {
+    const result = runExample('claim-ledger-integration.mjs');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^run succeeded: manifests clm_[0-9a-f]{24}$/m);
+    expect(result.stdout).toMatch(/^artifact claims\.json claim_ledger_ref clm_[0-9a-f]{24}$/m);
   });
 });
