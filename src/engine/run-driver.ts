@@ -63,7 +63,13 @@ export class RunDriver {
   private readonly dependants = new Map<string, string[]>();
   private readonly childrenOf = new Map<string, string[]>();
   private readonly dirty = new Set<string>();
+  /** Steps ready to start but held back by a concurrency limit, in the order they became ready. */
   private readonly blocked = new Set<string>();
+  // Counters keep scheduling linear in the number of steps: a join of 10,000 needs is not rescanned 10,000 times.
+  private readonly unfinishedNeeds = new Map<string, number>();
+  private readonly unfinishedChildren = new Map<string, number>();
+  private readonly finished = new Set<string>();
+  private unfinishedTopLevel = 0;
   private readonly watched = new Set<string>();
   private readonly inFlight = new Map<string, AbortController>();
   private readonly settled: AttemptOutcome[] = [];
@@ -113,6 +119,8 @@ export class RunDriver {
         }
         await this.waitForWork();
         await this.refreshWatched();
+        // Held back by slots another run used: try again when there is room.
+        if (this.dirty.size === 0 && this.blocked.size > 0) this.releaseBlocked();
       }
     } finally {
       leases.release('run', this.run.run_id);
@@ -123,16 +131,39 @@ export class RunDriver {
   // ---- state
 
   private loadSteps(docs: StepDocument[]): void {
+    const added: StepDocument[] = [];
     for (const doc of docs) {
       const known = this.steps.has(doc.key);
       this.steps.set(doc.key, doc);
       this.keyById.set(doc.step_id, doc.key);
       if (known) continue;
-      for (const need of doc.needs) this.dependants.set(need, [...(this.dependants.get(need) ?? []), doc.key]);
-      // A foreach copy (`each[2]`) belongs to its fanout step (`each`); anything else to the enclosing key.
-      const parentKey = doc.index !== undefined ? doc.key.replace(/\[\d+\]$/, '') : (parentKeyOf(doc.key) ?? '');
-      this.childrenOf.set(parentKey, [...(this.childrenOf.get(parentKey) ?? []), doc.key]);
+      added.push(doc);
+      for (const need of doc.needs) {
+        const list = this.dependants.get(need);
+        if (list) list.push(doc.key);
+        else this.dependants.set(need, [doc.key]);
+      }
+      const parentKey = this.parentKeyOf(doc);
+      const siblings = this.childrenOf.get(parentKey);
+      if (siblings) siblings.push(doc.key);
+      else this.childrenOf.set(parentKey, [doc.key]);
     }
+    // Counted once all new documents are in, so needs and children loaded together see each other.
+    for (const doc of added) {
+      if (isTerminalStepStatus(doc.status)) {
+        this.finished.add(doc.key);
+        continue;
+      }
+      this.unfinishedNeeds.set(doc.key, doc.needs.filter((need) => !this.finished.has(need)).length);
+      const parentKey = this.parentKeyOf(doc);
+      if (parentKey === '') this.unfinishedTopLevel += 1;
+      else this.unfinishedChildren.set(parentKey, (this.unfinishedChildren.get(parentKey) ?? 0) + 1);
+    }
+  }
+
+  /** A foreach copy (`each[2]`) belongs to its fanout step (`each`); anything else to the enclosing key ('' at the top). */
+  private parentKeyOf(doc: StepDocument): string {
+    return doc.index !== undefined ? doc.key.replace(/\[\d+\]$/, '') : (parentKeyOf(doc.key) ?? '');
   }
 
   private compiledOf(doc: StepDocument): CompiledStep {
@@ -149,18 +180,40 @@ export class RunDriver {
     this.steps.set(doc.key, doc);
   }
 
-  /** A finished step wakes what waits on it: its dependants and its parent. */
+  /** A finished step wakes what waits on it: dependants with no unfinished need left, and its parent once all its children are done. */
   private markFinished(doc: StepDocument): void {
-    for (const key of this.dependants.get(doc.key) ?? []) this.dirty.add(key);
-    const parent = this.parentOf(doc);
-    if (parent) this.dirty.add(parent.key);
-    for (const key of this.blocked) this.dirty.add(key);
-    this.blocked.clear();
+    if (this.finished.has(doc.key)) return;
+    this.finished.add(doc.key);
+    for (const key of this.dependants.get(doc.key) ?? []) {
+      const left = (this.unfinishedNeeds.get(key) ?? 1) - 1;
+      this.unfinishedNeeds.set(key, left);
+      if (left <= 0) this.dirty.add(key);
+    }
+    const parentKey = this.parentKeyOf(doc);
+    if (parentKey === '') {
+      this.unfinishedTopLevel -= 1;
+    } else {
+      const left = (this.unfinishedChildren.get(parentKey) ?? 1) - 1;
+      this.unfinishedChildren.set(parentKey, left);
+      if (left <= 0) this.dirty.add(parentKey);
+    }
+    this.releaseBlocked();
+  }
+
+  /** Moves as many held-back steps back to scheduling as there is room for. */
+  private releaseBlocked(): void {
+    const limit = this.compiled.plan.concurrency ?? this.services.slots.capacity;
+    let room = Math.max(1, limit - this.inFlight.size);
+    for (const key of this.blocked) {
+      if (room <= 0) break;
+      this.blocked.delete(key);
+      this.dirty.add(key);
+      room -= 1;
+    }
   }
 
   private isComplete(): boolean {
-    if (this.inFlight.size > 0 || this.settled.length > 0) return false;
-    return (this.childrenOf.get('') ?? []).every((key) => isTerminalStepStatus(this.steps.get(key)!.status));
+    return this.inFlight.size === 0 && this.settled.length === 0 && this.unfinishedTopLevel <= 0;
   }
 
   private notify(): void {
@@ -328,8 +381,8 @@ export class RunDriver {
       return;
     }
 
+    if ((this.unfinishedNeeds.get(key) ?? 0) > 0) return;
     const needs = doc.needs.map((needKey) => this.steps.get(needKey)).filter((need): need is StepDocument => need !== undefined);
-    if (needs.some((need) => !isTerminalStepStatus(need.status))) return;
     const failedNeed = needs.find((need) => need.status === 'cancelled' || (need.status === 'failed' && !this.compiledOf(need).continueOnError));
     if (failedNeed) return this.skip(doc, 'upstream_failed');
     if (!compiled.condition && needs.some((need) => need.status === 'skipped')) return this.skip(doc, 'upstream_skipped');
@@ -408,8 +461,8 @@ export class RunDriver {
   }
 
   private async completeContainerIfDone(doc: StepDocument, role: 'group' | 'fanout'): Promise<void> {
+    if ((this.unfinishedChildren.get(doc.key) ?? 0) > 0) return;
     const children = (this.childrenOf.get(doc.key) ?? []).map((key) => this.steps.get(key)!);
-    if (children.some((child) => !isTerminalStepStatus(child.status))) return;
     const failedChild = children.find((child) => child.status === 'cancelled' || (child.status === 'failed' && !this.compiledOf(child).continueOnError));
     const outputs =
       role === 'fanout'

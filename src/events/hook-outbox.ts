@@ -52,10 +52,15 @@ export class HookOutbox {
 
   private async deliver(runId: string): Promise<void> {
     const { store } = this.options;
+    const known = this.hooksByRun.get(runId);
+    // Most runs have no hooks: after the first look, their events cost nothing here.
+    if (known && (await known).length === 0) return;
     let run = await store.getRun(runId);
     if (!run) return;
-    let hooksPromise = this.hooksByRun.get(runId);
+    let hooksPromise = known;
     if (!hooksPromise) {
+      // A cache, not a registry: a long-lived server forgets old runs' hook lists rather than grow without bound.
+      if (this.hooksByRun.size >= 10_000) this.hooksByRun.clear();
       hooksPromise = this.options.hooksOf(run);
       this.hooksByRun.set(runId, hooksPromise);
     }
