@@ -14,6 +14,7 @@ import { builtinHooks } from '../hooks/builtin-hooks.js';
 import { HookRegistry } from '../hooks/hook-registry.js';
 import { compilePlan, type CompiledPlan } from '../plan/compile-plan.js';
 import { loadPlanFile } from '../plan/load-plan.js';
+import { assertMatchesSchema } from '../schema/validators.js';
 import type { RunStore } from '../store/port.js';
 import { createDefaultExecutors } from './default-executors.js';
 import type { EngineServices } from './engine-services.js';
@@ -142,6 +143,8 @@ export class Engine {
 
   /** Checks a schema-valid plan completely (cycles, needs, expressions, kinds), once per version. */
   compile(plan: Plan): CompiledPlan {
+    // Plans built in code get the same schema check as plan files.
+    assertMatchesSchema<Plan>('plan.schema.json', plan, 'PLAN_INVALID', 'plan');
     const compiled = compilePlan(plan, this.executors);
     (plan.hooks ?? []).forEach((name, index) => {
       if (!this.hooks.has(name)) throw new MaestroError('PLAN_INVALID', `$.hooks[${index}]: unknown hook "${name}"`, { details: { path: `$.hooks[${index}]`, expected: `one of ${this.hooks.names().join(', ')}` } });

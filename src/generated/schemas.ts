@@ -142,7 +142,7 @@ export interface PlanStep {
     [k: string]: unknown;
   };
   /**
-   * @maxItems 1000
+   * @maxItems 20000
    */
   needs?: string[];
   if?: string;

@@ -4,6 +4,7 @@ import { newId } from '../domain/ids.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
 import { decodeCursor, toPage } from './cursor.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { matchesFilter } from './match-filter.js';
 import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from './document-collection.js';
 import type {
   HookFailure,
@@ -147,7 +148,7 @@ export class DocumentRunStore implements RunStore {
       const { duration_ms, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.runs, fields);
       if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
-      const updated = await this.runs.findOneAndUpdate({ _id: runId, ...leaseAndStatusFilter(guard) }, { $set: set });
+      const updated = await this.updateWhere(this.runs, runId, leaseAndStatusFilter(guard), { $set: set });
       return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
     });
   }
@@ -167,16 +168,13 @@ export class DocumentRunStore implements RunStore {
 
   async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
     return this.write(runId, async () => {
-      return this.runs.updateOne(
-        { _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence },
-        { $set: { 'lease.expires_at': new Date(expiresAt) } },
-      );
+      return (await this.updateWhere(this.runs, runId, { 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(expiresAt) } })) !== undefined;
     });
   }
 
   async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
     return this.write(runId, async () => {
-      return this.runs.updateOne({ _id: runId, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } });
+      return (await this.updateWhere(this.runs, runId, { 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } })) !== undefined;
     });
   }
 
@@ -246,10 +244,8 @@ export class DocumentRunStore implements RunStore {
 
   async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
     return this.write(stepId, async () => {
-      return this.steps.updateOne(
-        { _id: stepId, status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
-        { $set: { 'lease.expires_at': new Date(expiresAt) } },
-      );
+      const renewed = await this.updateWhere(this.steps, stepId, { status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(expiresAt) } });
+      return renewed !== undefined;
     });
   }
 
@@ -263,7 +259,7 @@ export class DocumentRunStore implements RunStore {
       }
       const update: Record<string, unknown> = { $set: set };
       if (lease) update.$inc = { 'lease.fence': 1 };
-      const updated = await this.steps.findOneAndUpdate({ _id: stepId, ...leaseAndStatusFilter(guard) }, update);
+      const updated = await this.updateWhere(this.steps, stepId, leaseAndStatusFilter(guard), update);
       return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
     });
   }
@@ -325,6 +321,19 @@ export class DocumentRunStore implements RunStore {
 
   // ---- shared pieces
 
+  /**
+   * A guarded single-document update. Where the server isolates updates it is one findOneAndUpdate. Elsewhere
+   * (FerretDB 1.x, which reads then writes anyway, and looks documents up by key only for plain _id filters) the
+   * document is read by _id, the guard is checked here with MongoDB semantics, and it is written by _id; the
+   * per-document write queue keeps this process's writes to it in order.
+   */
+  private async updateWhere(collection: DocumentCollection, id: string, guard: Filter, update: Record<string, unknown>): Promise<StoredDocument | undefined> {
+    if (this.isolatedUpdates) return collection.findOneAndUpdate({ ...guard, _id: id }, update);
+    const current = await collection.findOne({ _id: id });
+    if (!current || !matchesFilter(current, guard)) return undefined;
+    return collection.findOneAndUpdate({ _id: id }, update);
+  }
+
   /** One document's writes in call order when the server does not isolate updates; straight through otherwise. */
   private write<T>(documentId: string, task: () => Promise<T>): Promise<T> {
     return this.isolatedUpdates ? task() : this.writes.run(documentId, task);
@@ -341,7 +350,10 @@ export class DocumentRunStore implements RunStore {
     sort?: Record<string, 1 | -1>,
     serializeWrite = false,
   ): Promise<StoredDocument | undefined> {
-    const candidates = await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
+    const byKey = typeof filter._id === 'string';
+    const candidates = byKey
+      ? [await collection.findOne({ _id: filter._id })].filter((doc): doc is StoredDocument => doc !== undefined && matchesFilter(doc, filter))
+      : await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
     for (const candidate of candidates) {
       const fence = Number((candidate.lease as { fence?: number } | undefined)?.fence ?? 0);
       try {
@@ -351,7 +363,7 @@ export class DocumentRunStore implements RunStore {
         throw error;
       }
       const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
-      const claim = () => collection.findOneAndUpdate({ $and: [{ _id: candidate._id }, filter, fenceFilter] }, update);
+      const claim = () => this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, update);
       // Step claims already run in their step's write queue; run claims join their run's here.
       const claimed = serializeWrite ? await this.writes.run(candidate._id, claim) : await claim();
       if (claimed) return claimed;

@@ -1,0 +1,56 @@
+import { Engine } from '../src/engine/engine.js';
+import type { BenchBackend } from './bench-backends.js';
+import { dagPlan, type Shape } from './dag-shapes.js';
+import { percentile, round, timed } from './measure.js';
+
+export interface DagResult {
+  workload: 'dag';
+  shape: Shape;
+  backend: string;
+  ops: number;
+  wall_ms: number;
+  steps_per_s: number;
+  /** Wall time minus the steps' own time (no-ops: none), per step: what orchestration costs. */
+  overhead_per_step_ms: number;
+  raw_writes_per_step_ms: number;
+  overhead_to_raw: number;
+  /** Per step, from its claim to its recorded result. */
+  p50: number;
+  p95: number;
+  peak_rss_mb: number;
+}
+
+/** Creates and executes one no-op DAG of `steps` documents, end to end, on a fresh store. */
+export async function runDag(backend: BenchBackend, shape: Shape, steps: number, rawPerStepMs: number): Promise<DagResult> {
+  const { store, dispose } = await backend.open();
+  const engine = new Engine({ store, concurrency: 32, pollMs: 5, workspace: process.cwd() });
+  try {
+    const plan = dagPlan(shape, steps);
+    const { result: run, ms, peakRssMb } = await timed(async () => {
+      const { plan: planDoc } = await engine.applyPlan(plan);
+      const { run: created } = await engine.startRun(planDoc);
+      return engine.executeRun(created.run_id);
+    });
+    if (run?.status !== 'succeeded') throw new Error(`${shape}/${steps} on ${backend.name} ended ${run?.status}`);
+    const docs = await store.listSteps(run.run_id);
+    const leafTimes = docs.filter((d) => d.uses && d.started_at && d.ended_at).map((d) => Date.parse(d.ended_at!) - Date.parse(d.started_at!));
+    const overhead = ms / docs.length;
+    return {
+      workload: 'dag',
+      shape,
+      backend: backend.name,
+      ops: docs.length,
+      wall_ms: round(ms, 1),
+      steps_per_s: round(docs.length / (ms / 1000), 1),
+      overhead_per_step_ms: round(overhead),
+      raw_writes_per_step_ms: round(rawPerStepMs),
+      overhead_to_raw: round(overhead / rawPerStepMs, 2),
+      p50: percentile(leafTimes, 50),
+      p95: percentile(leafTimes, 95),
+      peak_rss_mb: peakRssMb,
+    };
+  } finally {
+    engine.close();
+    await dispose();
+  }
+}

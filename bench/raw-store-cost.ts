@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { mongoDatabaseUrl, type BenchBackend } from './bench-backends.js';
+
+// The same NeDB the adapter uses, driven directly.
+const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new (options: object) => {
+  loadDatabaseAsync(): Promise<void>;
+  ensureIndexAsync(options: object): Promise<void>;
+  insertAsync(doc: object): Promise<unknown>;
+  updateAsync(query: object, update: object, options: object): Promise<unknown>;
+};
+
+interface RawCollections {
+  insertStep(doc: Record<string, unknown>): Promise<void>;
+  claim(id: string, owner: string): Promise<void>;
+  start(id: string): Promise<void>;
+  finish(id: string): Promise<void>;
+  event(runId: string, seq: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefined): Promise<RawCollections> {
+  if (backend === 'mongodb') {
+    const url = mongoDatabaseUrl(mongoBase!, `maestro_raw_${Date.now().toString(36)}`);
+    const client = await MongoClient.connect(url, { writeConcern: { w: 'majority', journal: true } });
+    const db = client.db();
+    const steps = db.collection<{ _id: string; [key: string]: any }>('steps');
+    const events = db.collection('events');
+    await events.createIndex({ run_id: 1, seq: 1 }, { unique: true });
+    return {
+      insertStep: async (doc) => void (await steps.insertOne(doc as never)),
+      claim: async (id, owner) => void (await steps.findOneAndUpdate({ _id: id, status: 'pending' }, { $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) }, $inc: { attempt: 1, 'lease.fence': 1 } }, { returnDocument: 'after' })),
+      start: async (id) => void (await steps.updateOne({ _id: id }, { $set: { started_at: new Date() } })),
+      finish: async (id) => void (await steps.findOneAndUpdate({ _id: id, 'lease.fence': 1 }, { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } }, { returnDocument: 'after' })),
+      event: async (runId, seq) => void (await events.insertOne({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+      close: async () => {
+        await db.dropDatabase();
+        await client.close();
+      },
+    };
+  }
+  const dir = backend === 'nedb-file' ? mkdtempSync(join(tmpdir(), 'maestro-raw-')) : undefined;
+  const steps = new Datastore(dir ? { filename: join(dir, 'steps.db') } : { inMemoryOnly: true });
+  const events = new Datastore(dir ? { filename: join(dir, 'events.db') } : { inMemoryOnly: true });
+  await steps.loadDatabaseAsync();
+  await events.loadDatabaseAsync();
+  await events.ensureIndexAsync({ fieldName: ['run_id', 'seq'], unique: true });
+  return {
+    insertStep: async (doc) => void (await steps.insertAsync(doc)),
+    claim: async (id, owner) => void (await steps.updateAsync({ _id: id, status: 'pending' }, { $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) }, $inc: { attempt: 1, 'lease.fence': 1 } }, { returnUpdatedDocs: true })),
+    start: async (id) => void (await steps.updateAsync({ _id: id }, { $set: { started_at: new Date() } }, {})),
+    finish: async (id) => void (await steps.updateAsync({ _id: id, 'lease.fence': 1 }, { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } }, { returnUpdatedDocs: true })),
+    event: async (runId, seq) => void (await events.insertAsync({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+    close: async () => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The physical limit: the minimal store writes one step needs (claim, start, finish, one event), done directly with
+ * the driver or NeDB, one step after another. Returns milliseconds per step.
+ */
+export async function rawWritesPerStepMs(backend: BenchBackend['name'], mongoBase: string | undefined, steps: number): Promise<number> {
+  const raw = await openRaw(backend, mongoBase);
+  try {
+    const ids = Array.from({ length: steps }, (_, i) => `step-${i}`);
+    for (const id of ids) await raw.insertStep({ _id: id, run_id: 'raw-run', key: id, status: 'pending', attempt: 0, created_at: new Date() });
+    const start = performance.now();
+    let seq = 0;
+    for (const id of ids) {
+      await raw.claim(id, 'bench');
+      await raw.start(id);
+      await raw.finish(id);
+      seq += 1;
+      await raw.event('raw-run', seq);
+    }
+    return (performance.now() - start) / steps;
+  } finally {
+    await raw.close();
+  }
+}

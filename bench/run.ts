@@ -1,0 +1,114 @@
+/**
+ * `npm run bench [-- --quick]`: every workload prints one JSON object per line and all of them are written to
+ * bench/results/latest.json with the machine and date. MongoDB workloads run when MAESTRO_BENCH_MONGO_URL (or
+ * MAESTRO_TEST_MONGO_URL) names a server. --quick scales sizes down (same 10x step) to finish in minutes.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { benchBackends } from './bench-backends.js';
+import { runColdStart } from './cli-cold-start.js';
+import { runDag, type DagResult } from './dag-workload.js';
+import { SHAPES } from './dag-shapes.js';
+import { round } from './measure.js';
+import { runQueries } from './query-workload.js';
+import { rawWritesPerStepMs } from './raw-store-cost.js';
+import { runScaleOut } from './scale-out-workload.js';
+
+const quick = process.argv.includes('--quick');
+// --smoke: tiny sizes on the embedded stores only, so the test suite can check the bench still works.
+const smoke = process.argv.includes('--smoke');
+const outFile = process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length);
+// `--backends memory,mongodb` limits the run (handy while profiling one store).
+const onlyBackends = process.argv.find((arg) => arg.startsWith('--backends='))?.slice('--backends='.length).split(',');
+const mongoBase = smoke ? undefined : process.env.MAESTRO_BENCH_MONGO_URL || process.env.MAESTRO_TEST_MONGO_URL || undefined;
+// Sizes per store: the 10x step between the two DAG sizes is what ratio_10k_1k measures.
+const config = smoke
+  ? {
+      dagSizes: { memory: [20, 200], 'nedb-file': [20, 200], mongodb: [20, 200] },
+      queryStores: { memory: [100, 1000], 'nedb-file': [100, 1000], mongodb: [100, 1000] },
+      querySamples: 10,
+      apiSeconds: 1,
+      scaleOut: { runs: 4, steps: 3 },
+      coldStarts: 1,
+    }
+  : quick
+  ? {
+      dagSizes: { memory: [200, 2000], 'nedb-file': [200, 2000], mongodb: [50, 500] },
+      queryStores: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [500, 5000] },
+      querySamples: 50,
+      apiSeconds: 2,
+      scaleOut: { runs: 12, steps: 10 },
+      coldStarts: 3,
+    }
+  : {
+      dagSizes: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [1000, 10_000] },
+      queryStores: { memory: [10_000, 100_000], 'nedb-file': [10_000, 100_000], mongodb: [10_000, 100_000] },
+      querySamples: 300,
+      apiSeconds: 5,
+      scaleOut: { runs: 200, steps: 20 },
+      coldStarts: 5,
+    };
+
+const results: object[] = [];
+function emit(result: object): void {
+  results.push(result);
+  console.log(JSON.stringify(result));
+}
+
+const started = Date.now();
+for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || onlyBackends.includes(b.name))) {
+  const [small, large] = config.dagSizes[backend.name];
+  // The physical limit, in the same process right before, with as many steps as the engine run has:
+  // some stores (FerretDB) get slower per write as a collection grows, and the comparison must not hide that.
+  const rawPerStep = new Map<number, number>();
+  for (const size of [small!, large!]) {
+    const perStep = await rawWritesPerStepMs(backend.name, mongoBase, size);
+    rawPerStep.set(size, perStep);
+    emit({ workload: 'raw-store-writes', backend: backend.name, ops: size, writes_per_step: 4, raw_writes_per_step_ms: round(perStep), p50: round(perStep), p95: round(perStep), peak_rss_mb: round(process.memoryUsage().rss / 1048576, 1) });
+  }
+  // One unmeasured run first, so the JIT and the driver's connection pool are warm for every measured one.
+  await runDag(backend, 'chain', small!, rawPerStep.get(small!)!);
+  for (const shape of SHAPES) {
+    const smallResult: DagResult = await runDag(backend, shape, small!, rawPerStep.get(small!)!);
+    emit(smallResult);
+    const largeResult: DagResult = await runDag(backend, shape, large!, rawPerStep.get(large!)!);
+    emit(largeResult);
+    emit({
+      workload: 'dag-scaling',
+      shape,
+      backend: backend.name,
+      ops: largeResult.ops,
+      small_steps: smallResult.ops,
+      large_steps: largeResult.ops,
+      ratio_10k_1k: round(largeResult.wall_ms / smallResult.wall_ms, 2),
+      raw_ratio_10k_1k: round((rawPerStep.get(large!)! * large!) / (rawPerStep.get(small!)! * small!), 2),
+      p50: largeResult.p50,
+      p95: largeResult.p95,
+      overhead_per_step_ms: largeResult.overhead_per_step_ms,
+      overhead_to_raw: largeResult.overhead_to_raw,
+      peak_rss_mb: largeResult.peak_rss_mb,
+    });
+  }
+  for (const runsInStore of config.queryStores[backend.name]) {
+    for (const result of await runQueries(backend, runsInStore, config.querySamples, config.apiSeconds, (url) => (url.startsWith('mongodb') ? url : undefined))) emit(result);
+  }
+}
+if (mongoBase && (!onlyBackends || onlyBackends.includes('mongodb'))) {
+  for (const runners of [1, 2, 3]) emit(await runScaleOut(mongoBase, runners, config.scaleOut.runs, config.scaleOut.steps));
+}
+emit(runColdStart(config.coldStarts));
+
+const report = {
+  date: new Date().toISOString(),
+  quick,
+  smoke,
+  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gb: round(totalmem() / 1024 ** 3, 1), node: process.version, platform: process.platform },
+  mongodb: mongoBase ? 'MAESTRO_BENCH_MONGO_URL / MAESTRO_TEST_MONGO_URL' : 'not reachable: MongoDB workloads skipped',
+  duration_s: round((Date.now() - started) / 1000, 1),
+  results,
+};
+const target = outFile ?? join(import.meta.dirname, '..', '..', 'bench', 'results', 'latest.json');
+mkdirSync(dirname(target), { recursive: true });
+writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
+console.error(`bench: ${results.length} results in ${report.duration_s}s -> ${target}`);
