@@ -13,6 +13,8 @@ export interface ApiServerOptions {
   logger?: boolean;
   inProcessRunner?: boolean;
   engine?: Partial<Omit<EngineOptions, 'store'>>;
+  /** Wait out store outages this long per operation (readiness says 503 meanwhile). Default 30 s. */
+  storeOutageMs?: number;
 }
 
 export interface RunningApiServer {
@@ -27,7 +29,7 @@ export interface RunningApiServer {
 /** Opens the store and serves the API on host:port (127.0.0.1 unless told otherwise). */
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const auth = TokenAuth.fromFile(options.tokensFile);
-  const store = await openStore(options.storeUrl);
+  const store = await openStore(options.storeUrl, { outage: { limitMs: options.storeOutageMs ?? 30_000 } });
   const engine = new Engine({ store, ...options.engine });
   try {
     const app = await buildApi({ engine, store, auth, logger: options.logger ?? false, inProcessRunner: options.inProcessRunner ?? true });

@@ -12,6 +12,7 @@ export interface CliEnvironment {
   handlersModule: string | undefined;
   tokensFile: string | undefined;
   hooksConfig: string | undefined;
+  storeOutageMs: number;
   noColor: boolean;
 }
 
@@ -30,6 +31,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     handlersModule: env.MAESTRO_HANDLERS || undefined,
     tokensFile: env.MAESTRO_TOKENS_FILE || undefined,
     hooksConfig: env.MAESTRO_HOOKS_CONFIG || undefined,
+    storeOutageMs: positiveInt(env.MAESTRO_STORE_OUTAGE_MS) ?? 60_000,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
   });
 }

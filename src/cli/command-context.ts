@@ -30,7 +30,7 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
 export async function withEngine<T>(args: GlobalArgs, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
-  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'] });
+  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs });
   try {
     return await work(session);
   } finally {

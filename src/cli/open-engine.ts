@@ -13,6 +13,8 @@ export interface CliEngineOptions {
   pollMs?: number | undefined;
   handlersModule?: string | undefined;
   hooksConfig?: string | undefined;
+  /** How long a store outage is waited out before commands fail (0: not at all). */
+  storeOutageMs?: number | undefined;
 }
 
 /**
@@ -21,7 +23,16 @@ export interface CliEngineOptions {
  * configures hooks (see src/hooks/hooks-config.ts).
  */
 export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
-  const store = await openStore(options.store);
+  const store = await openStore(options.store, {
+    ...(options.storeOutageMs
+      ? {
+          outage: {
+            limitMs: options.storeOutageMs,
+            onRetry: (error, attempt, delayMs) => process.stderr.write(`maestro: store unavailable (${error.message.split('\n')[0]}); retry ${attempt} in ${delayMs} ms\n`),
+          },
+        }
+      : {}),
+  });
   const engine = new Engine({
     store,
     ...(options.owner ? { defaultOwner: options.owner } : {}),

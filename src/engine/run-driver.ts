@@ -122,6 +122,11 @@ export class RunDriver {
         // Held back by slots another run used: try again when there is room.
         if (this.dirty.size === 0 && this.blocked.size > 0) this.releaseBlocked();
       }
+    } catch (error) {
+      // The store is gone past its outage limit, or the lease was lost: stop the steps still running here;
+      // the run stays as stored, for `resume` (or another runner) to continue.
+      this.abortAll(error instanceof MaestroError ? error : new MaestroError('INTERNAL', String(error)));
+      throw error;
     } finally {
       leases.release('run', this.run.run_id);
       for (const timer of this.retryTimers) clearTimeout(timer);

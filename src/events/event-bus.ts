@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type * as TypedEmitterModule from 'typed-emitter';
 import type { EventDocument } from '../generated/schemas.js';
 import { isoNow, type Clock, systemClock } from '../domain/clock.js';
+import { newId } from '../domain/ids.js';
 import type { RunStore } from '../store/port.js';
 import type { EventType } from './event-types.js';
 
@@ -24,7 +25,8 @@ export class EventBus extends (EventEmitter as new () => TypedEmitter<LifecycleE
   }
 
   async record(runId: string, type: EventType, data: Record<string, unknown> = {}, stepId?: string): Promise<EventDocument> {
-    const event = await this.store.appendEvent({ run_id: runId, type, at: isoNow(this.clock), data, ...(stepId ? { step_id: stepId } : {}) });
+    // The id is chosen once, so a store retry after a lost answer recognises its own write.
+    const event = await this.store.appendEvent({ run_id: runId, type, at: isoNow(this.clock), data, ...(stepId ? { step_id: stepId } : {}) }, newId());
     this.emit(type, event);
     this.emit('event', event);
     return event;

@@ -288,10 +288,10 @@ export class DocumentRunStore implements RunStore {
 
   // ---- events
 
-  async appendEvent(event: NewEvent): Promise<EventDocument> {
+  async appendEvent(event: NewEvent, eventId: string = newId()): Promise<EventDocument> {
     let seq = (this.lastSeq.get(event.run_id) ?? (await this.readLastSeq(event.run_id))) + 1;
     for (let tries = 0; tries < MAX_EVENT_APPEND_TRIES; tries += 1) {
-      const stored: EventDocument = { ...event, event_id: newId(), seq };
+      const stored: EventDocument = { ...event, event_id: eventId, seq };
       if (tries === 0) assertValidDocument(Collection.events, stored);
       try {
         // The unique (run_id, seq) index makes this optimistic: the next seq is taken by exactly one writer.
@@ -300,6 +300,9 @@ export class DocumentRunStore implements RunStore {
         return stored;
       } catch (error) {
         if (!isMaestroError(error, 'CONFLICT')) throw error;
+        // Our own earlier write (its answer was lost to an outage) is not a conflict: the event is stored once.
+        const mine = await this.events.findOne({ _id: eventId });
+        if (mine) return fromStored<EventDocument>(Collection.events, mine);
         seq = (await this.readLastSeq(event.run_id)) + 1;
       }
     }

@@ -7,6 +7,7 @@ import { hasPendingMigrations, runMigrations } from './mongo/mongo-migrations.js
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
 import type { RunStore } from './port.js';
+import { retryOnOutage, type OutagePolicy } from './retry-on-outage.js';
 
 export const DEFAULT_STORE_URL = 'nedb://.maestro/store';
 
@@ -58,15 +59,22 @@ function invalidUrl(url: string, why: string): MaestroError {
 export interface OpenStoreOptions {
   cwd?: string;
   log?: (line: string) => void;
+  /** Wait out store outages up to a limit (the CLI and servers do); off by default. */
+  outage?: OutagePolicy;
 }
 
 /** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
 export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenStoreOptions = {}): Promise<RunStore> {
   const config = parseStoreUrl(url, options.cwd);
-  if (config.kind === 'nedb') return new DocumentRunStore(await NedbDriver.open(config));
-  if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
-    const applied = await runMigrations('up', config.url, config.database);
-    if (applied.length > 0) options.log?.(`applied migrations: ${applied.join(', ')}`);
+  let store: RunStore;
+  if (config.kind === 'nedb') {
+    store = new DocumentRunStore(await NedbDriver.open(config));
+  } else {
+    if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
+      const applied = await runMigrations('up', config.url, config.database);
+      if (applied.length > 0) options.log?.(`applied migrations: ${applied.join(', ')}`);
+    }
+    store = new DocumentRunStore(await MongoDriver.open(config));
   }
-  return new DocumentRunStore(await MongoDriver.open(config));
+  return options.outage ? retryOnOutage(store, options.outage) : store;
 }

@@ -159,8 +159,11 @@ export interface RunStore {
   listArtifacts(runId: string): Promise<ArtifactDocument[]>;
 
   // Events
-  /** Stores the event with the run's next seq (gap-free: 1, 2, 3, ...) and returns it. */
-  appendEvent(event: NewEvent): Promise<EventDocument>;
+  /**
+   * Stores the event with the run's next seq (gap-free: 1, 2, 3, ...) and returns it. Repeating a call with the
+   * same event id (after a lost answer) returns the stored event instead of writing it twice.
+   */
+  appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument>;
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
 
