@@ -162,7 +162,7 @@ export class DocumentRunStore implements RunStore {
     const update = { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } };
     const claimed = this.driver.atomicUpdates
       ? await this.runs.findOneAndUpdate(filter, update, { created_at: 1, _id: 1 })
-      : await this.claimThroughGate(this.runs, filter, update, { created_at: 1, _id: 1 }, true);
+      : await this.claimThroughGate(this.runs, filter, update, lease, { created_at: 1, _id: 1 }, true);
     return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
   }
 
@@ -229,7 +229,7 @@ export class DocumentRunStore implements RunStore {
       const now = new Date(lease.now);
       const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
       const claim = (filter: Filter, update: Record<string, unknown>) =>
-        this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update);
+        this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update, lease);
       // A new attempt of a pending step whose backoff has passed...
       const fresh = await claim(
         { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
@@ -350,6 +350,7 @@ export class DocumentRunStore implements RunStore {
     collection: DocumentCollection,
     filter: Filter,
     update: Record<string, unknown>,
+    lease: LeaseRequest,
     sort?: Record<string, 1 | -1>,
     serializeWrite = false,
   ): Promise<StoredDocument | undefined> {
@@ -357,19 +358,34 @@ export class DocumentRunStore implements RunStore {
     const candidates = byKey
       ? [await collection.findOne({ _id: filter._id })].filter((doc): doc is StoredDocument => doc !== undefined && matchesFilter(doc, filter))
       : await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
+    // A gate older than a lease belongs to a claimer that died between its gate and its write: skip past it.
+    const staleBefore = Date.parse(lease.now) - Math.max(1, Date.parse(lease.expires_at) - Date.parse(lease.now));
     for (const candidate of candidates) {
       const fence = Number((candidate.lease as { fence?: number } | undefined)?.fence ?? 0);
-      try {
-        await this.claimGates!.insertOne({ _id: `${candidate._id}:${fence + 1}`, at: new Date() });
-      } catch (error) {
-        if (isMaestroError(error, 'CONFLICT')) continue;
-        throw error;
-      }
+      const nextFence = await this.takeGate(candidate._id, fence, staleBefore);
+      if (nextFence === undefined) continue;
       const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
-      const claim = () => this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, update);
+      const fencedUpdate = withFence(update, nextFence);
+      const claim = () => this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, fencedUpdate);
       // Step claims already run in their step's write queue; run claims join their run's here.
       const claimed = serializeWrite ? await this.writes.run(candidate._id, claim) : await claim();
       if (claimed) return claimed;
+    }
+    return undefined;
+  }
+
+  /** Inserts the gate of the next fence (exactly one inserter wins it); returns that fence, or undefined when lost. */
+  private async takeGate(documentId: string, fence: number, staleBefore: number): Promise<number | undefined> {
+    for (let next = fence + 1; next <= fence + 3; next += 1) {
+      try {
+        await this.claimGates!.insertOne({ _id: `${documentId}:${next}`, at: new Date() });
+        return next;
+      } catch (error) {
+        if (!isMaestroError(error, 'CONFLICT')) throw error;
+        const gate = await this.claimGates!.findOne({ _id: `${documentId}:${next}` });
+        const at = gate?.at instanceof Date ? gate.at.getTime() : Number.POSITIVE_INFINITY;
+        if (at >= staleBefore) return undefined;
+      }
     }
     return undefined;
   }
@@ -402,6 +418,13 @@ export class DocumentRunStore implements RunStore {
     }));
     return { ...page1, items: page1.items.map((doc) => fromStored<T>(name, doc)) };
   }
+}
+
+/** A claim's update with the fence its gate won, set rather than incremented. */
+function withFence(update: Record<string, unknown>, fence: number): Record<string, unknown> {
+  const { $inc, $set, ...rest } = update as { $inc?: Record<string, unknown>; $set?: Record<string, unknown> };
+  const { 'lease.fence': _incremented, ...otherIncrements } = $inc ?? {};
+  return { ...rest, $set: { ...$set, 'lease.fence': fence }, ...(Object.keys(otherIncrements).length > 0 ? { $inc: otherIncrements } : {}) };
 }
 
 function leaseAndStatusFilter(guard: RunGuard | StepGuard): Filter {
