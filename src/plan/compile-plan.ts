@@ -39,6 +39,8 @@ export interface StepKindCatalog {
 }
 
 const DEFAULT_RETRY = { max_attempts: 1, backoff_ms: 200, backoff_factor: 2 };
+/** Groups may nest this deep: enough for real plans, and no plan can exhaust the stack. */
+export const MAX_NESTING_DEPTH = 16;
 
 function planInvalid(message: string, path: string, extra: Record<string, unknown> = {}): MaestroError {
   return new MaestroError('PLAN_INVALID', `${path}: ${message}`, { details: { path, ...extra } });
@@ -84,7 +86,8 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   const steps = new Map<string, CompiledStep>();
   const defaults = plan.defaults ?? {};
 
-  const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined): string[] => {
+  const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined, depth = 0): string[] => {
+    if (depth > MAX_NESTING_DEPTH) throw planInvalid(`groups nest deeper than ${MAX_NESTING_DEPTH} levels`, basePath, { expected: `at most ${MAX_NESTING_DEPTH} levels of nested steps` });
     const ids: string[] = [];
     specs.forEach((spec, index) => {
       const path = `${basePath}[${index}]`;
@@ -107,7 +110,7 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
       };
       steps.set(spec.id, compiled);
       ids.push(spec.id);
-      if (isGroup) compiled.childIds = compileLevel(spec.steps!, `${path}.steps`, spec.id);
+      if (isGroup) compiled.childIds = compileLevel(spec.steps!, `${path}.steps`, spec.id, depth + 1);
     });
     // needs point at siblings only: a group is the unit its outside sees.
     const siblings = new Set(ids);

@@ -8,6 +8,7 @@
  * path := name ('.' name | '[' or ']')*
  */
 import { MaestroError } from '../domain/errors.js';
+import { defineOwn } from '../domain/own-property.js';
 
 export type ExpressionNode =
   | { kind: 'literal'; value: unknown }
@@ -299,7 +300,7 @@ export function evaluateValue(value: unknown, context: ExpressionContext): unkno
   if (Array.isArray(value)) return value.map((item) => evaluateValue(item, context));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = evaluateValue(inner, context);
+    for (const [key, inner] of Object.entries(value)) defineOwn(out, key, evaluateValue(inner, context));
     return out;
   }
   return value;

@@ -1,4 +1,5 @@
 import { hookCursorKey } from '../domain/hook-cursor.js';
+import { defineOwn } from '../domain/own-property.js';
 
 /**
  * The stored form of documents, shared by both adapters:
@@ -51,7 +52,7 @@ function mapKeys(value: unknown, mapKey: (key: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item) => mapKeys(item, mapKey));
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) out[mapKey(key)] = mapKeys(inner, mapKey);
+    for (const [key, inner] of Object.entries(value)) defineOwn(out, mapKey(key), mapKeys(inner, mapKey));
     return out;
   }
   return value;

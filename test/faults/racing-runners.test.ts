@@ -1,0 +1,68 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { MAESTRO, runCli, startCli } from '../support/spawn-cli.js';
+import { recordFigures } from './support/figures.js';
+
+const RUNS = 100;
+const STEPS_PER_RUN = 4;
+
+describe('racing runners on one MongoDB-wire server', () => {
+  it(`three worker processes over ${RUNS} runs: no step executed twice, no run stuck`, async () => {
+    const base = mongoTestUrl();
+    if (!base) {
+      console.log('!!! racing runners SKIPPED: no MongoDB server (set MAESTRO_TEST_MONGO_URL)');
+      return;
+    }
+    const url = freshMongoUrl(base);
+    const cwd = mkdtempSync(join(tmpdir(), 'maestro-fault-race-'));
+    const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '3000', MAESTRO_POLL_MS: '20' };
+    writeFileSync(join(cwd, 'count.mjs'), `
+      import { appendFileSync } from 'node:fs';
+      export function register(engine) {
+        engine.registerHandler('count', ({ run, step }) => {
+          appendFileSync('executions.log', run.run_id + ' ' + step.key + '\\n');
+          return {};
+        });
+      }
+    `);
+    writeFileSync(join(cwd, 'race.json'), JSON.stringify({
+      name: 'race',
+      steps: [
+        { id: 'a', uses: 'handler', with: { handler: 'count' } },
+        { id: 'b', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
+        { id: 'c', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
+        { id: 'd', uses: 'handler', needs: ['b', 'c'], with: { handler: 'count' } },
+      ],
+    }));
+    try {
+      const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', 'race.json', '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
+      // The runs exist before the workers start, so all three race for the same ones from the first poll.
+      for (let i = 0; i < RUNS; i += 1) expect((await runCli(MAESTRO, ['runs', 'start', planId], { cwd, env })).code).toBe(0);
+      const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', 'count.mjs', '--max-runs', '6'], { cwd, env, timeoutMs: 240_000 }));
+      const started = Date.now();
+      let succeeded = 0;
+      while (Date.now() - started < 180_000) {
+        succeeded = (JSON.parse((await runCli(MAESTRO, ['runs', 'list', '--status', 'succeeded', '--limit', '500', '--json'], { cwd, env })).stdout) as { items: unknown[] }).items.length;
+        if (succeeded === RUNS) break;
+        await sleep(500);
+      }
+      for (const worker of workers) worker.kill('SIGTERM');
+      const exits = await Promise.all(workers.map((w) => w.output));
+      const lines = existsSync(join(cwd, 'executions.log')) ? readFileSync(join(cwd, 'executions.log'), 'utf8').trim().split('\n') : [];
+      const perStep = new Map<string, number>();
+      for (const line of lines) perStep.set(line, (perStep.get(line) ?? 0) + 1);
+      const doubles = [...perStep.values()].filter((n) => n > 1).length;
+      recordFigures({ fault: 'racing runners (3 workers)', runs: RUNS, steps: lines.length, duplicates: doubles, lost: RUNS * STEPS_PER_RUN - perStep.size, errors: exits.filter((e) => e.code !== 0).length, stuck_runs: RUNS - succeeded, seconds: Math.round((Date.now() - started) / 1000) });
+      expect(succeeded).toBe(RUNS);
+      expect(doubles).toBe(0);
+      expect(perStep.size).toBe(RUNS * STEPS_PER_RUN);
+      expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
+    } finally {
+      await dropMongoDatabase(url);
+    }
+  });
+});
