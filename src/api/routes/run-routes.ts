@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { AttachArtifactRequest, ListRunsQuery, RerunRequest, StartRunRequest, UpdateStepRequest } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
-import { parseListRunsQuery } from '../../schema/list-runs-query.js';
+import { parseListRunsQuery } from '../../store/list-runs-query.js';
 import { canSee } from '../auth.js';
 import { caller, commonProblems, idParams, problem, ref, visibleRun, type ApiDeps } from '../api-deps.js';
 

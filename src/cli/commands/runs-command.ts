@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import type { PlanDocument, StepDocument } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { ID_PATTERN } from '../../domain/ids.js';
-import { parseListRunsQuery } from '../../schema/list-runs-query.js';
+import { parseListRunsQuery } from '../../store/list-runs-query.js';
 import { emit, subcommand, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
 import { exitCodeOfRunStatus } from '../exit-codes.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';

@@ -1,6 +1,6 @@
 import type { ListRunsQuery } from '../generated/schemas.js';
-import type { PageRequest, RunFilter } from '../store/port.js';
-import { assertMatchesSchema } from './validators.js';
+import type { PageRequest, RunFilter } from './port.js';
+import { assertMatchesSchema } from '../schema/validators.js';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 
