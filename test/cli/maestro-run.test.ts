@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startCli } from '../support/spawn-cli.js';
 
 function workspace(): string {
   return mkdtempSync(join(tmpdir(), 'maestro-cli-'));
@@ -97,5 +98,34 @@ describe('the provenance sample plan', () => {
     const forged = await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd });
     expect(forged.code).toBe(1);
     expect(forged.stderr).toContain('ATTESTATION_INVALID');
+  });
+});
+
+describe('maestro-run on a terminal', () => {
+  it('shows the live step tree with a progress bar, and the log tail of a failed step', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'fails.json'), JSON.stringify({ name: 'fails', steps: [{ id: 'ok', uses: 'noop' }, { id: 'broken', uses: 'exec', needs: ['ok'], with: { command: ['node', '-e', 'console.error("disk full on /var"); process.exit(4)'] } }] }));
+    // `script` gives the binary a real pseudo-terminal, as a person's shell would.
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${MAESTRO_RUN} fails.json`, '/dev/null'], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const screen = result.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
+    expect(result.status).toBe(1);
+    expect(screen).toMatch(/fails {2}run \w{26} {2}failed/);
+    expect(screen).toMatch(/\[#+\] 2\/2 steps/);
+    expect(screen).toMatch(/✓ ok {2}succeeded/);
+    expect(screen).toMatch(/✗ broken {2}failed/);
+    expect(screen).toContain('| disk full on /var');
+  });
+
+  it('cancels the run on Ctrl-C and exits 130', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'wait.json'), JSON.stringify({ name: 'wait', steps: [{ id: 'approve', uses: 'manual' }] }));
+    const child = startCli(MAESTRO_RUN, ['wait.json', '--json'], { cwd });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    while (!out.includes('"step.started"')) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGINT');
+    const result = await child.output;
+    expect(result.code).toBe(130);
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({ type: 'result', run: { status: 'cancelled' } });
   });
 });
