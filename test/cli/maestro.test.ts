@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
+import { MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startCli } from '../support/spawn-cli.js';
 
 const plansDir = join(REPO_ROOT, 'plans');
 
@@ -87,5 +87,30 @@ describe('maestro (the real binary)', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('maestro');
     expect(result.stdout).toContain('complete');
+  });
+});
+
+describe('maestro serve (the real binary)', () => {
+  it('serves on loopback, answers health, and drains and exits 0 on SIGTERM', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token: 'serve-test-token-0123456789', owner: 'team-a', role: 'runner' }] }));
+    const server = startCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
+    let stderr = '';
+    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr) && server.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${url}/v1/runs`, { headers: { authorization: 'Bearer serve-test-token-0123456789' } })).status).toBe(200);
+    server.kill('SIGTERM');
+    const result = await server.output;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('draining requests and closing the store');
+    expect(result.stderr).not.toContain('serve-test-token');
+  });
+
+  it('refuses to start without a tokens file', async () => {
+    const result = await runCli(MAESTRO, ['serve', '--store', 'memory://'], { cwd: workspace(), env: { MAESTRO_TOKENS_FILE: '' } });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('CONFIG_INVALID');
   });
 });
