@@ -51,25 +51,29 @@ export class LeaseKeeper {
     if (this.renewing) return;
     this.renewing = true;
     try {
-      for (const lease of [...this.held.values()]) {
-        const expiresAt = this.expiry();
-        let renewed: boolean;
-        try {
-          renewed =
-            lease.kind === 'run'
-              ? await this.store.renewRunLease(lease.id, lease.token, expiresAt)
-              : await this.store.renewStepLease(lease.id, lease.token, expiresAt);
-        } catch {
-          // The store is unreachable: keep the lease and try again next tick; it may still expire.
-          continue;
-        }
-        if (!renewed && this.held.has(`${lease.kind}:${lease.id}`)) {
-          this.held.delete(`${lease.kind}:${lease.id}`);
-          lease.onLost();
-        }
-      }
+      const expiresAt = this.expiry();
+      // All at once: a slow store must not make the last lease of a long list lapse while the first ones renew.
+      await Promise.all([...this.held.values()].map((lease) => this.renew(lease, expiresAt)));
     } finally {
       this.renewing = false;
+    }
+  }
+
+  private async renew(lease: HeldLease, expiresAt: string): Promise<void> {
+    let renewed: boolean;
+    try {
+      renewed =
+        lease.kind === 'run'
+          ? await this.store.renewRunLease(lease.id, lease.token, expiresAt)
+          : await this.store.renewStepLease(lease.id, lease.token, expiresAt);
+    } catch {
+      // The store is unreachable: keep the lease and try again next tick; it may still expire.
+      return;
+    }
+    const key = `${lease.kind}:${lease.id}`;
+    if (!renewed && this.held.get(key) === lease) {
+      this.held.delete(key);
+      lease.onLost();
     }
   }
 }

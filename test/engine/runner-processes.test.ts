@@ -107,7 +107,7 @@ describe('several runner processes on one MongoDB', () => {
     if (!base) return;
     const storeUrl = freshMongoUrl(base);
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-workers-'));
-    const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '3000', MAESTRO_POLL_MS: '50' };
+    const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '50' };
     writeFileSync(join(cwd, 'count.mjs'), `
       import { appendFileSync } from 'node:fs';
       export function register(engine) {

@@ -19,7 +19,8 @@ describe('racing runners on one MongoDB-wire server', () => {
     }
     const url = freshMongoUrl(base);
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-fault-race-'));
-    const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '3000', MAESTRO_POLL_MS: '20' };
+    // Leases comfortably longer than a renewal under load: this test races claims, it does not expire leases.
+    const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '20' };
     writeFileSync(join(cwd, 'count.mjs'), `
       import { appendFileSync } from 'node:fs';
       export function register(engine) {
