@@ -40,10 +40,6 @@ const stepTransitions: Record<StepStatus, readonly StepStatus[]> = {
   cancelled: [],
 };
 
-export function stepStatusesThatMayBecome(target: StepStatus): StepStatus[] {
-  return (Object.keys(stepTransitions) as StepStatus[]).filter((from) => stepTransitions[from].includes(target));
-}
-
 export function assertStepTransition(stepKey: string, from: StepStatus, to: StepStatus): void {
   if (!stepTransitions[from].includes(to)) {
     throw new MaestroError('STEP_ILLEGAL_TRANSITION', `step ${stepKey} cannot go from ${from} to ${to}`, {

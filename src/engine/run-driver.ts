@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ErrorInfo, EventDocument, RunDocument, StepDocument } from '../generated/schemas.js';
 import { addMs, isoNow } from '../domain/clock.js';
-import { isMaestroError, MaestroError, toMaestroError } from '../domain/errors.js';
+import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalStepStatus, type StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
@@ -490,17 +490,13 @@ export class RunDriver {
 
   // ---- leaf execution
 
-  private runningCount(): number {
-    return this.inFlight.size;
-  }
-
   private async launch(doc: StepDocument): Promise<void> {
     if (this.mode === 'reconcile') {
       this.watched.add(doc.key);
       return;
     }
     const runLimit = this.compiled.plan.concurrency ?? Number.POSITIVE_INFINITY;
-    if (this.runningCount() >= runLimit || !this.services.slots.tryAcquire()) {
+    if (this.inFlight.size >= runLimit || !this.services.slots.tryAcquire()) {
       this.blocked.add(doc.key);
       return;
     }
@@ -739,10 +735,5 @@ export class RunDriver {
       if (found) return found;
     }
     return this.steps.get(id);
-  }
-
-  /** Exposed for the engine's error path. */
-  static isLeaseLost(error: unknown): boolean {
-    return isMaestroError(error, 'LEASE_LOST');
   }
 }

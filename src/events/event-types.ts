@@ -17,7 +17,3 @@ export const EventType = {
   runCancelled: 'run.cancelled',
 } as const satisfies Record<string, EventDocument['type']>;
 export type EventType = EventDocument['type'];
-
-export function isRunEndEvent(type: EventType): boolean {
-  return type === EventType.runSucceeded || type === EventType.runFailed || type === EventType.runCancelled;
-}
