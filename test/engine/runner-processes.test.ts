@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, RunDocument, StepDocument } from '../../src/generated/schemas.js';
 import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { writeCountingFixture } from '../support/counting-fixture.js';
 import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 
 // Each execution is logged; the side effect is written once per idempotency key, as a well-behaved step does.
@@ -108,27 +109,10 @@ describe('several runner processes on one MongoDB', () => {
     const storeUrl = freshMongoUrl(base);
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-workers-'));
     const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '50' };
-    writeFileSync(join(cwd, 'count.mjs'), `
-      import { appendFileSync } from 'node:fs';
-      export function register(engine) {
-        engine.registerHandler('count', ({ run, step }) => {
-          appendFileSync('executions.log', run.run_id + ' ' + step.key + ' ' + engine.runnerId + '\\n');
-          return { done: true };
-        });
-      }
-    `);
-    writeFileSync(join(cwd, 'shared.json'), JSON.stringify({
-      name: 'shared',
-      steps: [
-        { id: 'a', uses: 'handler', with: { handler: 'count' } },
-        { id: 'b', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
-        { id: 'c', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
-        { id: 'd', uses: 'handler', needs: ['b', 'c'], with: { handler: 'count' } },
-      ],
-    }));
+    const fixture = writeCountingFixture(cwd, 'shared');
     try {
-      const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', 'shared.json', '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
-      const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', 'count.mjs', '--max-runs', '4'], { cwd, env, timeoutMs: 120_000 }));
+      const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', fixture.planFile, '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
+      const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', fixture.handlersModule, '--max-runs', '4'], { cwd, env, timeoutMs: 120_000 }));
       const runs = 50;
       for (let i = 0; i < runs; i += 1) {
         const started = await runCli(MAESTRO, ['runs', 'start', planId, '--json'], { cwd, env });
@@ -146,7 +130,7 @@ describe('several runner processes on one MongoDB', () => {
       const exits = await Promise.all(workers.map((w) => w.output));
       expect(finished).toBe(runs);
       expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
-      const executions = countLines(join(cwd, 'executions.log'));
+      const executions = countLines(fixture.executionsLog);
       const perStep = new Map<string, number>();
       const perRunner = new Map<string, number>();
       for (const [line, count] of executions) {
@@ -154,7 +138,7 @@ describe('several runner processes on one MongoDB', () => {
         perStep.set(`${runId} ${key}`, (perStep.get(`${runId} ${key}`) ?? 0) + count);
         perRunner.set(runner!, (perRunner.get(runner!) ?? 0) + count);
       }
-      expect(perStep.size).toBe(runs * 4);
+      expect(perStep.size).toBe(runs * fixture.stepsPerRun);
       expect([...perStep.values()].filter((n) => n > 1)).toEqual([]);
       console.log(`three workers: ${runs} runs, ${perStep.size} steps, executions per runner ${[...perRunner.values()].join('/')}, double executions 0`);
     } finally {

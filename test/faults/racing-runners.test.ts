@@ -1,14 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { writeCountingFixture } from '../support/counting-fixture.js';
 import { MAESTRO, runCli, startCli } from '../support/spawn-cli.js';
 import { recordFigures } from './support/figures.js';
 
 const RUNS = 100;
-const STEPS_PER_RUN = 4;
 
 describe('racing runners on one MongoDB-wire server', () => {
   it(`three worker processes over ${RUNS} runs: no step executed twice, no run stuck`, async () => {
@@ -21,29 +21,12 @@ describe('racing runners on one MongoDB-wire server', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-fault-race-'));
     // Leases comfortably longer than a renewal under load: this test races claims, it does not expire leases.
     const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '20' };
-    writeFileSync(join(cwd, 'count.mjs'), `
-      import { appendFileSync } from 'node:fs';
-      export function register(engine) {
-        engine.registerHandler('count', ({ run, step }) => {
-          appendFileSync('executions.log', run.run_id + ' ' + step.key + '\\n');
-          return {};
-        });
-      }
-    `);
-    writeFileSync(join(cwd, 'race.json'), JSON.stringify({
-      name: 'race',
-      steps: [
-        { id: 'a', uses: 'handler', with: { handler: 'count' } },
-        { id: 'b', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
-        { id: 'c', uses: 'handler', needs: ['a'], with: { handler: 'count' } },
-        { id: 'd', uses: 'handler', needs: ['b', 'c'], with: { handler: 'count' } },
-      ],
-    }));
+    const fixture = writeCountingFixture(cwd, 'race');
     try {
-      const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', 'race.json', '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
+      const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', fixture.planFile, '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
       // The runs exist before the workers start, so all three race for the same ones from the first poll.
       for (let i = 0; i < RUNS; i += 1) expect((await runCli(MAESTRO, ['runs', 'start', planId], { cwd, env })).code).toBe(0);
-      const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', 'count.mjs', '--max-runs', '6'], { cwd, env, timeoutMs: 240_000 }));
+      const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', fixture.handlersModule, '--max-runs', '6'], { cwd, env, timeoutMs: 240_000 }));
       const started = Date.now();
       let succeeded = 0;
       while (Date.now() - started < 180_000) {
@@ -53,14 +36,18 @@ describe('racing runners on one MongoDB-wire server', () => {
       }
       for (const worker of workers) worker.kill('SIGTERM');
       const exits = await Promise.all(workers.map((w) => w.output));
-      const lines = existsSync(join(cwd, 'executions.log')) ? readFileSync(join(cwd, 'executions.log'), 'utf8').trim().split('\n') : [];
+      const lines = existsSync(fixture.executionsLog) ? readFileSync(fixture.executionsLog, 'utf8').trim().split('\n') : [];
       const perStep = new Map<string, number>();
-      for (const line of lines) perStep.set(line, (perStep.get(line) ?? 0) + 1);
+      // `<run> <step> <runner>`: one step is the first two fields, whichever runner ran it.
+      for (const line of lines) {
+        const step = line.split(' ').slice(0, 2).join(' ');
+        perStep.set(step, (perStep.get(step) ?? 0) + 1);
+      }
       const doubles = [...perStep.values()].filter((n) => n > 1).length;
-      recordFigures({ fault: 'racing runners (3 workers)', runs: RUNS, steps: lines.length, duplicates: doubles, lost: RUNS * STEPS_PER_RUN - perStep.size, errors: exits.filter((e) => e.code !== 0).length, stuck_runs: RUNS - succeeded, seconds: Math.round((Date.now() - started) / 1000) });
+      recordFigures({ fault: 'racing runners (3 workers)', runs: RUNS, steps: lines.length, duplicates: doubles, lost: RUNS * fixture.stepsPerRun - perStep.size, errors: exits.filter((e) => e.code !== 0).length, stuck_runs: RUNS - succeeded, seconds: Math.round((Date.now() - started) / 1000) });
       expect(succeeded).toBe(RUNS);
       expect(doubles).toBe(0);
-      expect(perStep.size).toBe(RUNS * STEPS_PER_RUN);
+      expect(perStep.size).toBe(RUNS * fixture.stepsPerRun);
       expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
     } finally {
       await dropMongoDatabase(url);
