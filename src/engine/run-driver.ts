@@ -452,7 +452,8 @@ export class RunDriver {
   private async startFanout(doc: StepDocument, compiled: CompiledStep): Promise<void> {
     let items: unknown;
     try {
-      items = Array.isArray(compiled.spec.foreach) ? evaluateValue(compiled.spec.foreach, this.contextFor(doc)) : evaluateValue(compiled.spec.foreach, this.contextFor(doc));
+      // A literal array and an expression are both resolved by evaluateValue (a literal array may hold expressions).
+      items = evaluateValue(compiled.spec.foreach, this.contextFor(doc));
     } catch (error) {
       return this.failWithoutRunning(doc, toMaestroError(error, 'EXPRESSION_INVALID'));
     }
