@@ -155,6 +155,14 @@ export class Engine {
     return compiled;
   }
 
+  /**
+   * The compiled form of a stored plan version. Its version is the hash of its spec, so a version compiled once in
+   * this process is not checked, hashed and compiled again on every start and every drive.
+   */
+  private compileStored(planDoc: PlanDocument): CompiledPlan {
+    return this.compiledByVersion.get(planDoc.version) ?? this.compile(planDoc.steps_spec);
+  }
+
   /** Stores a plan version (idempotent): the same spec is the same version of the same plan_id. */
   async applyPlan(plan: Plan, options: { owner?: string; sourcePath?: string } = {}): Promise<{ plan: PlanDocument; created: boolean }> {
     const compiled = this.compile(plan);
@@ -194,7 +202,7 @@ export class Engine {
   private async compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }> {
     const planDoc = await this.store.getPlan(run.plan_id, run.plan_version);
     if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan ${run.plan_id} version ${run.plan_version} of run ${run.run_id} is not in the store`);
-    return { compiled: this.compile(planDoc.steps_spec), planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.options.workspace };
+    return { compiled: this.compileStored(planDoc), planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.options.workspace };
   }
 
   // ---- runs
@@ -204,7 +212,7 @@ export class Engine {
    * With an idempotency key, starting twice returns the first run.
    */
   async startRun(planDoc: PlanDocument, options: StartRunOptions = {}): Promise<{ run: RunDocument; created: boolean }> {
-    const compiled = this.compile(planDoc.steps_spec);
+    const compiled = this.compileStored(planDoc);
     const inputs = options.inputs ?? {};
     compiled.validateInputs(inputs);
     const owner = options.owner ?? planDoc.owner;
@@ -283,7 +291,7 @@ export class Engine {
     if (!old) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`);
     const planDoc = await this.store.getPlan(old.run.plan_id, old.run.plan_version);
     if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan of run ${runId} is not in the store`);
-    const compiled = this.compile(planDoc.steps_spec);
+    const compiled = this.compileStored(planDoc);
     if (!compiled.topLevelIds.includes(fromStep)) {
       throw new MaestroError('INPUT_INVALID', `from_step "${fromStep}" is not a top-level step of plan ${planDoc.name}`, {
         details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` },
