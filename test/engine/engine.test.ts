@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/generated/schemas.js';
 import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
 import { testBackends, type TestBackend } from '../support/backends.js';
-import { createHarness, type Harness } from '../support/engine-harness.js';
+import { openHarness, type Harness } from '../support/engine-harness.js';
 
 function seqOf(events: { type: string; seq: number; data: Record<string, unknown> }[], type: string, key?: string): number {
   const found = events.find((e) => e.type === type && (key === undefined || e.data.key === key));
@@ -18,12 +18,9 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
   let h: Harness;
 
   beforeEach(async () => {
-    const { store, cleanup } = await backend.create();
-    h = createHarness(store);
-    return async () => {
-      h.engine.close();
-      await cleanup();
-    };
+    const opened = await openHarness(backend);
+    h = opened.harness;
+    return opened.close;
   });
 
   it('runs a diamond: the join starts only after both branches succeed, and reads their outputs', async () => {

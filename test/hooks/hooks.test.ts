@@ -11,7 +11,7 @@ import { verifyAttestation } from '../../src/hooks/attestation/verify-attestatio
 import { verifyLedgerManifest, type LedgerManifest } from '../../src/hooks/claim-ledger/ledger-manifest.js';
 import { openLineageHook } from '../../src/hooks/openlineage/openlineage-hook.js';
 import { testBackends, type TestBackend } from '../support/backends.js';
-import { createHarness, type Harness } from '../support/engine-harness.js';
+import { openHarness, type Harness } from '../support/engine-harness.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
 
 const Ajv2020 = Ajv2020Module.default;
@@ -57,12 +57,9 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
   let h: Harness;
 
   beforeEach(async () => {
-    const { store, cleanup } = await backend.create();
-    h = createHarness(store);
-    return async () => {
-      h.engine.close();
-      await cleanup();
-    };
+    const opened = await openHarness(backend);
+    h = opened.harness;
+    return opened.close;
   });
 
   it('delivers every stored event to a hook once, in seq order, and records a throwing hook without failing the run', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { EventDocument, Plan, RunDocument, StepDocument } from '../../src/generated/schemas.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { RunStore } from '../../src/store/port.js';
+import type { TestBackend } from './backends.js';
 
 export interface Harness {
   engine: Engine;
@@ -47,4 +48,17 @@ export function createHarness(store: RunStore, options: Partial<EngineOptions> =
     },
   };
   return harness;
+}
+
+/** A harness on a fresh store of the backend, and the function that closes both (for a beforeEach teardown). */
+export async function openHarness(backend: TestBackend): Promise<{ harness: Harness; close(): Promise<void> }> {
+  const { store, cleanup } = await backend.create();
+  const harness = createHarness(store);
+  return {
+    harness,
+    async close() {
+      harness.engine.close();
+      await cleanup();
+    },
+  };
 }
