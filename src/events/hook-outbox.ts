@@ -70,12 +70,11 @@ export class HookOutbox {
       for (;;) {
         const events = await store.listEvents(runId, cursor, BATCH);
         if (events.length === 0) break;
+        // Read once per batch, not per event: the run as it is after the events being delivered were stored.
+        run = (await store.getRun(runId)) ?? run;
         for (const event of events) {
           const handler = hook.on[event.type] ?? hook.on['*'];
-          if (handler) {
-            run = (await store.getRun(runId)) ?? run;
-            await this.callHook(hook, handler, event, run);
-          }
+          if (handler) await this.callHook(hook, handler, event, run);
           cursor = event.seq;
         }
         await store.recordHookDelivery(runId, hook.name, cursor);
