@@ -23,6 +23,7 @@ const invalidInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'STEP_NOT_FOUND',
   'STEP_ILLEGAL_TRANSITION',
   'RUN_ILLEGAL_TRANSITION',
+  'IDEMPOTENCY_CONFLICT',
 ]);
 
 /** The one mapping from errors to exit codes. */

@@ -12,6 +12,7 @@ export const ErrorCode = {
   STEP_NOT_FOUND: { retryable: false, summary: 'No step with that id or key in the run.' },
   STEP_ILLEGAL_TRANSITION: { retryable: false, summary: 'The step cannot move from its current status to the requested one.' },
   RUN_ILLEGAL_TRANSITION: { retryable: false, summary: 'The run cannot move from its current status to the requested one (for example resuming a finished run).' },
+  IDEMPOTENCY_CONFLICT: { retryable: false, summary: 'An idempotency key was reused with a different request (plan version, inputs or labels); the first request\'s run is unchanged.' },
   CONFLICT: { retryable: true, summary: 'Another writer changed the same document first (unique key or optimistic concurrency).' },
   LEASE_LOST: { retryable: false, summary: 'The runner no longer holds the lease of the run or step it tried to write.' },
   BUDGET_EXCEEDED: { retryable: false, summary: 'The run crossed max_duration_ms or max_cost.' },

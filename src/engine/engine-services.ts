@@ -22,8 +22,15 @@ export interface EngineServices {
   readonly logsDir: string;
   /** The compiled plan of a run, compiled once per plan version. */
   compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }>;
-  /** Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. */
-  runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>): Promise<RunDocument>;
+  /**
+   * Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. When `signal` aborts
+   * because the parent step is stopped (cancel, budget, timeout), the child run is cancelled with its own children.
+   */
+  runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunDocument>;
+  /** Asks every unfinished child run of a run to stop (and so theirs): the run tree stops together. */
+  cancelChildRuns(runId: string): Promise<void>;
+  /** Tells the driver of a run in this process, if any, to look at its run document now. */
+  pokeDriver(runId: string): void;
   attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;
   addProvenance(runId: string, refs: ProvenanceRefs): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ArtifactDocument, Plan, PlanDocument, RunDocument, StepDocument, UpdateStepRequest } from '../generated/schemas.js';
 import { isoNow, systemClock, type Clock } from '../domain/clock.js';
-import { MaestroError } from '../domain/errors.js';
+import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { assertStepTransition, isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventBus } from '../events/event-bus.js';
@@ -14,6 +14,7 @@ import { builtinHooks } from '../hooks/builtin-hooks.js';
 import { HookRegistry } from '../hooks/hook-registry.js';
 import { compilePlan, type CompiledPlan } from '../plan/compile-plan.js';
 import { loadPlanFile } from '../plan/load-plan.js';
+import { planVersion } from '../plan/plan-version.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 import type { RunStore } from '../store/port.js';
 import { createDefaultExecutors } from './default-executors.js';
@@ -58,6 +59,8 @@ export interface StartRunOptions {
 }
 
 const FOREVER = '9999-12-31T23:59:59.999Z';
+/** The reasons a stopped step passes on to its child run. */
+const stopsChildRuns: ReadonlySet<string> = new Set(['CANCELLED', 'BUDGET_EXCEEDED', 'STEP_TIMEOUT']);
 
 /**
  * The engine: compiles plans, creates runs, drives them under leases, and applies outside updates. CLI, API
@@ -75,6 +78,8 @@ export class Engine {
   private readonly leases: LeaseKeeper;
   private readonly services: EngineServices;
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
+  /** The runs this process drives now, so a cancel request can reach their driver without waiting for a poll. */
+  private readonly drivers = new Map<string, RunDriver>();
   private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock'>>>;
   private readonly clock: Clock;
 
@@ -117,7 +122,9 @@ export class Engine {
       workspace,
       logsDir: this.options.logsDir,
       compiledPlanOf: (run) => this.compiledPlanOf(run),
-      runChildPlan: (parent, stepId, key, path, inputs) => this.runChildPlan(parent, stepId, key, path, inputs),
+      runChildPlan: (parent, stepId, key, path, inputs, signal) => this.runChildPlan(parent, stepId, key, path, inputs, signal),
+      cancelChildRuns: (runId) => this.cancelChildRuns(runId),
+      pokeDriver: (runId) => this.drivers.get(runId)?.poke(),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
     };
@@ -233,11 +240,17 @@ export class Engine {
       ...(options.parent ? { parent_run_id: options.parent.run_id, parent_step_id: options.parent.step_id } : {}),
       provenance: { intelgraph_entity_ids: [], claim_ledger_manifest_ids: [], claim_ledger_manifest_paths: [] },
       labels: options.labels ?? {},
-      ...(options.idempotencyKey ? { idempotency_key: `${owner}:${options.idempotencyKey}` } : {}),
+      ...(options.idempotencyKey ? { idempotency_key: `${owner}:${options.idempotencyKey}`, request_sha256: startRequestDigest(planDoc, inputs, options) } : {}),
       ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
     };
     const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
     const result = await this.store.createRun(run, steps);
+    // Like a payment API: one key names one request. A different request under it is refused, not answered with the first run.
+    if (!result.created && run.request_sha256 && result.run.request_sha256 && result.run.request_sha256 !== run.request_sha256) {
+      throw new MaestroError('IDEMPOTENCY_CONFLICT', `idempotency key "${options.idempotencyKey}" was used for a different request (run ${result.run.run_id})`, {
+        details: { path: 'idempotency_key', run_id: result.run.run_id, expected: 'the same plan version, inputs and labels as the first request, or a new key' },
+      });
+    }
     if (result.created) await this.events.record(runId, EventType.runCreated, { plan_id: planDoc.plan_id, plan_version: planDoc.version, owner, ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}) });
     return result;
   }
@@ -262,9 +275,12 @@ export class Engine {
     const { compiled, planDirectory } = await this.compiledPlanOf(claimed);
     // Events stored before a runner died are delivered now; those of this drive are all delivered before it returns.
     this.outbox.kick(claimed.run_id);
+    const driver = new RunDriver(this.services, compiled, planDirectory, claimed, mode);
+    this.drivers.set(claimed.run_id, driver);
     try {
-      return await new RunDriver(this.services, compiled, planDirectory, claimed, mode).drive();
+      return await driver.drive();
     } finally {
+      if (this.drivers.get(claimed.run_id) === driver) this.drivers.delete(claimed.run_id);
       await this.outbox.drain(claimed.run_id);
     }
   }
@@ -281,6 +297,7 @@ export class Engine {
       throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}`, { details: { status: run.status } });
     }
     await this.store.updateRun(runId, { statusIn: ['pending', 'running'] }, { cancel_requested_at: isoNow(this.clock) });
+    this.drivers.get(runId)?.poke();
     const unattended = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
     return unattended ? this.drive(unattended) : this.requireRun(runId);
   }
@@ -408,15 +425,45 @@ export class Engine {
 
   // ---- child runs and workers
 
-  private async runChildPlan(parent: RunDocument, parentStepId: string, key: string, planPath: string, inputs: Record<string, unknown>): Promise<RunDocument> {
+  private async runChildPlan(parent: RunDocument, parentStepId: string, key: string, planPath: string, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunDocument> {
     const planDoc = await this.applyPlanFile(planPath, parent.owner);
+    if (signal.aborted) throw signal.reason;
     const { run } = await this.startRun(planDoc, {
       inputs,
       owner: parent.owner,
       idempotencyKey: key,
       parent: { run_id: parent.run_id, step_id: parentStepId, root_run_id: parent.root_run_id },
     });
-    return (await this.executeRun(run.run_id)) ?? run;
+    // A stopped parent step stops its child run. A lost lease or store does not: the runner that takes the
+    // parent over runs this step again and finds the same child run by its idempotency key.
+    const onAbort = (): void => {
+      if (isMaestroError(signal.reason) && stopsChildRuns.has(signal.reason.code)) void this.cancelIfUnfinished(run.run_id).catch(() => undefined);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.executeRun(run.run_id, { signal })) ?? run;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Asks every unfinished child run of a run to stop; each stops its own children in turn. */
+  private async cancelChildRuns(runId: string): Promise<void> {
+    for (let cursor: string | undefined; ; ) {
+      const page = await this.store.listRuns({ parent_run_id: runId }, { limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const child of page.items) if (!isTerminalRunStatus(child.status)) await this.cancelIfUnfinished(child.run_id);
+      if (!page.next_cursor) return;
+      cursor = page.next_cursor;
+    }
+  }
+
+  /** cancelRun, for a run that may end on its own meanwhile (a child whose end races its parent's stop). */
+  private async cancelIfUnfinished(runId: string): Promise<void> {
+    try {
+      await this.cancelRun(runId);
+    } catch (error) {
+      if (!isMaestroError(error, 'RUN_ILLEGAL_TRANSITION')) throw error;
+    }
   }
 
   /**
@@ -465,6 +512,11 @@ export class Engine {
   close(): void {
     this.leases.stop();
   }
+}
+
+/** What makes two starts under one idempotency key the same request. */
+function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknown>, options: StartRunOptions): string {
+  return planVersion({ plan_id: planDoc.plan_id, plan_version: planDoc.version, inputs, labels: options.labels ?? {}, parent: options.parent ?? null, rerun_of: options.rerunOf ?? null });
 }
 
 function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocument> | undefined): StepDocument {

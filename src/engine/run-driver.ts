@@ -11,6 +11,7 @@ import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
 import type { StepContext, UpstreamStep } from './step-context.js';
 import { StepLog } from './step-log.js';
+import { settleWithinBound } from './stop-bound.js';
 import { buildForeachCopies, parentKeyOf, planStepIdOf, roleOf } from './step-tree.js';
 
 /** A lease owner that no runner ever is: steps waiting for an outside status update. */
@@ -221,6 +222,12 @@ export class RunDriver {
     return this.inFlight.size === 0 && this.settled.length === 0 && this.unfinishedTopLevel <= 0;
   }
 
+  /** Something changed the run document (a cancel request): read it on the next turn of the loop, now. */
+  poke(): void {
+    this.lastRunRead = 0;
+    this.notify();
+  }
+
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;
@@ -317,6 +324,8 @@ export class RunDriver {
         await this.services.events.record(this.run.run_id, EventType.stepCancelled, { key: cancelled.key, reason: skipReason }, cancelled.step_id);
       }
     }
+    // Child runs that no step of this runner was waiting on (their runner is elsewhere, or none) stop too.
+    await this.services.cancelChildRuns(this.run.run_id);
     return this.finish(reason);
   }
 
@@ -570,12 +579,12 @@ export class RunDriver {
           if (Number.isFinite(amount) && amount > 0) cost += amount;
         },
         runChildPlan: async (planPath, inputs) => {
-          const child = await this.services.runChildPlan(this.run, step.step_id, `${this.run.run_id}:${step.key}:child`, planPath, inputs);
+          const child = await this.services.runChildPlan(this.run, step.step_id, `${this.run.run_id}:${step.key}:child`, planPath, inputs, controller.signal);
           cost += child.usage.cost;
           return child;
         },
       };
-      const result = await executor.execute(stepContext);
+      const result = await settleWithinBound(executor.execute(stepContext), controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost, logsRef };
       return { kind: 'succeeded', key: step.key, token, outputs: result.outputs ?? {}, cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };

@@ -233,6 +233,10 @@ export interface ListRunsQuery {
   owner?: string;
   plan_id?: string;
   /**
+   * Only the child runs started by this run's `plan` steps.
+   */
+  parent_run_id?: string;
+  /**
    * Inclusive lower bound.
    */
   created_after?: string;
@@ -375,6 +379,10 @@ export interface RunDocument {
     [k: string]: string;
   };
   idempotency_key?: string;
+  /**
+   * With idempotency_key: sha256 of the canonical start request (plan version, inputs, labels, parent). The same key with another request is refused (IDEMPOTENCY_CONFLICT).
+   */
+  request_sha256?: string;
   lease?: Lease;
   cancel_requested_at?: string;
   rerun_of?: {

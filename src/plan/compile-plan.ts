@@ -3,7 +3,8 @@ import type { Plan, PlanStep, RetryPolicy } from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { describeAjvError } from '../schema/format-errors.js';
 import { compileUserSchema, findSchemaFault } from '../schema/validators.js';
-import { forEachString, hasExpression, parseExpression, parseTemplate, referencedStepIds, type ExpressionNode } from './expressions.js';
+import { checkReferences, declaredInputNames, type ReferenceScope } from './check-references.js';
+import { forEachString, hasExpression, parseExpression, parseTemplate, type ExpressionNode } from './expressions.js';
 import { planVersion } from './plan-version.js';
 
 export interface CompiledStep {
@@ -131,8 +132,13 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   };
 
   const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
-  for (const step of steps.values()) checkExpressions(step, steps);
-  if (plan.outputs) checkExpressionStrings(plan.outputs, '$.outputs', steps);
+  const inputNames = declaredInputNames(plan);
+  for (const step of steps.values()) checkExpressions(step, steps, inputNames);
+  if (plan.outputs) {
+    const topLevel = new Set(topLevelIds);
+    const scope: ReferenceScope = { reader: "the plan's outputs", canSee: (id) => topLevel.has(id), visibleSteps: () => topLevelIds, inForeach: false };
+    checkExpressionStrings(plan.outputs, '$.outputs', scope, inputNames);
+  }
 
   const inputValidator: ValidateFunction | undefined = plan.inputs ? compileUserSchema(plan.inputs, '$.inputs') : undefined;
   return {
@@ -168,7 +174,7 @@ function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): 
   }
 }
 
-function checkExpressionStrings(value: unknown, path: string, steps: ReadonlyMap<string, CompiledStep>): void {
+function checkExpressionStrings(value: unknown, path: string, scope: ReferenceScope, inputNames: ReadonlySet<string> | undefined): void {
   forEachString(value, path, (text, where) => {
     if (!hasExpression(text)) return;
     let nodes: ExpressionNode[];
@@ -178,18 +184,57 @@ function checkExpressionStrings(value: unknown, path: string, steps: ReadonlyMap
       if (isMaestroError(error)) throw planInvalid(error.message, where, { expected: 'a valid ${{ }} expression' });
       throw error;
     }
-    for (const id of nodes.flatMap(referencedStepIds)) {
-      if (!steps.has(id)) throw planInvalid(`expression reads unknown step "${id}"`, where);
-    }
+    for (const node of nodes) checkReferences(node, where, scope, inputNames);
   });
 }
 
-function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): void {
+/** Whether `target` is upstream of `from` among its siblings: reachable through needs (early exit, no closure kept). */
+function isUpstream(target: string, from: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): boolean {
+  const seen = new Set<string>();
+  const stack = [...from.needs];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (id === target) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...steps.get(id)!.needs);
+  }
+  return false;
+}
+
+/** Everything upstream of a step, itself and its enclosing groups (for the message of a refused reference). */
+function upstreamIds(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): string[] {
+  const found: string[] = [];
+  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) {
+    const level = cursor.parentId === undefined ? [...steps.values()].filter((s) => s.parentId === undefined) : steps.get(cursor.parentId)!.childIds.map((id) => steps.get(id)!);
+    for (const candidate of level) if (isUpstream(candidate.id, cursor, steps)) found.push(candidate.id);
+  }
+  return found;
+}
+
+/** What a step's expressions may read: upstream steps of it or of an enclosing group; item inside foreach. */
+function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, forForeachItself = false): ReferenceScope {
+  const chain: CompiledStep[] = [];
+  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) chain.push(cursor);
+  // A step's own foreach list is read before its copies exist: there `item` is that of an enclosing foreach only.
+  const inForeach = chain.some((s, i) => s.spec.foreach !== undefined && !(forForeachItself && i === 0));
+  return {
+    reader: `step "${step.id}"`,
+    canSee: (id) => chain.some((s) => isUpstream(id, s, steps)),
+    visibleSteps: () => upstreamIds(step, steps),
+    inForeach,
+  };
+}
+
+function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, inputNames: ReadonlySet<string> | undefined): void {
   const { spec, path } = step;
-  if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, steps);
+  const scope = scopeOf(step, steps);
+  if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, scope, inputNames);
   if (typeof spec.foreach === 'string') {
     if (!/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
-    checkExpressionStrings(spec.foreach, `${path}.foreach`, steps);
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, true), inputNames);
+  } else if (Array.isArray(spec.foreach)) {
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, true), inputNames);
   }
   if (spec.if !== undefined) {
     const source = spec.if.trim();
@@ -200,8 +245,7 @@ function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, Compile
       if (isMaestroError(error)) throw planInvalid(error.message, `${path}.if`, { expected: 'a valid ${{ }} expression' });
       throw error;
     }
-    for (const id of referencedStepIds(step.condition)) {
-      if (!steps.has(id)) throw planInvalid(`expression reads unknown step "${id}"`, `${path}.if`);
-    }
+    // The condition is read for each foreach copy too, so item is in scope where the step has foreach.
+    checkReferences(step.condition, `${path}.if`, scope, inputNames);
   }
 }

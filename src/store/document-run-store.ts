@@ -136,6 +136,7 @@ export class DocumentRunStore implements RunStore {
     if (filter.status !== undefined) query.status = filter.status;
     if (filter.owner !== undefined) query.owner = filter.owner;
     if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
+    if (filter.parent_run_id !== undefined) query.parent_run_id = filter.parent_run_id;
     const createdAt: Record<string, Date> = {};
     if (filter.created_after !== undefined) createdAt.$gte = new Date(filter.created_after);
     if (filter.created_before !== undefined) createdAt.$lt = new Date(filter.created_before);

@@ -9,6 +9,7 @@ export const storeIndexes: readonly IndexSpec[] = [
   { collection: Collection.runs, name: 'runs_owner_created', keys: { owner: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_plan_created', keys: { plan_id: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_created', keys: { created_at: -1 } },
+  { collection: Collection.runs, name: 'runs_parent_created', keys: { parent_run_id: 1, created_at: -1 }, sparse: true },
   { collection: Collection.runs, name: 'runs_idempotency_key', keys: { idempotency_key: 1 }, unique: true, sparse: true },
   { collection: Collection.steps, name: 'steps_run_key', keys: { run_id: 1, key: 1 }, unique: true },
   { collection: Collection.artifacts, name: 'artifacts_run', keys: { run_id: 1, created_at: 1 } },

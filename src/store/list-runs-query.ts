@@ -15,6 +15,7 @@ export function parseListRunsQuery(raw: Record<string, unknown>): { filter: RunF
   if (query.status !== undefined) filter.status = query.status;
   if (query.owner !== undefined) filter.owner = query.owner;
   if (query.plan_id !== undefined) filter.plan_id = query.plan_id;
+  if (query.parent_run_id !== undefined) filter.parent_run_id = query.parent_run_id;
   if (query.created_after !== undefined) filter.created_after = query.created_after;
   if (query.created_before !== undefined) filter.created_before = query.created_before;
   return { filter, page: { limit: query.limit ?? DEFAULT_PAGE_LIMIT, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) } };

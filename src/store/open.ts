@@ -44,10 +44,19 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
         ...(query.get('journal') === null ? {} : { journal: query.get('journal') === 'true' }),
       },
       readPreference: (query.get('readPreference') as MongoRunStoreConfig['readPreference'] | null) ?? defaultMongoConfig.readPreference,
+      serverSelectionTimeoutMS: positiveMs(query.get('serverSelectionTimeoutMS'), 'serverSelectionTimeoutMS') ?? defaultMongoConfig.serverSelectionTimeoutMS,
+      socketTimeoutMS: positiveMs(query.get('socketTimeoutMS'), 'socketTimeoutMS') ?? defaultMongoConfig.socketTimeoutMS,
       autoMigrate: query.get('autoMigrate') !== 'false',
     };
   }
   throw invalidUrl(url, 'expected mongodb://…, mongodb+srv://…, nedb://path or memory://');
+}
+
+function positiveMs(value: string | null, name: string): number | undefined {
+  if (value === null) return undefined;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new MaestroError('STORE_URL_INVALID', `store URL option ${name} must be a positive whole number of ms`, { details: { path: `store.${name}`, got: value } });
+  return ms;
 }
 
 function invalidUrl(url: string, why: string): MaestroError {

@@ -28,6 +28,8 @@ export interface RunFilter {
   status?: RunStatus;
   owner?: string;
   plan_id?: string;
+  /** The child runs of one run. */
+  parent_run_id?: string;
   /** Inclusive lower bound (ISO-8601). */
   created_after?: string;
   /** Exclusive upper bound (ISO-8601). */

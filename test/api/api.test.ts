@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/generated/schemas.js';
-import { testBackends, type TestBackend } from '../support/backends.js';
+import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
 import { startTestApi, TOKENS, type ApiClient } from '../support/api-server.js';
 
 const manualPlan: Plan = {
@@ -33,6 +33,7 @@ function expectProblem(response: { status: number; headers: Headers; body: any }
 }
 
 describe.each(testBackends())('HTTP API over real HTTP on $name', (backend: TestBackend) => {
+  skipUnavailable(backend);
   let api: ApiClient;
 
   beforeEach(async () => {
@@ -75,6 +76,11 @@ describe.each(testBackends())('HTTP API over real HTTP on $name', (backend: Test
     expect(first.body).toMatchObject({ status: 'pending', owner: 'team-a', inputs: { version: '1.0.0' } });
     const again = await startRun(api, plan.plan_id, {}, { 'idempotency-key': 'deploy-7' });
     expect(again).toMatchObject({ status: 200, body: { run_id: first.body.run_id } });
+    // The same key with another body is a different request: refused, and the first run is left as it was.
+    const other = await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id, inputs: { version: '2.0.0' } }, headers: { 'idempotency-key': 'deploy-7' } });
+    expectProblem(other, 409, 'IDEMPOTENCY_CONFLICT');
+    expect(other.body.detail ?? other.body.title).toContain('deploy-7');
+    expect((await api.request('GET', `/v1/runs/${first.body.run_id}`)).body.run.inputs).toEqual({ version: '1.0.0' });
     await startRun(api, plan.plan_id);
     await startRun(api, plan.plan_id);
     const detail = await api.request('GET', `/v1/runs/${first.body.run_id}`);

@@ -116,6 +116,18 @@ describe('maestro-run on a terminal', () => {
     expect(screen).toContain('| disk full on /var');
   });
 
+  it('gives the same run for a repeated idempotency key, and exits 2 when the key is reused with other inputs', async () => {
+    const cwd = workspace();
+    const hello = join(plansDir, 'hello.json');
+    const first = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'], { cwd });
+    const again = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'], { cwd });
+    expect(first.code).toBe(0);
+    expect((jsonLines(again.stdout)[0] as { run: { run_id: string } }).run.run_id).toBe((jsonLines(first.stdout)[0] as { run: { run_id: string } }).run.run_id);
+    const other = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=b'], { cwd });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('IDEMPOTENCY_CONFLICT');
+  });
+
   it('cancels the run on Ctrl-C and exits 130', async () => {
     const cwd = workspace();
     writeFileSync(join(cwd, 'wait.json'), JSON.stringify({ name: 'wait', steps: [{ id: 'approve', uses: 'manual' }] }));

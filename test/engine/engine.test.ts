@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/generated/schemas.js';
 import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
-import { testBackends, type TestBackend } from '../support/backends.js';
+import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
 import { openHarness, type Harness } from '../support/engine-harness.js';
 
 function seqOf(events: { type: string; seq: number; data: Record<string, unknown> }[], type: string, key?: string): number {
@@ -15,6 +15,7 @@ function seqOf(events: { type: string; seq: number; data: Record<string, unknown
 }
 
 describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
+  skipUnavailable(backend);
   let h: Harness;
 
   beforeEach(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, RunDocument, StepDocument } from '../../src/generated/schemas.js';
-import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
 import { writeCountingFixture } from '../support/counting-fixture.js';
 import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 
@@ -53,15 +53,14 @@ async function readRun(cwd: string, env: Record<string, string>, runId: string):
   return { ...shown, events };
 }
 
-const stores: Array<{ name: string; url: () => string | undefined }> = [
-  { name: 'nedb (files)', url: () => 'nedb://.maestro/store' },
-  { name: 'mongodb', url: () => (mongoTestUrl() ? freshMongoUrl(mongoTestUrl()!) : undefined) },
+const stores: Array<{ name: string; available: boolean; url: () => string }> = [
+  { name: 'nedb (files)', available: true, url: () => 'nedb://.maestro/store' },
+  ...mongoStoreEntries().map(({ name, base }) => ({ name, available: base !== undefined, url: () => freshMongoUrl(requireBase(base)) })),
 ];
 
-describe.each(stores)('runner processes on $name', ({ url }) => {
-  it('resumes a run in a new process after its runner is SIGKILLed: every step ends exactly once', async () => {
+describe.each(stores)('runner processes on $name', ({ available, url }) => {
+  it.skipIf(unavailable(available))('resumes a run in a new process after its runner is SIGKILLed: every step ends exactly once', async () => {
     const storeUrl = url();
-    if (!storeUrl) return;
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-kill-'));
     const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '1500', MAESTRO_POLL_MS: '50' };
     const steps = 30;
@@ -102,11 +101,9 @@ describe.each(stores)('runner processes on $name', ({ url }) => {
   }, 90_000);
 });
 
-describe('several runner processes on one MongoDB', () => {
-  it('three workers share 50 runs and never execute a step twice', async () => {
-    const base = mongoTestUrl();
-    if (!base) return;
-    const storeUrl = freshMongoUrl(base);
+describe.each(mongoStoreEntries())('several runner processes on one $name', ({ base }) => {
+  it.skipIf(unavailable(base !== undefined))('three workers share 50 runs and never execute a step twice', async () => {
+    const storeUrl = freshMongoUrl(requireBase(base));
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-workers-'));
     const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '50' };
     const fixture = writeCountingFixture(cwd, 'shared');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, RunDocument, StepDocument } from '../../src/generated/schemas.js';
-import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
 import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 import { inPool, recordFigures } from './support/figures.js';
 
@@ -102,18 +102,13 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
   }
 }
 
-const stores = [
-  { name: 'nedb (files)', url: () => (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
-  { name: 'mongodb', url: () => (mongoTestUrl() ? () => freshMongoUrl(mongoTestUrl()!) : undefined) },
+const stores: Array<{ name: string; available: boolean; storeUrl: (cwd: string) => string }> = [
+  { name: 'nedb (files)', available: true, storeUrl: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  ...mongoStoreEntries().map(({ name, base }) => ({ name, available: base !== undefined, storeUrl: () => freshMongoUrl(requireBase(base)) })),
 ];
 
-describe.each(stores)('kill -9 at random points, then resume, on $name', ({ name, url }) => {
-  it(`${RUNS} runs of ${STEPS} steps: all succeed, every effect once, events gap-free, every hook delivery made`, async () => {
-    const storeUrl = url();
-    if (!storeUrl) {
-      console.log(`!!! kill/resume on ${name} SKIPPED: no MongoDB server (set MAESTRO_TEST_MONGO_URL)`);
-      return;
-    }
+describe.each(stores)('kill -9 at random points, then resume, on $name', ({ name, available, storeUrl }) => {
+  it.skipIf(unavailable(available))(`${RUNS} runs of ${STEPS} steps: all succeed, every effect once, events gap-free, every hook delivery made`, async () => {
     const outcomes = await inPool(Array.from({ length: RUNS }), 4, () => killAndResume(storeUrl));
     const sum = (pick: (o: Outcome) => number) => outcomes.reduce((total, o) => total + pick(o), 0);
     recordFigures({

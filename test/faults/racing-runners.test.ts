@@ -3,21 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { dropMongoDatabase, freshMongoUrl, mongoTestUrl } from '../support/backends.js';
+import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
 import { writeCountingFixture } from '../support/counting-fixture.js';
 import { MAESTRO, runCli, startCli } from '../support/spawn-cli.js';
 import { recordFigures } from './support/figures.js';
 
 const RUNS = 100;
 
-describe('racing runners on one MongoDB-wire server', () => {
-  it(`three worker processes over ${RUNS} runs: no step executed twice, no run stuck`, async () => {
-    const base = mongoTestUrl();
-    if (!base) {
-      console.log('!!! racing runners SKIPPED: no MongoDB server (set MAESTRO_TEST_MONGO_URL)');
-      return;
-    }
-    const url = freshMongoUrl(base);
+describe.each(mongoStoreEntries())('racing runners on $name', ({ name, base }) => {
+  it.skipIf(unavailable(base !== undefined))(`three worker processes over ${RUNS} runs: no step executed twice, no run stuck`, async () => {
+    const url = freshMongoUrl(requireBase(base));
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-fault-race-'));
     // Leases comfortably longer than a renewal under load: this test races claims, it does not expire leases.
     const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '20' };
@@ -44,7 +39,7 @@ describe('racing runners on one MongoDB-wire server', () => {
         perStep.set(step, (perStep.get(step) ?? 0) + 1);
       }
       const doubles = [...perStep.values()].filter((n) => n > 1).length;
-      recordFigures({ fault: 'racing runners (3 workers)', runs: RUNS, steps: lines.length, duplicates: doubles, lost: RUNS * fixture.stepsPerRun - perStep.size, errors: exits.filter((e) => e.code !== 0).length, stuck_runs: RUNS - succeeded, seconds: Math.round((Date.now() - started) / 1000) });
+      recordFigures({ fault: `racing runners (3 workers, ${name})`, runs: RUNS, steps: lines.length, duplicates: doubles, lost: RUNS * fixture.stepsPerRun - perStep.size, errors: exits.filter((e) => e.code !== 0).length, stuck_runs: RUNS - succeeded, seconds: Math.round((Date.now() - started) / 1000) });
       expect(succeeded).toBe(RUNS);
       expect(doubles).toBe(0);
       expect(perStep.size).toBe(RUNS * fixture.stepsPerRun);

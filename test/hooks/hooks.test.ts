@@ -10,7 +10,7 @@ import { isMaestroError } from '../../src/domain/errors.js';
 import { verifyAttestation } from '../../src/hooks/attestation/verify-attestation.js';
 import { verifyLedgerManifest, type LedgerManifest } from '../../src/hooks/claim-ledger/ledger-manifest.js';
 import { openLineageHook } from '../../src/hooks/openlineage/openlineage-hook.js';
-import { testBackends, type TestBackend } from '../support/backends.js';
+import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
 import { openHarness, type Harness } from '../support/engine-harness.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
 
@@ -54,6 +54,7 @@ function openLineageValidator() {
 }
 
 describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend) => {
+  skipUnavailable(backend);
   let h: Harness;
 
   beforeEach(async () => {

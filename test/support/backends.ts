@@ -2,21 +2,44 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { inject } from 'vitest';
+import { beforeEach, inject } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
+import type { MongoTestServer } from './global-setup.js';
 
 export interface TestBackend {
   name: string;
+  /** False for the MongoDB entry when no server was found (outside CI): its tests are reported as skipped. */
+  available: boolean;
   /** True when two store instances see the same data (so cross-instance races can be tested). */
   shared: boolean;
   /** A fresh, empty store; `url` opens another instance on the same data where shared. */
   create(): Promise<{ store: RunStore; url: string; cleanup(): Promise<void> }>;
 }
 
-export function mongoTestUrl(): string | undefined {
-  const url = inject('mongoUrl');
-  return url === '' ? undefined : url;
+/** The MongoDB-wire servers the global setup found (FerretDB and mongo-java-server in CI), by name. */
+export function mongoTestServers(): MongoTestServer[] {
+  return inject('mongoServers');
+}
+
+/**
+ * A test that cannot run here is reported as skipped, never as passed; in CI it runs anyway and fails
+ * on what is missing, so a broken CI set-up cannot pass as a skip.
+ */
+export function unavailable(available: boolean): boolean {
+  return !available && process.env.CI !== 'true';
+}
+
+/** One store per MongoDB server, plus a `missing` entry when there is none, for `describe.each` + `skipIf`. */
+export function mongoStoreEntries(): Array<{ name: string; base: string | undefined }> {
+  const servers = mongoTestServers();
+  return servers.length > 0 ? servers.map((s) => ({ name: `mongodb on ${s.name}`, base: s.url })) : [{ name: 'mongodb (no server)', base: undefined }];
+}
+
+/** The base URL of a MongoDB entry; throws (in CI, where such tests are not skipped) when there is none. */
+export function requireBase(base: string | undefined): string {
+  if (!base) throw new Error('no MongoDB-wire server: set MAESTRO_TEST_MONGO_URLS (bash .ci/run starts two)');
+  return base;
 }
 
 /** A URL to a new, empty database on the test MongoDB server. */
@@ -38,6 +61,7 @@ export async function dropMongoDatabase(url: string): Promise<void> {
 
 const nedbMemory: TestBackend = {
   name: 'nedb (memory)',
+  available: true,
   shared: false,
   async create() {
     const store = await openStore('memory://');
@@ -47,6 +71,7 @@ const nedbMemory: TestBackend = {
 
 const nedbFile: TestBackend = {
   name: 'nedb (files)',
+  available: true,
   shared: false,
   async create() {
     const dir = mkdtempSync(join(tmpdir(), 'maestro-nedb-'));
@@ -63,9 +88,11 @@ const nedbFile: TestBackend = {
   },
 };
 
-function mongoBackend(base: string): TestBackend {
+function mongoBackend(server: MongoTestServer): TestBackend {
+  const base = server.url;
   return {
-    name: 'mongodb (driver over the wire)',
+    name: `mongodb on ${server.name}`,
+    available: true,
     shared: true,
     async create() {
       const url = freshMongoUrl(base);
@@ -82,8 +109,24 @@ function mongoBackend(base: string): TestBackend {
   };
 }
 
-/** Every adapter the conformance suite runs on here; MongoDB only when a server was found (global setup says which). */
+/** Every adapter the conformance suite runs on here: NeDB twice, and MongoDB on each server the global setup found. */
 export function testBackends(): TestBackend[] {
-  const url = mongoTestUrl();
-  return url ? [nedbMemory, nedbFile, mongoBackend(url)] : [nedbMemory, nedbFile];
+  const servers = mongoTestServers();
+  return [nedbMemory, nedbFile, ...(servers.length > 0 ? servers.map(mongoBackend) : [missingMongo])];
+}
+
+const missingMongo: TestBackend = {
+  name: 'mongodb (no server found)',
+  available: false,
+  shared: true,
+  create() {
+    return Promise.reject(new Error('no MongoDB-wire server: set MAESTRO_TEST_MONGO_URLS (bash .ci/run starts two)'));
+  },
+};
+
+/** Registers, first in a `describe.each(testBackends())` body, the hook that reports its tests skipped when the backend is missing. */
+export function skipUnavailable(backend: TestBackend): void {
+  beforeEach((context) => {
+    if (!backend.available) context.skip();
+  });
 }

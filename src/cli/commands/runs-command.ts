@@ -19,6 +19,7 @@ type RunsArgs = GlobalArgs & {
   'idempotency-key'?: string;
   status?: string;
   'plan-id'?: string;
+  'parent-run-id'?: string;
   'created-after'?: string;
   'created-before'?: string;
   limit?: number;
@@ -75,6 +76,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
             b
               .option('status', { type: 'string', describe: 'pending, running, succeeded, failed or cancelled' })
               .option('plan-id', { type: 'string' })
+              .option('parent-run-id', { type: 'string', describe: 'Only the child runs of this run' })
               .option('created-after', { type: 'string', describe: 'ISO-8601, inclusive' })
               .option('created-before', { type: 'string', describe: 'ISO-8601, exclusive' })
               .option('limit', { type: 'number', default: 50 })
@@ -85,6 +87,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
               if (args.status !== undefined) raw.status = args.status;
               if (args.owner !== undefined) raw.owner = args.owner;
               if (args['plan-id'] !== undefined) raw.plan_id = args['plan-id'];
+              if (args['parent-run-id'] !== undefined) raw.parent_run_id = args['parent-run-id'];
               if (args['created-after'] !== undefined) raw.created_after = args['created-after'];
               if (args['created-before'] !== undefined) raw.created_before = args['created-before'];
               if (args.limit !== undefined) raw.limit = args.limit;

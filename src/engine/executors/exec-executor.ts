@@ -3,9 +3,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { MaestroError } from '../../domain/errors.js';
 import type { ExecWith } from '../../generated/schemas.js';
 import type { StepExecutor } from '../step-context.js';
+import { KILL_GRACE_MS } from '../stop-bound.js';
 import { resolveInWorkspace } from '../workspace-path.js';
 
-const KILL_GRACE_MS = 2_000;
 const LAST_LINE_BYTES = 256 * 1024;
 
 /** Parses the last non-empty line of stdout as a JSON object, if it is one. */

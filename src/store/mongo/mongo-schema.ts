@@ -14,6 +14,8 @@ const schemaOfCollection: Record<Collection, string> = {
 
 const NAMESPACE_EXISTS = 48;
 const NOT_IMPLEMENTED = 238;
+/** mongo-java-server has no collMod at all. */
+const COMMAND_NOT_FOUND = 59;
 
 export interface SchemaApplyReport {
   validators: 'applied' | 'unsupported';
@@ -35,7 +37,7 @@ export async function applyStoreSchema(db: Db, log: (line: string) => void = () 
       if (!(error instanceof MongoServerError)) throw error;
       if (error.code === NAMESPACE_EXISTS) {
         await db.command({ collMod: name, validator, validationLevel: 'strict', validationAction: 'error' }).catch((collModError: unknown) => {
-          if (!(collModError instanceof MongoServerError && collModError.code === NOT_IMPLEMENTED)) throw collModError;
+          if (!(collModError instanceof MongoServerError && (collModError.code === NOT_IMPLEMENTED || collModError.code === COMMAND_NOT_FOUND))) throw collModError;
         });
       } else if (error.code === NOT_IMPLEMENTED) {
         if (validators === 'applied') log('this server has no collection validators (NotImplemented); collections are created without them, and ajv still validates every write');

@@ -1,0 +1,92 @@
+import type { Plan } from '../generated/schemas.js';
+import { MaestroError } from '../domain/errors.js';
+import type { ExpressionNode } from './expressions.js';
+
+/** What `steps.<id>` gives: the members a step exposes to expressions. */
+export const STEP_MEMBERS = ['outputs', 'status'] as const;
+/** What `run` gives (see the driver's expression context). */
+export const RUN_MEMBERS = ['run_id', 'plan_id', 'plan_name', 'owner', 'labels', 'started_at'] as const;
+
+/** Where an expression sits, and so what it may read. */
+export interface ReferenceScope {
+  /** Who reads, for messages: `step "c"` or `the plan's outputs`. */
+  reader: string;
+  /** Whether the reader can see a step: upstream of it (transitive needs), or upstream of an enclosing group. */
+  canSee(stepId: string): boolean;
+  /** Every step id the reader can see, for the message when it reads another. */
+  visibleSteps(): string[];
+  /** Whether `item` and `index` are defined (inside a foreach copy). */
+  inForeach: boolean;
+}
+
+/** The input names a closed `inputs` schema allows, or undefined when any name may be given. */
+export function declaredInputNames(plan: Plan): ReadonlySet<string> | undefined {
+  const schema = plan.inputs as { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined;
+  if (!schema || schema.additionalProperties !== false) return undefined;
+  return new Set(Object.keys(schema.properties ?? {}));
+}
+
+function staticSegment(segment: string | ExpressionNode | undefined): string | undefined {
+  if (typeof segment === 'string') return segment;
+  return segment?.kind === 'literal' && typeof segment.value === 'string' ? segment.value : undefined;
+}
+
+function pathNodes(node: ExpressionNode): Array<Extract<ExpressionNode, { kind: 'path' }>> {
+  switch (node.kind) {
+    case 'path':
+      return [node, ...node.segments.flatMap((s) => (typeof s === 'string' ? [] : pathNodes(s)))];
+    case 'not':
+      return pathNodes(node.operand);
+    case 'binary':
+      return [...pathNodes(node.left), ...pathNodes(node.right)];
+    case 'call':
+      return node.args.flatMap(pathNodes);
+    default:
+      return [];
+  }
+}
+
+function refused(where: string, message: string, expected: string): MaestroError {
+  return new MaestroError('PLAN_INVALID', `${where}: ${message}`, { details: { path: where, expected } });
+}
+
+/**
+ * Checks what an expression reads against where it sits, so a typo or a race is refused before anything runs:
+ * `steps.<id>` must be upstream of the reader and followed by a member that exists; `inputs.<name>` must be
+ * declared when the inputs schema is closed; `run.<field>` must exist; `item` / `index` only inside foreach.
+ */
+export function checkReferences(node: ExpressionNode, where: string, scope: ReferenceScope, inputNames: ReadonlySet<string> | undefined): void {
+  for (const path of pathNodes(node)) {
+    const first = staticSegment(path.segments[0]);
+    switch (path.root) {
+      case 'steps': {
+        const visible = (): string => scope.visibleSteps().join(', ') || '(none: add the step to needs)';
+        if (first === undefined) throw refused(where, 'steps must be followed by a step id', `steps.<id> with one of ${visible()}`);
+        if (!scope.canSee(first)) {
+          throw refused(where, `${scope.reader} reads steps.${first}, which is not upstream of it (list it in needs, directly or through an enclosing group)`, `one of ${visible()}`);
+        }
+        const member = path.segments[1];
+        if (member !== undefined && !(STEP_MEMBERS as readonly string[]).includes(staticSegment(member) ?? '')) {
+          throw refused(where, `steps.${first} has no member "${staticSegment(member) ?? '[…]'}"`, `steps.${first}.${STEP_MEMBERS.join(` or steps.${first}.`)}`);
+        }
+        break;
+      }
+      case 'inputs':
+        if (inputNames && first !== undefined && !inputNames.has(first)) {
+          throw refused(where, `inputs.${first} is not declared by the plan's inputs schema (it allows no other properties)`, `one of ${[...inputNames].join(', ') || '(no inputs)'}`);
+        }
+        break;
+      case 'run':
+        if (first !== undefined && !(RUN_MEMBERS as readonly string[]).includes(first)) {
+          throw refused(where, `run has no field "${first}"`, `one of ${RUN_MEMBERS.join(', ')}`);
+        }
+        break;
+      case 'item':
+      case 'index':
+        if (!scope.inForeach) throw refused(where, `${path.root} is only defined inside a foreach step`, 'a step that has foreach, or one nested in it');
+        break;
+      default:
+        break;
+    }
+  }
+}
