@@ -14,6 +14,10 @@ export interface CliEnvironment {
   hooksConfig: string | undefined;
   storeOutageMs: number;
   noColor: boolean;
+  /** `env` (MAESTRO_SECRET_<NAME>, the default), `file:<path>` (JSON or dotenv) or `module:<path>` (createSecretProvider). */
+  secrets: string;
+  /** Exec steps get the runner's whole environment (less MAESTRO_SECRET_*) instead of the minimal one. */
+  execInheritEnv: boolean;
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -33,5 +37,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     hooksConfig: env.MAESTRO_HOOKS_CONFIG || undefined,
     storeOutageMs: positiveInt(env.MAESTRO_STORE_OUTAGE_MS) ?? 60_000,
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
+    secrets: env.MAESTRO_SECRETS || 'env',
+    execInheritEnv: env.MAESTRO_EXEC_INHERIT_ENV === '1' || env.MAESTRO_EXEC_INHERIT_ENV === 'true',
   });
 }

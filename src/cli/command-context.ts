@@ -30,7 +30,7 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
 export async function withEngine<T>(args: GlobalArgs, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
-  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs });
+  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv });
   try {
     return await work(session);
   } finally {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
+import { openSecretProvider } from './open-secret-provider.js';
 import { MaestroError } from '../domain/errors.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
@@ -15,6 +16,9 @@ export interface CliEngineOptions {
   hooksConfig?: string | undefined;
   /** How long a store outage is waited out before commands fail (0: not at all). */
   storeOutageMs?: number | undefined;
+  /** See CliEnvironment.secrets. */
+  secrets?: string | undefined;
+  execInheritEnv?: boolean | undefined;
 }
 
 /**
@@ -23,6 +27,7 @@ export interface CliEngineOptions {
  * configures hooks (see src/hooks/hooks-config.ts).
  */
 export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
+  const secrets = await openSecretProvider(options.secrets ?? 'env');
   const store = await openStore(options.store, {
     ...(options.storeOutageMs
       ? {
@@ -38,6 +43,9 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
     ...(options.owner ? { defaultOwner: options.owner } : {}),
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+    secrets,
+    environment: process.env,
+    inheritEnvironment: options.execInheritEnv ?? false,
   });
   try {
     if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);

@@ -21,6 +21,7 @@ export const ErrorCode = {
   CANCELLED: { retryable: false, summary: 'The run or step was cancelled.' },
   EXECUTOR_UNKNOWN: { retryable: false, summary: 'No executor is registered for the step kind (uses).' },
   HANDLER_NOT_FOUND: { retryable: false, summary: 'No handler function is registered under that name.' },
+  SECRET_MISSING: { retryable: false, summary: 'A step reads a secret the runner\'s provider does not have, or a write-only input this runner does not hold; the message names it, never a value.' },
   PATH_FORBIDDEN: { retryable: false, summary: 'A path escapes the workspace.' },
   URL_FORBIDDEN: { retryable: false, summary: 'An http step URL has a forbidden scheme or resolves to a private or link-local address.' },
   CURSOR_INVALID: { retryable: false, summary: 'The list cursor is not one this server issued.' },

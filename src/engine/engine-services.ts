@@ -6,6 +6,7 @@ import type { ProvenanceRefs, RunStore } from '../store/port.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunnerSlots } from './runner-slots.js';
+import type { SecretProvider } from './secrets/secret-provider.js';
 import type { ArtifactRequest } from './step-context.js';
 
 /** What the parts of a runner share; built once by Engine. */
@@ -20,6 +21,12 @@ export interface EngineServices {
   readonly pollMs: number;
   readonly workspace: string;
   readonly logsDir: string;
+  /** Where `${{ secrets.X }}` values come from, at attempt time. */
+  readonly secrets: SecretProvider;
+  /** The environment `exec` steps start from, given the plan's env_passthrough (minimal unless inheritance is on). */
+  execEnvironment(passthrough: readonly string[]): Record<string, string>;
+  /** The write-only input values of a run started by this process (never stored), if any. */
+  writeOnlyInputsOf(runId: string): Readonly<Record<string, unknown>> | undefined;
   /** The compiled plan of a run, compiled once per plan version. */
   compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }>;
   /**

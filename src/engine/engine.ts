@@ -5,6 +5,7 @@ import type { ArtifactDocument, Plan, PlanDocument, RunDocument, StepDocument, U
 import { isoNow, systemClock, type Clock } from '../domain/clock.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { defineOwn } from '../domain/own-property.js';
 import { assertStepTransition, isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventBus } from '../events/event-bus.js';
 import { EventType } from '../events/event-types.js';
@@ -25,6 +26,8 @@ import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { EXTERNAL_LEASE_OWNER, RunDriver } from './run-driver.js';
 import { RunnerSlots } from './runner-slots.js';
+import { MASK } from './secrets/secret-masker.js';
+import { envSecretProvider, SECRET_ENV_PREFIX, type SecretProvider } from './secrets/secret-provider.js';
 import type { ArtifactRequest, StepExecutor } from './step-context.js';
 import { buildInitialSteps } from './step-tree.js';
 import { resolveInWorkspace } from './workspace-path.js';
@@ -45,7 +48,16 @@ export interface EngineOptions {
   /** Owner of plans and runs when none is given. Default `local`. */
   defaultOwner?: string;
   clock?: Clock;
+  /** Where `${{ secrets.X }}` values come from. Default: `MAESTRO_SECRET_<X>` in `environment`. */
+  secrets?: SecretProvider;
+  /** The runner's environment: the source of exec steps' PATH, HOME, … and env_passthrough. Default: process.env. */
+  environment?: NodeJS.ProcessEnv;
+  /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*), as before 0.2. Default false. */
+  inheritEnvironment?: boolean;
 }
+
+/** What every exec step gets from the runner's environment by default. */
+export const MINIMAL_EXEC_ENV = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
 
 export interface StartRunOptions {
   inputs?: Record<string, unknown>;
@@ -80,7 +92,11 @@ export class Engine {
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
   /** The runs this process drives now, so a cancel request can reach their driver without waiting for a poll. */
   private readonly drivers = new Map<string, RunDriver>();
-  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock'>>>;
+  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock' | 'secrets' | 'environment' | 'inheritEnvironment'>>>;
+  private readonly environment: NodeJS.ProcessEnv;
+  private readonly inheritEnvironment: boolean;
+  /** Write-only inputs of the runs this process started: held in memory only, never stored. */
+  private readonly writeOnlyInputs = new Map<string, Record<string, unknown>>();
   private readonly clock: Clock;
 
   constructor(options: EngineOptions) {
@@ -96,6 +112,9 @@ export class Engine {
       defaultOwner: options.defaultOwner ?? 'local',
     });
     this.runnerId = options.runnerId ?? `${hostname()}:${process.pid}:${newId()}`;
+    this.environment = options.environment ?? process.env;
+    this.inheritEnvironment = options.inheritEnvironment ?? false;
+    const secrets = options.secrets ?? envSecretProvider(this.environment);
     this.events = new EventBus(this.store, this.clock);
     this.handlers = new HandlerRegistry();
     this.executors = createDefaultExecutors(this.handlers);
@@ -127,7 +146,21 @@ export class Engine {
       pokeDriver: (runId) => this.drivers.get(runId)?.poke(),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
+      secrets,
+      execEnvironment: (passthrough) => this.execEnvironment(passthrough),
+      writeOnlyInputsOf: (runId) => this.writeOnlyInputs.get(runId),
     };
+  }
+
+  /** Minimal by default: a step sees no runner variable it was not given. Secrets never pass, even when inheriting. */
+  private execEnvironment(passthrough: readonly string[]): Record<string, string> {
+    const env: Record<string, string> = {};
+    const names = this.inheritEnvironment ? Object.keys(this.environment) : [...MINIMAL_EXEC_ENV, ...passthrough];
+    for (const name of names) {
+      const value = this.environment[name];
+      if (value !== undefined && !name.startsWith(SECRET_ENV_PREFIX)) defineOwn(env, name, value);
+    }
+    return env;
   }
 
   registerHandler(name: string, handler: StepHandler): this {
@@ -220,8 +253,10 @@ export class Engine {
    */
   async startRun(planDoc: PlanDocument, options: StartRunOptions = {}): Promise<{ run: RunDocument; created: boolean }> {
     const compiled = this.compileStored(planDoc);
-    const inputs = options.inputs ?? {};
-    compiled.validateInputs(inputs);
+    const given = options.inputs ?? {};
+    compiled.validateInputs(given);
+    // Write-only inputs are secrets: validated, then kept in this process's memory and stored as ***.
+    const { stored: inputs, held } = splitWriteOnly(given, compiled.names.writeOnlyInputs);
     const owner = options.owner ?? planDoc.owner;
     const runId = newId();
     const now = isoNow(this.clock);
@@ -240,11 +275,13 @@ export class Engine {
       ...(options.parent ? { parent_run_id: options.parent.run_id, parent_step_id: options.parent.step_id } : {}),
       provenance: { intelgraph_entity_ids: [], claim_ledger_manifest_ids: [], claim_ledger_manifest_paths: [] },
       labels: options.labels ?? {},
+      ...(compiled.plan.secrets?.length ? { secret_names: [...compiled.plan.secrets] } : {}),
       ...(options.idempotencyKey ? { idempotency_key: `${owner}:${options.idempotencyKey}`, request_sha256: startRequestDigest(planDoc, inputs, options) } : {}),
       ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
     };
     const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
     const result = await this.store.createRun(run, steps);
+    if (result.created && held) this.writeOnlyInputs.set(runId, held);
     // Like a payment API: one key names one request. A different request under it is refused, not answered with the first run.
     if (!result.created && run.request_sha256 && result.run.request_sha256 && result.run.request_sha256 !== run.request_sha256) {
       throw new MaestroError('IDEMPOTENCY_CONFLICT', `idempotency key "${options.idempotencyKey}" was used for a different request (run ${result.run.run_id})`, {
@@ -281,6 +318,7 @@ export class Engine {
       return await driver.drive();
     } finally {
       if (this.drivers.get(claimed.run_id) === driver) this.drivers.delete(claimed.run_id);
+      if (driver.hasEnded) this.writeOnlyInputs.delete(claimed.run_id);
       await this.outbox.drain(claimed.run_id);
     }
   }
@@ -517,6 +555,18 @@ export class Engine {
 /** What makes two starts under one idempotency key the same request. */
 function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknown>, options: StartRunOptions): string {
   return planVersion({ plan_id: planDoc.plan_id, plan_version: planDoc.version, inputs, labels: options.labels ?? {}, parent: options.parent ?? null, rerun_of: options.rerunOf ?? null });
+}
+
+function splitWriteOnly(inputs: Record<string, unknown>, writeOnly: ReadonlySet<string>): { stored: Record<string, unknown>; held?: Record<string, unknown> } {
+  const names = Object.keys(inputs).filter((name) => writeOnly.has(name));
+  if (names.length === 0) return { stored: inputs };
+  const stored = { ...inputs };
+  const held: Record<string, unknown> = {};
+  for (const name of names) {
+    defineOwn(held, name, inputs[name]);
+    defineOwn(stored, name, MASK);
+  }
+  return { stored, held };
 }
 
 function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocument> | undefined): StepDocument {

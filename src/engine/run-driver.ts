@@ -2,14 +2,17 @@ import { join } from 'node:path';
 import type { ErrorInfo, EventDocument, RunDocument, StepDocument } from '../generated/schemas.js';
 import { addMs, isoNow } from '../domain/clock.js';
 import { MaestroError, toMaestroError } from '../domain/errors.js';
-import { isTerminalStepStatus, type StepStatus } from '../domain/status.js';
+import { isTerminalRunStatus, isTerminalStepStatus, type StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
+import { defineOwn } from '../domain/own-property.js';
+import { namesReadUnder } from '../plan/check-references.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
 import { evaluateNode, evaluateValue, forEachString, hasExpression, parseTemplate, referencedStepIds, type ExpressionContext } from '../plan/expressions.js';
 import { findSchemaFault } from '../schema/validators.js';
 import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
 import type { StepContext, UpstreamStep } from './step-context.js';
+import { SecretMasker } from './secrets/secret-masker.js';
 import { StepLog } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
 import { buildForeachCopies, parentKeyOf, planStepIdOf, roleOf } from './step-tree.js';
@@ -34,6 +37,26 @@ export function errorInfoOf(error: MaestroError, attempt?: number): ErrorInfo {
 }
 
 const readsCache = new WeakMap<CompiledStep, string[]>();
+const secretReadsCache = new WeakMap<CompiledStep, { secrets: string[]; writeOnlyInputs: string[] }>();
+
+/** The secrets and write-only inputs a step's `with` reads (the only place they may be read). */
+function secretReadsOf(step: CompiledStep, writeOnlyInputs: ReadonlySet<string>): { secrets: string[]; writeOnlyInputs: string[] } {
+  let reads = secretReadsCache.get(step);
+  if (!reads) {
+    const secrets = new Set<string>();
+    const inputs = new Set<string>();
+    forEachString(step.spec.with ?? {}, '$', (text) => {
+      if (!hasExpression(text)) return;
+      for (const node of parseTemplate(text)) {
+        for (const name of namesReadUnder(node, 'secrets')) secrets.add(name);
+        for (const name of namesReadUnder(node, 'inputs')) if (writeOnlyInputs.has(name)) inputs.add(name);
+      }
+    });
+    reads = { secrets: [...secrets], writeOnlyInputs: [...inputs] };
+    secretReadsCache.set(step, reads);
+  }
+  return reads;
+}
 
 /** The step ids a step's expressions read, so only those are put in its context. */
 function readsOf(step: CompiledStep): string[] {
@@ -82,6 +105,8 @@ export class RunDriver {
   private lastRefresh = 0;
   private auditRecorded = false;
   private readonly runToken: LeaseToken;
+  /** Every secret value this run resolved here, and its write-only inputs: masked wherever a value leaves. */
+  private readonly masker = new SecretMasker();
 
   constructor(
     private readonly services: EngineServices,
@@ -92,6 +117,7 @@ export class RunDriver {
     private readonly mode: 'execute' | 'reconcile' = 'execute',
   ) {
     this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
+    for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {})) if (typeof value === 'string') this.masker.add(value);
   }
 
   async drive(): Promise<RunDocument> {
@@ -220,6 +246,11 @@ export class RunDriver {
 
   private isComplete(): boolean {
     return this.inFlight.size === 0 && this.settled.length === 0 && this.unfinishedTopLevel <= 0;
+  }
+
+  /** True once the run is in a terminal status (its in-memory write-only inputs can go). */
+  get hasEnded(): boolean {
+    return isTerminalRunStatus(this.run.status);
   }
 
   /** Something changed the run document (a cancel request): read it on the next turn of the loop, now. */
@@ -541,7 +572,7 @@ export class RunDriver {
   private async attempt(step: StepDocument, token: LeaseToken, controller: AbortController): Promise<AttemptOutcome> {
     const compiled = this.compiledOf(step);
     const logsRef = join(this.services.logsDir, this.run.run_id, `${step.key.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${step.attempt}.log`);
-    const log = new StepLog(logsRef);
+    const log = new StepLog(logsRef, this.masker);
     let cost = 0;
     const timer = compiled.timeoutMs
       ? setTimeout(() => controller.abort(new MaestroError('STEP_TIMEOUT', `step ${step.key} ran longer than its timeout of ${compiled.timeoutMs} ms`, { details: { timeout_ms: compiled.timeoutMs } })), compiled.timeoutMs)
@@ -549,7 +580,8 @@ export class RunDriver {
     try {
       const executor = this.services.executors.get(step.uses ?? '');
       if (!executor) throw new MaestroError('EXECUTOR_UNKNOWN', `no executor for step kind "${step.uses}" on this runner`, { retryable: false });
-      const context = this.contextFor(step);
+      const base = this.contextFor(step);
+      const context = { ...base, inputs: this.inputsWithWriteOnly(), secrets: await this.resolveSecrets(compiled) };
       let args: Record<string, unknown>;
       try {
         args = evaluateValue(compiled.spec.with ?? {}, context) as Record<string, unknown>;
@@ -564,16 +596,17 @@ export class RunDriver {
         run: this.run,
         step,
         args,
-        inputs: this.run.inputs,
-        upstream: context.steps as Record<string, UpstreamStep>,
+        inputs: context.inputs,
+        upstream: base.steps as Record<string, UpstreamStep>,
         attempt: step.attempt,
         idempotencyKey: `${this.run.run_id}:${step.key}:${step.attempt}`,
         signal: controller.signal,
         workspace: this.services.workspace,
+        environment: this.services.execEnvironment(this.compiled.plan.env_passthrough ?? []),
         logPath: logsRef,
         logger: log,
         planDirectory: this.planDirectory,
-        attachArtifact: (request) => this.services.attachArtifact(this.run, step.step_id, request),
+        attachArtifact: (request) => this.services.attachArtifact(this.run, step.step_id, this.masker.maskValue(request)),
         addProvenance: (refs) => this.services.addProvenance(this.run.run_id, refs),
         reportCost: (amount) => {
           if (Number.isFinite(amount) && amount > 0) cost += amount;
@@ -587,9 +620,10 @@ export class RunDriver {
       const result = await settleWithinBound(executor.execute(stepContext), controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost, logsRef };
-      return { kind: 'succeeded', key: step.key, token, outputs: result.outputs ?? {}, cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };
+      // Nothing a step returns is stored before every secret in it is masked.
+      return { kind: 'succeeded', key: step.key, token, outputs: this.masker.maskValue(result.outputs ?? {}), cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };
     } catch (error) {
-      const failure = controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED');
+      const failure = this.maskError(controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED'));
       log.error(failure.message);
       return { kind: 'failed', key: step.key, token, error: failure, cost, logsRef };
     } finally {
@@ -598,6 +632,43 @@ export class RunDriver {
       this.services.leases.release('step', step.step_id);
       this.services.slots.release();
     }
+  }
+
+  // ---- secrets
+
+  /** The run's inputs with the write-only ones this process holds in memory (stored redacted). */
+  private inputsWithWriteOnly(): Record<string, unknown> {
+    const held = this.services.writeOnlyInputsOf(this.run.run_id);
+    return held ? { ...this.run.inputs, ...held } : this.run.inputs;
+  }
+
+  /**
+   * The secrets a step's `with` reads, from the provider, now (never stored); each value joins the run's masker.
+   * A missing secret or write-only input fails the step, naming it and never a value.
+   */
+  private async resolveSecrets(compiled: CompiledStep): Promise<Record<string, string>> {
+    const reads = secretReadsOf(compiled, this.compiled.names.writeOnlyInputs);
+    const held = this.services.writeOnlyInputsOf(this.run.run_id);
+    for (const name of reads.writeOnlyInputs) {
+      if (held === undefined || !(name in held)) {
+        throw new MaestroError('SECRET_MISSING', `step ${compiled.id} reads the write-only input ${name}, which only the process that started run ${this.run.run_id} held (it is never stored)`, { retryable: false, details: { input: name } });
+      }
+    }
+    const values: Record<string, string> = {};
+    for (const name of reads.secrets) {
+      const value = await this.services.secrets.resolve(name);
+      if (value === undefined || value === '') {
+        throw new MaestroError('SECRET_MISSING', `secret ${name} is not set (provider: ${this.services.secrets.description})`, { retryable: false, details: { secret: name } });
+      }
+      this.masker.add(value);
+      defineOwn(values, name, value);
+    }
+    return values;
+  }
+
+  private maskError(error: MaestroError): MaestroError {
+    if (this.masker.isEmpty) return error;
+    return new MaestroError(error.code, this.masker.maskText(error.message), { retryable: error.retryable, details: this.masker.maskValue(error.details) });
   }
 
   private async processSettled(): Promise<void> {

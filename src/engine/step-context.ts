@@ -42,6 +42,8 @@ export interface StepContext {
   /** Aborted on timeout, cancellation, budget stop or a lost lease. `signal.reason` says which. */
   readonly signal: AbortSignal;
   readonly workspace: string;
+  /** The environment a program started by the step begins with: minimal by default (see execEnvironment). */
+  readonly environment: Readonly<Record<string, string>>;
   /** Absolute path of this attempt's log file. */
   readonly logPath: string;
   readonly logger: StepLogger;

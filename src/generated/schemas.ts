@@ -97,6 +97,18 @@ export interface Plan {
    */
   hooks?: string[];
   /**
+   * Names of the secrets this plan's steps read as ${{ secrets.NAME }} (in with and with.env only). Values come from the runner's secret provider at attempt time and are never stored.
+   *
+   * @maxItems 100
+   */
+  secrets?: string[];
+  /**
+   * Variables of the runner's environment that exec steps also get (by default they get only PATH, HOME, LANG, TZ, the MAESTRO_* variables Maestro sets for the step, and with.env).
+   *
+   * @maxItems 100
+   */
+  env_passthrough?: string[];
+  /**
    * @minItems 1
    * @maxItems 20000
    */
@@ -379,6 +391,12 @@ export interface RunDocument {
     [k: string]: string;
   };
   idempotency_key?: string;
+  /**
+   * The names of the secrets the run's plan declares; never their values.
+   *
+   * @maxItems 100
+   */
+  secret_names?: string[];
   /**
    * With idempotency_key: sha256 of the canonical start request (plan version, inputs, labels, parent). The same key with another request is refused (IDEMPOTENCY_CONFLICT).
    */

@@ -17,14 +17,33 @@ export interface ReferenceScope {
   visibleSteps(): string[];
   /** Whether `item` and `index` are defined (inside a foreach copy). */
   inForeach: boolean;
+  /** Whether secrets (and write-only inputs) may be read here: in a step's `with`, never where a value is stored. */
+  allowsSecrets: boolean;
 }
 
-/** The input names a closed `inputs` schema allows, or undefined when any name may be given. */
-export function declaredInputNames(plan: Plan): ReadonlySet<string> | undefined {
-  const schema = plan.inputs as { properties?: Record<string, unknown>; additionalProperties?: unknown } | undefined;
-  if (!schema || schema.additionalProperties !== false) return undefined;
-  return new Set(Object.keys(schema.properties ?? {}));
+/** What a plan declares that its expressions may read by name. */
+export interface DeclaredNames {
+  /** The input names a closed `inputs` schema allows, or undefined when any name may be given. */
+  inputs: ReadonlySet<string> | undefined;
+  /** Inputs marked `writeOnly: true` or `format: "password"`: secrets that arrive as inputs. */
+  writeOnlyInputs: ReadonlySet<string>;
+  /** The plan's `secrets`. */
+  secrets: ReadonlySet<string>;
 }
+
+/** The names a plan declares: closed inputs, write-only inputs, secrets. */
+export function declaredNames(plan: Plan): DeclaredNames {
+  const schema = plan.inputs as { properties?: Record<string, { writeOnly?: unknown; format?: unknown } | boolean>; additionalProperties?: unknown } | undefined;
+  const properties = Object.entries(schema?.properties ?? {});
+  return {
+    inputs: schema && schema.additionalProperties === false ? new Set(properties.map(([name]) => name)) : undefined,
+    writeOnlyInputs: new Set(properties.filter(([, p]) => typeof p === 'object' && (p.writeOnly === true || p.format === 'password')).map(([name]) => name)),
+    secrets: new Set(plan.secrets ?? []),
+  };
+}
+
+/** Where secrets may not go, said once for every message. */
+const SECRET_PLACES = "a step's with (or with.env), except a plan step's (a child plan declares its own secrets)";
 
 function staticSegment(segment: string | ExpressionNode | undefined): string | undefined {
   if (typeof segment === 'string') return segment;
@@ -46,6 +65,14 @@ function pathNodes(node: ExpressionNode): Array<Extract<ExpressionNode, { kind: 
   }
 }
 
+/** The names an expression reads statically under one root: `secrets.X` -> X, `inputs.y` -> y. */
+export function namesReadUnder(node: ExpressionNode, root: 'secrets' | 'inputs'): string[] {
+  return pathNodes(node)
+    .filter((path) => path.root === root)
+    .map((path) => staticSegment(path.segments[0]))
+    .filter((name): name is string => name !== undefined);
+}
+
 function refused(where: string, message: string, expected: string): MaestroError {
   return new MaestroError('PLAN_INVALID', `${where}: ${message}`, { details: { path: where, expected } });
 }
@@ -55,7 +82,7 @@ function refused(where: string, message: string, expected: string): MaestroError
  * `steps.<id>` must be upstream of the reader and followed by a member that exists; `inputs.<name>` must be
  * declared when the inputs schema is closed; `run.<field>` must exist; `item` / `index` only inside foreach.
  */
-export function checkReferences(node: ExpressionNode, where: string, scope: ReferenceScope, inputNames: ReadonlySet<string> | undefined): void {
+export function checkReferences(node: ExpressionNode, where: string, scope: ReferenceScope, names: DeclaredNames): void {
   for (const path of pathNodes(node)) {
     const first = staticSegment(path.segments[0]);
     switch (path.root) {
@@ -72,8 +99,19 @@ export function checkReferences(node: ExpressionNode, where: string, scope: Refe
         break;
       }
       case 'inputs':
-        if (inputNames && first !== undefined && !inputNames.has(first)) {
-          throw refused(where, `inputs.${first} is not declared by the plan's inputs schema (it allows no other properties)`, `one of ${[...inputNames].join(', ') || '(no inputs)'}`);
+        if (first === undefined) {
+          if (names.writeOnlyInputs.size > 0 && !scope.allowsSecrets) throw refused(where, 'inputs may not be read whole where the plan has write-only inputs', `inputs.<name>, or the write-only ones only in ${SECRET_PLACES}`);
+          break;
+        }
+        if (names.inputs && !names.inputs.has(first)) {
+          throw refused(where, `inputs.${first} is not declared by the plan's inputs schema (it allows no other properties)`, `one of ${[...names.inputs].join(', ') || '(no inputs)'}`);
+        }
+        if (names.writeOnlyInputs.has(first) && !scope.allowsSecrets) throw refused(where, `inputs.${first} is write-only (a secret) and may not be read here`, SECRET_PLACES);
+        break;
+      case 'secrets':
+        if (!scope.allowsSecrets) throw refused(where, `secrets may not be read here: a value here could be stored or shown`, SECRET_PLACES);
+        if (first === undefined || !names.secrets.has(first)) {
+          throw refused(where, `secrets.${first ?? '[…]'} is not declared in the plan's secrets`, `one of ${[...names.secrets].join(', ') || '(none: list the name in secrets)'}`);
         }
         break;
       case 'run':

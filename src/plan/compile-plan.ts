@@ -3,7 +3,7 @@ import type { Plan, PlanStep, RetryPolicy } from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { describeAjvError } from '../schema/format-errors.js';
 import { compileUserSchema, findSchemaFault } from '../schema/validators.js';
-import { checkReferences, declaredInputNames, type ReferenceScope } from './check-references.js';
+import { checkReferences, declaredNames, type DeclaredNames, type ReferenceScope } from './check-references.js';
 import { forEachString, hasExpression, parseExpression, parseTemplate, type ExpressionNode } from './expressions.js';
 import { planVersion } from './plan-version.js';
 
@@ -28,6 +28,8 @@ export interface CompiledPlan {
   version: string;
   steps: ReadonlyMap<string, CompiledStep>;
   topLevelIds: string[];
+  /** Closed inputs, write-only inputs and secrets the plan declares. */
+  names: DeclaredNames;
   /** Throws INPUT_INVALID naming the field when inputs do not match the plan's `inputs` schema. */
   validateInputs(inputs: Record<string, unknown>): void;
 }
@@ -132,12 +134,12 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   };
 
   const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
-  const inputNames = declaredInputNames(plan);
-  for (const step of steps.values()) checkExpressions(step, steps, inputNames);
+  const names = declaredNames(plan);
+  for (const step of steps.values()) checkExpressions(step, steps, names);
   if (plan.outputs) {
     const topLevel = new Set(topLevelIds);
-    const scope: ReferenceScope = { reader: "the plan's outputs", canSee: (id) => topLevel.has(id), visibleSteps: () => topLevelIds, inForeach: false };
-    checkExpressionStrings(plan.outputs, '$.outputs', scope, inputNames);
+    const scope: ReferenceScope = { reader: "the plan's outputs", canSee: (id) => topLevel.has(id), visibleSteps: () => topLevelIds, inForeach: false, allowsSecrets: false };
+    checkExpressionStrings(plan.outputs, '$.outputs', scope, names);
   }
 
   const inputValidator: ValidateFunction | undefined = plan.inputs ? compileUserSchema(plan.inputs, '$.inputs') : undefined;
@@ -146,6 +148,7 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
     version: planVersion(plan),
     steps,
     topLevelIds,
+    names,
     validateInputs(inputs) {
       if (!inputValidator || inputValidator(inputs)) return;
       const [first] = inputValidator.errors ?? [];
@@ -174,7 +177,7 @@ function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): 
   }
 }
 
-function checkExpressionStrings(value: unknown, path: string, scope: ReferenceScope, inputNames: ReadonlySet<string> | undefined): void {
+function checkExpressionStrings(value: unknown, path: string, scope: ReferenceScope, names: DeclaredNames): void {
   forEachString(value, path, (text, where) => {
     if (!hasExpression(text)) return;
     let nodes: ExpressionNode[];
@@ -184,7 +187,7 @@ function checkExpressionStrings(value: unknown, path: string, scope: ReferenceSc
       if (isMaestroError(error)) throw planInvalid(error.message, where, { expected: 'a valid ${{ }} expression' });
       throw error;
     }
-    for (const node of nodes) checkReferences(node, where, scope, inputNames);
+    for (const node of nodes) checkReferences(node, where, scope, names);
   });
 }
 
@@ -213,7 +216,8 @@ function upstreamIds(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep
 }
 
 /** What a step's expressions may read: upstream steps of it or of an enclosing group; item inside foreach. */
-function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, forForeachItself = false): ReferenceScope {
+function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, place: 'with' | 'foreach' | 'if'): ReferenceScope {
+  const forForeachItself = place === 'foreach';
   const chain: CompiledStep[] = [];
   for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) chain.push(cursor);
   // A step's own foreach list is read before its copies exist: there `item` is that of an enclosing foreach only.
@@ -223,18 +227,19 @@ function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, f
     canSee: (id) => chain.some((s) => isUpstream(id, s, steps)),
     visibleSteps: () => upstreamIds(step, steps),
     inForeach,
+    // A plan step's with becomes the child run's stored inputs: a child plan declares its own secrets.
+    allowsSecrets: place === 'with' && step.spec.uses !== 'plan',
   };
 }
 
-function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, inputNames: ReadonlySet<string> | undefined): void {
+function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, names: DeclaredNames): void {
   const { spec, path } = step;
-  const scope = scopeOf(step, steps);
-  if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, scope, inputNames);
+  if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, scopeOf(step, steps, 'with'), names);
   if (typeof spec.foreach === 'string') {
     if (!/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
-    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, true), inputNames);
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
   } else if (Array.isArray(spec.foreach)) {
-    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, true), inputNames);
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
   }
   if (spec.if !== undefined) {
     const source = spec.if.trim();
@@ -246,6 +251,6 @@ function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, Compile
       throw error;
     }
     // The condition is read for each foreach copy too, so item is in scope where the step has foreach.
-    checkReferences(step.condition, `${path}.if`, scope, inputNames);
+    checkReferences(step.condition, `${path}.if`, scopeOf(step, steps, 'if'), names);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `${{ … }}` expressions: a small safe interpreter, never `eval`. It reads `inputs`, `steps.<id>.outputs`,
- * `steps.<id>.status`, `run` and, inside `foreach`, `item` and `index`. Only own properties of plain data
+ * `steps.<id>.status`, `run`, `secrets.<NAME>` (in `with` only) and, inside `foreach`, `item` and `index`. Only own properties of plain data
  * are reachable: `__proto__`, `constructor` and `prototype` are refused.
  *
  * Grammar: or := and ('||' and)* ; and := cmp ('&&' cmp)* ; cmp := unary (('=='|'!='|'<'|'<='|'>'|'>=') unary)? ;
@@ -17,7 +17,7 @@ export type ExpressionNode =
   | { kind: 'binary'; operator: string; left: ExpressionNode; right: ExpressionNode }
   | { kind: 'call'; name: string; args: ExpressionNode[] };
 
-export const EXPRESSION_ROOTS = ['inputs', 'steps', 'run', 'item', 'index'] as const;
+export const EXPRESSION_ROOTS = ['inputs', 'steps', 'run', 'item', 'index', 'secrets'] as const;
 const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_EXPRESSION_LENGTH = 4000;
 const MAX_DEPTH = 64;

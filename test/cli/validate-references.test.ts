@@ -51,6 +51,42 @@ describe('maestro validate checks what expressions read', () => {
       path: '$.steps[1].with.outputs.x',
       says: 'not upstream',
     },
+    {
+      why: 'a secret in the plan outputs',
+      plan: { name: 's-out', secrets: ['TOKEN'], steps: [{ id: 'a', uses: 'noop' }], outputs: { t: '${{ secrets.TOKEN }}' } },
+      path: '$.outputs.t',
+      says: 'secrets may not be read here',
+    },
+    {
+      why: 'a secret in an if',
+      plan: { name: 's-if', secrets: ['TOKEN'], steps: [{ id: 'a', uses: 'noop', if: "${{ secrets.TOKEN == 'x' }}" }] },
+      path: '$.steps[0].if',
+      says: 'secrets may not be read here',
+    },
+    {
+      why: 'a secret in a foreach',
+      plan: { name: 's-each', secrets: ['TOKEN'], steps: [{ id: 'a', uses: 'noop', foreach: '${{ secrets.TOKEN }}' }] },
+      path: '$.steps[0].foreach',
+      says: 'secrets may not be read here',
+    },
+    {
+      why: 'an undeclared secret',
+      plan: { name: 's-undeclared', secrets: ['TOKEN'], steps: [{ id: 'a', uses: 'exec', with: { command: ['true'], env: { T: '${{ secrets.TOKEN2 }}' } } }] },
+      path: '$.steps[0].with.env.T',
+      says: 'secrets.TOKEN2 is not declared',
+    },
+    {
+      why: 'a secret passed to a child plan (it would become stored inputs)',
+      plan: { name: 's-child', secrets: ['TOKEN'], steps: [{ id: 'a', uses: 'plan', with: { plan: 'x.json', inputs: { t: '${{ secrets.TOKEN }}' } } }] },
+      path: '$.steps[0].with.inputs.t',
+      says: 'secrets may not be read here',
+    },
+    {
+      why: 'a write-only input in the plan outputs',
+      plan: { name: 'wo-out', inputs: { type: 'object', properties: { pw: { type: 'string', writeOnly: true } } }, steps: [{ id: 'a', uses: 'noop' }], outputs: { pw: '${{ inputs.pw }}' } },
+      path: '$.outputs.pw',
+      says: 'inputs.pw is write-only',
+    },
   ] as Array<{ why: string; plan: Plan; path: string; says: string }>)('exits 2 for $why, naming the path', async ({ plan, path, says }) => {
     const result = await validate(plan);
     expect(result.code).toBe(2);

@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
+import { openSecretProvider } from '../open-secret-provider.js';
 import { MaestroError } from '../../domain/errors.js';
 import type { CommandIo, GlobalArgs } from '../command-context.js';
 
-type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; 'no-runner': boolean; log: boolean };
+type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; runner: boolean; log: boolean };
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
 export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs> {
@@ -15,7 +16,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to bind (loopback by default)' })
         .option('port', { type: 'number', default: 8080 })
         .option('tokens', { type: 'string', default: io.env.tokensFile, describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)' })
-        .option('no-runner', { type: 'boolean', default: false, describe: 'Never execute runs in this process (workers do)' })
+        .option('runner', { type: 'boolean', default: true, describe: 'Execute runs in this process; --no-runner leaves them to workers' })
         .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }) as never,
     handler: async (args) => {
       if (!args.tokens) throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', { details: { path: '--tokens' } });
@@ -25,8 +26,14 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         storeUrl: args.store,
         tokensFile: args.tokens,
         logger: args.log,
-        inProcessRunner: !args['no-runner'],
-        engine: { ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}), ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}) },
+        inProcessRunner: args.runner,
+        engine: {
+          ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
+          ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
+          secrets: await openSecretProvider(io.env.secrets),
+          environment: process.env,
+          inheritEnvironment: io.env.execInheritEnv,
+        },
       });
       io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);
       await new Promise<void>((resolve) => {

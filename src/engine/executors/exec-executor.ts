@@ -52,7 +52,7 @@ export const execExecutor: StepExecutor = {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        ...process.env,
+        ...context.environment,
         ...args.env,
         MAESTRO_RUN_ID: context.run.run_id,
         MAESTRO_STEP_KEY: context.step.key,
