@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import type { KindPolicy } from '../engine/kind-policy.js';
+import type { StreamSlots } from './stream-slots.js';
 import { MaestroError } from '../domain/errors.js';
 import type { RunStore } from '../store/port.js';
 import { assertRole, canSee, type Principal, type Role, type TokenAuth } from './auth.js';
@@ -12,6 +14,10 @@ export interface ApiDeps {
   inProcessRunner: boolean;
   /** Delay between store polls of an SSE stream. */
   ssePollMs: number;
+  /** Open SSE streams, bounded per token and per server. */
+  streams: StreamSlots;
+  /** Step kinds a plan submitted here may use. */
+  submitKinds: KindPolicy;
 }
 
 declare module 'fastify' {

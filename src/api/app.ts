@@ -2,12 +2,14 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
+import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { coercingAjv, sharedAjv } from '../schema/validators.js';
 import type { RunStore } from '../store/port.js';
 import type { ApiDeps } from './api-deps.js';
 import type { TokenAuth } from './auth.js';
 import { buildOpenApi, documentedRoute, type DocumentedRoute } from './openapi.js';
 import { sendProblem } from './problem.js';
+import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { planRoutes } from './routes/plan-routes.js';
@@ -23,6 +25,10 @@ export interface BuildApiOptions {
   bodyLimit?: number;
   logger?: boolean;
   ssePollMs?: number;
+  /** Concurrent SSE streams per token and per server. Default 10 and 200. */
+  streamLimits?: StreamLimits;
+  /** Step kinds a plan submitted over the API may use. Default: no exec and no shell (DEFAULT_API_KINDS). */
+  submitKinds?: KindPolicy;
 }
 
 export const API_VERSION = '0.1.0';
@@ -38,6 +44,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     auth: options.auth,
     inProcessRunner: options.inProcessRunner ?? true,
     ssePollMs: options.ssePollMs ?? 250,
+    submitKinds: options.submitKinds ?? onlyKinds(DEFAULT_API_KINDS),
+    streams: new StreamSlots(options.streamLimits ?? DEFAULT_STREAM_LIMITS),
   };
   const app = Fastify({
     logger: options.logger ? { redact: ['req.headers.authorization'] } : false,

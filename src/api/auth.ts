@@ -25,11 +25,12 @@ function hashToken(token: string): Buffer {
 export class TokenAuth {
   private readonly tokens: StoredToken[];
 
-  constructor(entries: ReadonlyArray<{ token: string; owner: string; role: Role }>) {
-    this.tokens = entries.map((entry) => ({ hash: hashToken(entry.token), owner: entry.owner, role: entry.role }));
+  /** Each entry gives the token, or only its sha256 (hex): a tokens file then holds nothing a reader could replay. */
+  constructor(entries: ReadonlyArray<({ token: string } | { token_sha256: string }) & { owner: string; role: Role }>) {
+    this.tokens = entries.map((entry) => ({ hash: 'token' in entry ? hashToken(entry.token) : Buffer.from(entry.token_sha256, 'hex'), owner: entry.owner, role: entry.role }));
   }
 
-  /** Reads `{"tokens": [{"token", "owner", "role"}]}`; a malformed file is CONFIG_INVALID naming the entry. */
+  /** Reads `{"tokens": [{"token" or "token_sha256", "owner", "role"}]}`; a malformed file is CONFIG_INVALID naming the entry. */
   static fromFile(path: string): TokenAuth {
     let parsed: unknown;
     try {
@@ -41,7 +42,11 @@ export class TokenAuth {
     if (!Array.isArray(list)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: expected {"tokens": [...]}`, { details: { path: '$.tokens' } });
     list.forEach((entry: unknown, i) => {
       const e = entry as Record<string, unknown>;
-      if (typeof e?.token !== 'string' || e.token.length < 16) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].token must be a string of 16+ characters`, { details: { path: `$.tokens[${i}].token` } });
+      if (typeof e?.token_sha256 === 'string') {
+        if (!/^[0-9a-f]{64}$/.test(e.token_sha256)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].token_sha256 must be 64 lower-case hex digits`, { details: { path: `$.tokens[${i}].token_sha256` } });
+      } else if (typeof e?.token !== 'string' || e.token.length < 16) {
+        throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}] needs token_sha256 (recommended) or a token of 16+ characters`, { details: { path: `$.tokens[${i}].token` } });
+      }
       if (typeof e.owner !== 'string' || e.owner === '') throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].owner must be a string`, { details: { path: `$.tokens[${i}].owner` } });
       if (!Object.hasOwn(rank, String(e.role))) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].role must be reader, runner or admin`, { details: { path: `$.tokens[${i}].role` } });
     });

@@ -17,6 +17,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   CONFIG_INVALID: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
+  LIMIT_EXCEEDED: 400,
+  OUTPUT_TOO_LARGE: 400,
+  KIND_FORBIDDEN: 403,
   PLAN_NOT_FOUND: 404,
   RUN_NOT_FOUND: 404,
   STEP_NOT_FOUND: 404,
@@ -26,7 +29,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   LEASE_LOST: 409,
   NOT_ACCEPTABLE: 415,
+  TOO_MANY_STREAMS: 429,
   STORE_UNAVAILABLE: 503,
+  STORE_CORRUPT: 503,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Engine, type EngineOptions } from '../engine/engine.js';
+import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 import { buildApi } from './app.js';
@@ -13,6 +14,8 @@ export interface ApiServerOptions {
   logger?: boolean;
   inProcessRunner?: boolean;
   engine?: Partial<Omit<EngineOptions, 'store'>>;
+  /** Step kinds plans submitted over the API may use, and that the built-in runner executes. Default: DEFAULT_API_KINDS. */
+  allowKinds?: KindPolicy;
   /** Wait out store outages this long per operation (readiness says 503 meanwhile). Default 30 s. */
   storeOutageMs?: number;
 }
@@ -30,9 +33,10 @@ export interface RunningApiServer {
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const auth = TokenAuth.fromFile(options.tokensFile);
   const store = await openStore(options.storeUrl, { outage: { limitMs: options.storeOutageMs ?? 30_000 } });
-  const engine = new Engine({ store, ...options.engine });
+  const allowKinds = options.allowKinds ?? onlyKinds(DEFAULT_API_KINDS);
+  const engine = new Engine({ store, allowKinds, ...options.engine });
   try {
-    const app = await buildApi({ engine, store, auth, logger: options.logger ?? false, inProcessRunner: options.inProcessRunner ?? true });
+    const app = await buildApi({ engine, store, auth, logger: options.logger ?? false, inProcessRunner: options.inProcessRunner ?? true, submitKinds: allowKinds });
     const url = await app.listen({ host: options.host, port: options.port });
     return {
       url,

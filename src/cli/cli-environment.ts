@@ -18,6 +18,10 @@ export interface CliEnvironment {
   secrets: string;
   /** Exec steps get the runner's whole environment (less MAESTRO_SECRET_*) instead of the minimal one. */
   execInheritEnv: boolean;
+  /** MAESTRO_ALLOW_KINDS: `all` or a list; each command has its own default when unset. */
+  allowKinds: string | undefined;
+  /** MAESTRO_SANDBOX: auto (default), on or off. */
+  sandbox: 'auto' | 'on' | 'off';
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -39,5 +43,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
     secrets: env.MAESTRO_SECRETS || 'env',
     execInheritEnv: env.MAESTRO_EXEC_INHERIT_ENV === '1' || env.MAESTRO_EXEC_INHERIT_ENV === 'true',
+    allowKinds: env.MAESTRO_ALLOW_KINDS || undefined,
+    sandbox: env.MAESTRO_SANDBOX === 'on' || env.MAESTRO_SANDBOX === 'off' ? env.MAESTRO_SANDBOX : 'auto',
   });
 }

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { KindPolicy } from '../engine/kind-policy.js';
 import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
 import { openCliEngine } from './open-engine.js';
 
@@ -29,8 +30,8 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
 }
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
-export async function withEngine<T>(args: GlobalArgs, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
-  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv });
+export async function withEngine<T>(args: GlobalArgs & { allowKinds?: KindPolicy }, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
+  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv, sandbox: io.env.sandbox, ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}) });
   try {
     return await work(session);
   } finally {

@@ -72,7 +72,7 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
 
   let session: Awaited<ReturnType<typeof openCliEngine>>;
   try {
-    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: env.storeOutageMs, secrets: env.secrets, execInheritEnv: env.execInheritEnv });
+    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: env.storeOutageMs, secrets: env.secrets, execInheritEnv: env.execInheritEnv, sandbox: env.sandbox });
   } catch (error) {
     return report(error);
   }

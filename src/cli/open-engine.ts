@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Engine } from '../engine/engine.js';
+import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { openSecretProvider } from './open-secret-provider.js';
 import { MaestroError } from '../domain/errors.js';
@@ -19,6 +20,8 @@ export interface CliEngineOptions {
   /** See CliEnvironment.secrets. */
   secrets?: string | undefined;
   execInheritEnv?: boolean | undefined;
+  allowKinds?: KindPolicy | undefined;
+  sandbox?: 'auto' | 'on' | 'off' | undefined;
 }
 
 /**
@@ -46,6 +49,9 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
     secrets,
     environment: process.env,
     inheritEnvironment: options.execInheritEnv ?? false,
+    ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
+    sandbox: options.sandbox ?? 'auto',
+    hiddenPaths: runnerFilesToHide(options),
   });
   try {
     if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);
@@ -62,6 +68,14 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
       await store.close();
     },
   };
+}
+
+/** What exec steps must not read, besides the workspace's store and keys: a store or secrets file elsewhere. */
+export function runnerFilesToHide(options: { store: string; secrets?: string | undefined }): string[] {
+  const hidden: string[] = [];
+  if (options.store.startsWith('nedb://')) hidden.push(resolve(options.store.slice('nedb://'.length)));
+  if (options.secrets?.startsWith('file:')) hidden.push(resolve(options.secrets.slice('file:'.length)));
+  return hidden;
 }
 
 async function loadHandlers(engine: Engine, modulePath: string): Promise<void> {

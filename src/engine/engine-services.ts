@@ -6,6 +6,7 @@ import type { ProvenanceRefs, RunStore } from '../store/port.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunnerSlots } from './runner-slots.js';
+import type { KindPolicy } from './kind-policy.js';
 import type { SecretProvider } from './secrets/secret-provider.js';
 import type { ArtifactRequest } from './step-context.js';
 
@@ -25,6 +26,10 @@ export interface EngineServices {
   readonly secrets: SecretProvider;
   /** The environment `exec` steps start from, given the plan's env_passthrough (minimal unless inheritance is on). */
   execEnvironment(passthrough: readonly string[]): Record<string, string>;
+  /** The sandbox exec steps run in, when there is one. */
+  readonly sandbox: { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
+  /** The step kinds this runner executes. */
+  readonly kindPolicy: KindPolicy;
   /** The write-only input values of a run started by this process (never stored), if any. */
   writeOnlyInputsOf(runId: string): Readonly<Record<string, unknown>> | undefined;
   /** The compiled plan of a run, compiled once per plan version. */

@@ -5,6 +5,7 @@ import type { ArtifactDocument, Plan, PlanDocument, RunDocument, StepDocument, U
 import { isoNow, systemClock, type Clock } from '../domain/clock.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import { defineOwn } from '../domain/own-property.js';
 import { assertStepTransition, isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventBus } from '../events/event-bus.js';
@@ -14,7 +15,7 @@ import { HookOutbox } from '../events/hook-outbox.js';
 import { builtinHooks } from '../hooks/builtin-hooks.js';
 import { HookRegistry } from '../hooks/hook-registry.js';
 import { compilePlan, type CompiledPlan } from '../plan/compile-plan.js';
-import { loadPlanFile } from '../plan/load-plan.js';
+import { loadPlanFile, MAX_PLAN_DEPTH } from '../plan/load-plan.js';
 import { planVersion } from '../plan/plan-version.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 import type { RunStore } from '../store/port.js';
@@ -25,6 +26,8 @@ import { digestFile } from './file-digest.js';
 import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { EXTERNAL_LEASE_OWNER, RunDriver } from './run-driver.js';
+import { allKinds, type KindPolicy } from './kind-policy.js';
+import { isBubblewrapAvailable, type SandboxMode } from './executors/exec-sandbox.js';
 import { RunnerSlots } from './runner-slots.js';
 import { MASK } from './secrets/secret-masker.js';
 import { envSecretProvider, SECRET_ENV_PREFIX, type SecretProvider } from './secrets/secret-provider.js';
@@ -52,6 +55,12 @@ export interface EngineOptions {
   secrets?: SecretProvider;
   /** The runner's environment: the source of exec steps' PATH, HOME, … and env_passthrough. Default: process.env. */
   environment?: NodeJS.ProcessEnv;
+  /** Exec steps in a bubblewrap sandbox: `auto` (default) when bwrap is installed, `on` requires it, `off`. */
+  sandbox?: SandboxMode;
+  /** More paths exec steps must not see (the tokens file, a store or secrets file elsewhere). */
+  hiddenPaths?: readonly string[];
+  /** Step kinds this runner executes (`shell` for exec with shell: true); others fail KIND_FORBIDDEN. Default: all. */
+  allowKinds?: KindPolicy;
   /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*), as before 0.2. Default false. */
   inheritEnvironment?: boolean;
 }
@@ -92,7 +101,7 @@ export class Engine {
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
   /** The runs this process drives now, so a cancel request can reach their driver without waiting for a poll. */
   private readonly drivers = new Map<string, RunDriver>();
-  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock' | 'secrets' | 'environment' | 'inheritEnvironment'>>>;
+  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock' | 'secrets' | 'environment' | 'inheritEnvironment' | 'allowKinds' | 'sandbox' | 'hiddenPaths'>>>;
   private readonly environment: NodeJS.ProcessEnv;
   private readonly inheritEnvironment: boolean;
   /** Write-only inputs of the runs this process started: held in memory only, never stored. */
@@ -149,6 +158,8 @@ export class Engine {
       secrets,
       execEnvironment: (passthrough) => this.execEnvironment(passthrough),
       writeOnlyInputsOf: (runId) => this.writeOnlyInputs.get(runId),
+      kindPolicy: options.allowKinds ?? allKinds(),
+      sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
   }
 
@@ -183,6 +194,8 @@ export class Engine {
 
   /** Checks a schema-valid plan completely (cycles, needs, expressions, kinds), once per version. */
   compile(plan: Plan): CompiledPlan {
+    // Bounded before anything walks it: a hostile plan may nest far deeper than any real one.
+    assertJsonWithin(plan, { maxDepth: MAX_PLAN_DEPTH, maxBytes: Limits.documentBytes }, '$', 'PLAN_INVALID');
     // Plans built in code get the same schema check as plan files.
     assertMatchesSchema<Plan>('plan.schema.json', plan, 'PLAN_INVALID', 'plan');
     const compiled = compilePlan(plan, this.executors);
@@ -254,6 +267,7 @@ export class Engine {
   async startRun(planDoc: PlanDocument, options: StartRunOptions = {}): Promise<{ run: RunDocument; created: boolean }> {
     const compiled = this.compileStored(planDoc);
     const given = options.inputs ?? {};
+    assertJsonWithin(given, { maxDepth: Limits.jsonDepth, maxBytes: Limits.inputsBytes }, '$.inputs');
     compiled.validateInputs(given);
     // Write-only inputs are secrets: validated, then kept in this process's memory and stored as ***.
     const { stored: inputs, held } = splitWriteOnly(given, compiled.names.writeOnlyInputs);
@@ -390,6 +404,11 @@ export class Engine {
       throw new MaestroError('STEP_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}; its steps cannot change`, { details: { path: '$.status', run_status: run.status } });
     }
     assertStepTransition(step.key, step.status, update.status);
+    if (update.outputs) assertJsonWithin(update.outputs, { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes }, '$.outputs');
+    if (update.error_info) assertJsonWithin(update.error_info, { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes }, '$.error_info');
+    if (update.cost !== undefined && !(Number.isFinite(update.cost) && update.cost >= 0 && update.cost <= Limits.maxCost)) {
+      throw new MaestroError('LIMIT_EXCEEDED', `cost must be a finite number from 0 to ${Limits.maxCost}`, { details: { path: '$.cost', expected: `0 to ${Limits.maxCost}` } });
+    }
     const now = isoNow(this.clock);
     const updated = await this.store.updateStep(stepId, { statusIn: [step.status] }, {
       status: update.status,
@@ -422,6 +441,7 @@ export class Engine {
       const step = await this.store.getStep(stepId);
       if (!step || step.run_id !== runId) throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { path: '$.step_id' } });
     }
+    if (request.metadata) assertJsonWithin(request.metadata, { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes }, '$.metadata');
     const rawLocation = request.url ?? request.path ?? request.location;
     if (!rawLocation) throw new MaestroError('INPUT_INVALID', 'an artifact needs a path or a URL', { details: { path: '$.location' } });
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(rawLocation);
@@ -555,6 +575,14 @@ export class Engine {
 /** What makes two starts under one idempotency key the same request. */
 function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknown>, options: StartRunOptions): string {
   return planVersion({ plan_id: planDoc.plan_id, plan_version: planDoc.version, inputs, labels: options.labels ?? {}, parent: options.parent ?? null, rerun_of: options.rerunOf ?? null });
+}
+
+/** The sandbox layout of a runner, or undefined when exec steps run without one. */
+function sandboxOf(mode: SandboxMode, workspace: string, hiddenPaths: readonly string[]): EngineServices['sandbox'] {
+  if (mode === 'off' || (mode === 'auto' && !isBubblewrapAvailable())) return undefined;
+  if (!isBubblewrapAvailable()) throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', { details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' } });
+  const state = join(workspace, '.maestro');
+  return { readOnly: [state], hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))] };
 }
 
 function splitWriteOnly(inputs: Record<string, unknown>, writeOnly: ReadonlySet<string>): { stored: Record<string, unknown>; held?: Record<string, unknown> } {

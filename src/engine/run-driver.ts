@@ -4,6 +4,7 @@ import { addMs, isoNow } from '../domain/clock.js';
 import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus, type StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
+import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import { defineOwn } from '../domain/own-property.js';
 import { namesReadUnder } from '../plan/check-references.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
@@ -12,6 +13,7 @@ import { findSchemaFault } from '../schema/validators.js';
 import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
 import type { StepContext, UpstreamStep } from './step-context.js';
+import { assertStepKindAllowed } from './kind-policy.js';
 import { SecretMasker } from './secrets/secret-masker.js';
 import { StepLog } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
@@ -497,6 +499,9 @@ export class RunDriver {
     } catch (error) {
       return this.failWithoutRunning(doc, toMaestroError(error, 'EXPRESSION_INVALID'));
     }
+    if (Array.isArray(items) && items.length > Limits.foreachItems) {
+      return this.failWithoutRunning(doc, new MaestroError('LIMIT_EXCEEDED', `foreach of ${doc.key} gave ${items.length} items, more than ${Limits.foreachItems}`, { details: { path: `${compiled.path}.foreach`, limit: 'foreach_items', expected: `at most ${Limits.foreachItems} items` } }));
+    }
     if (!Array.isArray(items)) {
       return this.failWithoutRunning(doc, new MaestroError('EXPRESSION_INVALID', `foreach of ${doc.key} gave ${items === null ? 'null' : typeof items}, not an array`, { details: { path: `${compiled.path}.foreach` } }));
     }
@@ -588,6 +593,8 @@ export class RunDriver {
       } catch (error) {
         throw toMaestroError(error, 'EXPRESSION_INVALID');
       }
+      // Resolved args decide whether an exec step asks for a shell.
+      assertStepKindAllowed({ uses: step.uses, with: args }, compiled.id, compiled.path, this.services.kindPolicy);
       if (executor.withSchema) {
         const fault = findSchemaFault(executor.withSchema, args);
         if (fault) throw new MaestroError('INPUT_INVALID', `step ${step.key}: resolved with is invalid at ${fault.path}: expected ${fault.expected}`, { retryable: false, details: { path: `${compiled.path}.with${fault.path.slice(1)}`, expected: fault.expected } });
@@ -603,13 +610,14 @@ export class RunDriver {
         signal: controller.signal,
         workspace: this.services.workspace,
         environment: this.services.execEnvironment(this.compiled.plan.env_passthrough ?? []),
+        sandbox: this.services.sandbox,
         logPath: logsRef,
         logger: log,
         planDirectory: this.planDirectory,
         attachArtifact: (request) => this.services.attachArtifact(this.run, step.step_id, this.masker.maskValue(request)),
         addProvenance: (refs) => this.services.addProvenance(this.run.run_id, refs),
         reportCost: (amount) => {
-          if (Number.isFinite(amount) && amount > 0) cost += amount;
+          if (Number.isFinite(amount) && amount > 0) cost = Math.min(cost + amount, Limits.maxCost);
         },
         runChildPlan: async (planPath, inputs) => {
           const child = await this.services.runChildPlan(this.run, step.step_id, `${this.run.run_id}:${step.key}:child`, planPath, inputs, controller.signal);
@@ -620,8 +628,10 @@ export class RunDriver {
       const result = await settleWithinBound(executor.execute(stepContext), controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost, logsRef };
-      // Nothing a step returns is stored before every secret in it is masked.
-      return { kind: 'succeeded', key: step.key, token, outputs: this.masker.maskValue(result.outputs ?? {}), cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };
+      // Nothing a step returns is stored before every secret in it is masked, nor when it is too big to store.
+      const outputs = this.masker.maskValue(result.outputs ?? {});
+      assertJsonWithin(outputs, { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes }, `outputs of step ${step.key}`, 'OUTPUT_TOO_LARGE');
+      return { kind: 'succeeded', key: step.key, token, outputs, cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };
     } catch (error) {
       const failure = this.maskError(controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED'));
       log.error(failure.message);
@@ -701,14 +711,23 @@ export class RunDriver {
       } catch (error) {
         return this.recordOutcome({ kind: 'failed', key: outcome.key, token: outcome.token, error: toMaestroError(error, 'STEP_FAILED'), cost: 0, logsRef: outcome.logsRef });
       }
-      const done = await store.updateStep(step.step_id, guard, {
-        status: 'succeeded',
-        outputs: outcome.outputs,
-        ended_at: this.now(),
-        logs_ref: outcome.logsRef,
-        ...(outcome.cost > 0 ? { cost: outcome.cost } : {}),
-        ...(outcome.childRunId ? { child_run_id: outcome.childRunId } : {}),
-      });
+      let done: StepDocument | undefined;
+      try {
+        done = await store.updateStep(step.step_id, guard, {
+          status: 'succeeded',
+          outputs: outcome.outputs,
+          ended_at: this.now(),
+          logs_ref: outcome.logsRef,
+          ...(outcome.cost > 0 ? { cost: outcome.cost } : {}),
+          ...(outcome.childRunId ? { child_run_id: outcome.childRunId } : {}),
+        });
+      } catch (error) {
+        // A write that can never succeed fails the step (small, so it is written) instead of leaving it running
+        // for every resume to run again; an outage (retryable) stops this runner, resumably.
+        const failure = toMaestroError(error);
+        if (failure.retryable) throw error;
+        return this.recordOutcome({ kind: 'failed', key: outcome.key, token: outcome.token, error: new MaestroError(failure.code, failure.message, { retryable: false, details: failure.details }), cost: 0, logsRef: outcome.logsRef });
+      }
       if (!done) return this.refreshOne(step.key);
       this.put(done);
       await events.record(this.run.run_id, EventType.stepSucceeded, { key: done.key, attempt: done.attempt, outputs: outcome.outputs }, done.step_id);

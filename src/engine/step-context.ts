@@ -44,6 +44,8 @@ export interface StepContext {
   readonly workspace: string;
   /** The environment a program started by the step begins with: minimal by default (see execEnvironment). */
   readonly environment: Readonly<Record<string, string>>;
+  /** Set when programs run in the sandbox: what they may read but not change, and what they may not see. */
+  readonly sandbox?: { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
   /** Absolute path of this attempt's log file. */
   readonly logPath: string;
   readonly logger: StepLogger;

@@ -159,7 +159,21 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   };
 }
 
+/** With a shell, command[0] is script text: values must arrive as arguments ($1…) or env, never spliced into it. */
+function checkShellScript(spec: PlanStep, path: string): void {
+  const args = spec.with as { shell?: unknown; command?: unknown } | undefined;
+  if (spec.uses !== 'exec' || !args) return;
+  if (typeof args.shell === 'string') throw planInvalid('shell must be a literal true or false, not an expression', `${path}.with.shell`, { expected: 'true or false' });
+  const script = Array.isArray(args.command) ? args.command[0] : undefined;
+  if (args.shell === true && typeof script === 'string' && hasExpression(script)) {
+    throw planInvalid('with shell: true, command[0] is the script itself: pass values as later command elements ($1, $2, …) or in env, never inside the script', `${path}.with.command[0]`, {
+      expected: 'a script with no ${{ }}',
+    });
+  }
+}
+
 function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): void {
+  checkShellScript(spec, path);
   const kind = spec.uses!;
   if (!catalog.has(kind)) {
     throw planInvalid(`unknown step kind "${kind}"`, `${path}.uses`, { expected: `one of ${catalog.kinds().join(', ')}` });

@@ -8,6 +8,7 @@
  * path := name ('.' name | '[' or ']')*
  */
 import { MaestroError } from '../domain/errors.js';
+import { Limits } from '../domain/json-limits.js';
 import { defineOwn } from '../domain/own-property.js';
 
 export type ExpressionNode =
@@ -192,11 +193,26 @@ export function parseExpression(source: string): ExpressionNode {
   return node;
 }
 
+/** Refuses a string past the expression result limit (checked as it grows, so nothing huge is ever built). */
+function boundedLength(length: number): void {
+  if (length > Limits.expressionResultChars) {
+    throw new MaestroError('LIMIT_EXCEEDED', `an expression result would be longer than ${Limits.expressionResultChars} characters`, {
+      details: { limit: 'expression_result_chars', expected: `at most ${Limits.expressionResultChars} characters` },
+    });
+  }
+}
+
+function joinBounded(parts: readonly string[], separator: string): string {
+  let length = 0;
+  for (const part of parts) boundedLength((length += part.length + separator.length));
+  return parts.join(separator);
+}
+
 const functions: Record<string, (...args: unknown[]) => unknown> = {
   length: (value) => (typeof value === 'string' || Array.isArray(value) ? value.length : value && typeof value === 'object' ? Object.keys(value).length : 0),
   contains: (haystack, needle) => (typeof haystack === 'string' ? haystack.includes(String(needle)) : Array.isArray(haystack) ? haystack.some((x) => x === needle) : false),
   startsWith: (value, prefix) => typeof value === 'string' && value.startsWith(String(prefix)),
-  join: (value, separator) => (Array.isArray(value) ? value.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(separator === undefined ? ',' : String(separator)) : ''),
+  join: (value, separator) => (Array.isArray(value) ? joinBounded(value.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))), separator === undefined ? ',' : String(separator)) : ''),
   toJSON: (value) => JSON.stringify(value ?? null),
   fromJSON: (value) => {
     try {
@@ -205,7 +221,14 @@ const functions: Record<string, (...args: unknown[]) => unknown> = {
       throw new MaestroError('EXPRESSION_INVALID', 'fromJSON() got text that is not JSON');
     }
   },
-  format: (template, ...args) => String(template).replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? '')),
+  format: (template, ...args) => {
+    let length = 0;
+    return String(template).replace(/\{(\d+)\}/g, (_, i: string) => {
+      const part = String(args[Number(i)] ?? '');
+      boundedLength((length += part.length));
+      return part;
+    });
+  },
 };
 
 export type ExpressionContext = Readonly<Record<string, unknown>>;
@@ -287,10 +310,13 @@ export function parseTemplate(value: string): ExpressionNode[] {
 export function evaluateTemplate(value: string, context: ExpressionContext): unknown {
   const whole = WHOLE.exec(value);
   if (whole && !(whole[1] ?? '').includes('}}')) return evaluateNode(parseExpression((whole[1] ?? '').trim()), context);
+  let length = value.length;
   return value.replace(TEMPLATE, (_, inner: string) => {
     const result = evaluateNode(parseExpression(inner.trim()), context);
     if (result === undefined || result === null) return '';
-    return typeof result === 'string' ? result : JSON.stringify(result);
+    const text = typeof result === 'string' ? result : JSON.stringify(result);
+    boundedLength((length += text.length));
+    return text;
   });
 }
 

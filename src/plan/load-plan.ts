@@ -4,7 +4,11 @@ import type { Plan } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 
-const MAX_PLAN_BYTES = 5 * 1024 * 1024;
+import { assertJsonWithin } from '../domain/json-limits.js';
+
+const MAX_PLAN_BYTES = 4 * 1024 * 1024;
+/** Steps nest 16 deep, each level a few JSON levels, plus `with` values of their own. */
+export const MAX_PLAN_DEPTH = 96;
 
 /** Parses plan JSON text and checks it against schemas/plan.schema.json; errors name the file and JSON path. */
 export function parsePlan(text: string, source: string): Plan {
@@ -13,13 +17,17 @@ export function parsePlan(text: string, source: string): Plan {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Editors on Windows save UTF-8 with a byte order mark; JSON.parse would refuse it.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    throw new MaestroError('PLAN_INVALID', `${source}: not valid JSON (${(error as Error).message})`, {
+    // Only where it broke: the parser's message quotes the text, and the file may be anything on the host.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new MaestroError('PLAN_INVALID', `${source}: not valid JSON${at === undefined ? '' : ` (at character ${at})`}`, {
       details: { path: '$', expected: 'a JSON document', file: source },
     });
   }
   try {
+    assertJsonWithin(parsed, { maxDepth: MAX_PLAN_DEPTH, maxBytes: MAX_PLAN_BYTES }, '$', 'PLAN_INVALID');
     assertMatchesSchema<Plan>('plan.schema.json', parsed, 'PLAN_INVALID', `${source}: plan`);
   } catch (error) {
     if (error instanceof MaestroError) error.details.file = source;

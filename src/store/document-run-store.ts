@@ -24,7 +24,7 @@ import type {
   StepPatch,
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
-import { assertValidDocument } from './validate-document.js';
+import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
 const MAX_EVENT_APPEND_TRIES = 50;
@@ -145,6 +145,7 @@ export class DocumentRunStore implements RunStore {
   }
 
   async updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined> {
+    assertStorable(patch, 'run update');
     return this.write(runId, async () => {
       const { duration_ms, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.runs, fields);
@@ -251,6 +252,7 @@ export class DocumentRunStore implements RunStore {
   }
 
   async updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
+    assertStorable(patch, 'step update');
     return this.write(stepId, async () => {
       const { lease, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.steps, fields);

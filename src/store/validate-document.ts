@@ -1,5 +1,11 @@
 import type { Collection } from './stored-form.js';
+import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import { assertMatchesSchema } from '../schema/validators.js';
+
+/** Nothing is written that an adapter could not read back (NeDB fails on very deep documents, MongoDB past 16 MiB). */
+export function assertStorable(value: unknown, what: string): void {
+  assertJsonWithin(value, { maxDepth: Limits.documentDepth, maxBytes: Limits.documentBytes }, what);
+}
 
 const schemaOf: Record<Collection, string> = {
   plans: 'plan-document.schema.json',
@@ -11,5 +17,6 @@ const schemaOf: Record<Collection, string> = {
 
 /** Every adapter validates a new document before it writes anything, so a bad one leaves the store unchanged. */
 export function assertValidDocument(collection: Collection, doc: unknown): void {
+  assertStorable(doc, `${collection.replace(/s$/, '')} document`);
   assertMatchesSchema(schemaOf[collection], doc, 'DOCUMENT_INVALID', `${collection.replace(/s$/, '')} document`);
 }

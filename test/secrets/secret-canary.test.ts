@@ -150,12 +150,16 @@ describe('a secret canary never lands anywhere', () => {
           json.stderr,
           tty.stdout,
           tty.stderr,
-          ...(await Promise.all([
-            runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd, env }),
-            runCli(MAESTRO, ['runs', 'show', runId], { cwd, env }),
-            runCli(MAESTRO, ['runs', 'events', runId, '--json'], { cwd, env }),
-            runCli(MAESTRO, ['runs', 'logs', runId], { cwd, env }),
-          ].map(async (p) => { const r = await p; return r.stdout + r.stderr; }))),
+          // One after another: a NeDB store is held by one process at a time.
+          ...(await (async () => {
+            const outputs: string[] = [];
+            for (const args of [['runs', 'show', runId, '--json'], ['runs', 'show', runId], ['runs', 'events', runId, '--json'], ['runs', 'logs', runId]]) {
+              const shown = await runCli(MAESTRO, args, { cwd, env });
+              expect(shown.code).toBe(0);
+              outputs.push(shown.stdout + shown.stderr);
+            }
+            return outputs;
+          })()),
         ].join('\n');
         // The log does hold what the step printed, masked.
         expect(cli).toContain('split: ***');
@@ -217,8 +221,8 @@ describe('exec environment', () => {
     expect(keys).toContain('PATH');
     expect(keys).not.toContain('MY_SECRET_X');
     expect(keys).not.toContain('MAESTRO_SECRET_OTHER');
-    // Only the minimal set, the step's own MAESTRO_* variables and what the plan gave.
-    expect(keys.filter((k) => !k.startsWith('MAESTRO_') && !['PATH', 'HOME', 'LANG', 'TZ', 'PASS_ME', 'GIVEN'].includes(k))).toEqual([]);
+    // Only the minimal set, the step's own MAESTRO_* variables and what the plan gave (PWD: set by the sandbox).
+    expect(keys.filter((k) => !k.startsWith('MAESTRO_') && !['PATH', 'HOME', 'LANG', 'TZ', 'PASS_ME', 'GIVEN', 'PWD'].includes(k))).toEqual([]);
 
     const inherited = await runCli(MAESTRO_RUN, ['plans/env.json', '--json'], { cwd, env: { ...env, MAESTRO_EXEC_INHERIT_ENV: '1' } });
     const all = ((jsonLines(inherited.stdout).at(-1) as { steps: Array<{ outputs: { keys: string[] } }> }).steps[0]!.outputs.keys);

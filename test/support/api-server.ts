@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../../src/api/app.js';
+import { buildApi, type BuildApiOptions } from '../../src/api/app.js';
 import { TokenAuth } from '../../src/api/auth.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { RunStore } from '../../src/store/port.js';
@@ -23,7 +23,7 @@ export interface ApiClient {
 }
 
 /** The real API on a loopback port, spoken to with real HTTP (fetch). */
-export async function startTestApi(store: RunStore): Promise<ApiClient> {
+export async function startTestApi(store: RunStore, options: Partial<BuildApiOptions> = {}): Promise<ApiClient> {
   const workspace = mkdtempSync(join(tmpdir(), 'maestro-api-'));
   const engine = new Engine({ store, workspace, pollMs: 20, leaseMs: 5_000 });
   const auth = new TokenAuth([
@@ -32,7 +32,7 @@ export async function startTestApi(store: RunStore): Promise<ApiClient> {
     { token: TOKENS.teamAReader, owner: 'team-a', role: 'reader' },
     { token: TOKENS.teamB, owner: 'team-b', role: 'runner' },
   ]);
-  const app: FastifyInstance = await buildApi({ engine, store, auth, ssePollMs: 20, bodyLimit: 256 * 1024 });
+  const app: FastifyInstance = await buildApi({ engine, store, auth, ssePollMs: 20, bodyLimit: 256 * 1024, ...options });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl,

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ListEventsQuery } from '../../generated/schemas.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { caller, commonProblems, idParams, ref, visibleRun, type ApiDeps } from '../api-deps.js';
 
 const SSE_BATCH = 500;
+/** How long a stream waits for a client to read a full socket buffer before dropping it. */
+const SLOW_CLIENT_MS = 5_000;
 
 /**
  * A run's stored events from a seq on: a JSON page, or with `Accept: text/event-stream` a Server-Sent Events
@@ -32,29 +35,51 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         if (!String(request.headers.accept ?? '').includes('text/event-stream')) {
           return { items: await deps.store.listEvents(runId, after, request.query.limit ?? 500) };
         }
+        // Refused (429) before the stream opens; the slot is given back however the stream ends.
+        const release = deps.streams.acquire(request.headers.authorization ?? '');
         reply.hijack();
         const out = reply.raw;
         out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
         let open = true;
-        request.raw.on('close', () => (open = false));
+        request.raw.on('close', () => {
+          open = false;
+          release();
+        });
+        // A client that does not read is dropped, not buffered for: a full socket buffer gets a short while to drain.
+        const send = async (text: string): Promise<void> => {
+          if (!open || out.write(text)) return;
+          const drained = await Promise.race([once(out, 'drain').then(() => true), sleep(SLOW_CLIENT_MS).then(() => false)]);
+          if (!drained) {
+            open = false;
+            out.destroy();
+          }
+        };
+        try {
+          await streamEvents();
+        } finally {
+          release();
+          out.end();
+        }
+        return reply;
+
+        async function streamEvents(): Promise<void> {
         while (open) {
           const events = await deps.store.listEvents(runId, after, SSE_BATCH);
           for (const event of events) {
-            out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            await send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
             after = event.seq;
           }
           if (events.length === SSE_BATCH) continue;
           const run = await deps.store.getRun(runId);
           if (!run || isTerminalRunStatus(run.status)) {
             // Events written after the end (hooks) are picked up by one last read.
-            for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) out.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-            break;
+            for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) await send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+            return;
           }
-          out.write(': keep-alive\n\n');
+          await send(': keep-alive\n\n');
           await sleep(deps.ssePollMs);
         }
-        out.end();
-        return reply;
+        }
       },
     );
   };

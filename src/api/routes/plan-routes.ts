@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CreatePlanRequest, ListPlansQuery } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
+import { assertPlanKindsAllowed } from '../../engine/kind-policy.js';
 import { canSee } from '../auth.js';
 import { caller, commonProblems, idParams, problem, ref, type ApiDeps } from '../api-deps.js';
 
@@ -16,6 +17,8 @@ export function planRoutes(deps: ApiDeps): FastifyPluginAsync {
         if (plan.owner !== undefined && !canSee(principal, plan.owner)) {
           throw new MaestroError('FORBIDDEN', `this token may only create plans owned by ${principal.owner}`, { details: { path: '$.plan.owner' } });
         }
+        // Who may run what: a plan from the API may not bring code to the host unless the operator allows it.
+        assertPlanKindsAllowed(deps.engine.compile(plan), deps.submitKinds, 'this API', '$.plan');
         const result = await deps.engine.applyPlan(plan, { owner: plan.owner ?? principal.owner });
         return reply.code(result.created ? 201 : 200).send(result);
       },

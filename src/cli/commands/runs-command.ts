@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import type { PlanDocument, StepDocument } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
@@ -8,6 +8,7 @@ import { emit, subcommand, withEngine, type CommandIo, type GlobalArgs } from '.
 import { exitCodeOfRunStatus } from '../exit-codes.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';
 import { formatTable } from '../render/table.js';
+import { readStepLog, stripControlSequences } from '../render/terminal-text.js';
 
 type RunsArgs = GlobalArgs & {
   plan?: string;
@@ -30,7 +31,7 @@ type RunsArgs = GlobalArgs & {
 };
 
 function describeStep(step: StepDocument): string[] {
-  return [step.key, step.status, String(step.attempt), step.uses ?? 'group', step.error_info?.message ?? ''];
+  return [step.key, step.status, String(step.attempt), step.uses ?? 'group', stripControlSequences(step.error_info?.message ?? '')];
 }
 
 /** `maestro runs start|list|show|cancel|resume|rerun|logs|events`. */
@@ -113,7 +114,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
               emit(io, args, detail, () => {
                 const { run } = detail;
                 const head = `run ${run.run_id}  plan ${run.plan_name}  ${run.status}  owner ${run.owner}  cost ${run.usage.cost}\n`;
-                const error = run.error_info ? `error ${run.error_info.code}: ${run.error_info.message}\n` : '';
+                const error = run.error_info ? stripControlSequences(`error ${run.error_info.code}: ${run.error_info.message}\n`) : '';
                 const artifacts = detail.artifacts.map((a) => `artifact ${a.artifact_id} ${a.type} ${a.name} ${a.location}${a.digest ? ` sha256:${a.digest.sha256.slice(0, 12)}` : ''}\n`).join('');
                 return head + error + formatTable(['STEP', 'STATUS', 'ATTEMPT', 'USES', 'ERROR'], detail.steps.map(describeStep)) + artifacts;
               });
@@ -169,8 +170,8 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
               const chosen = steps.filter((s) => s.logs_ref && (args.step === undefined || s.key === args.step));
               if (args.step !== undefined && chosen.length === 0) throw new MaestroError('STEP_NOT_FOUND', `run ${args.run_id} has no logs for step ${args.step}`, { details: { path: '--step' } });
               for (const step of chosen) {
-                io.out.write(`==> ${step.key} (attempt ${step.attempt}) ${step.logs_ref}\n`);
-                io.out.write(existsSync(step.logs_ref!) ? readFileSync(step.logs_ref!, 'utf8') : '(log file not on this machine)\n');
+                io.out.write(stripControlSequences(`==> ${step.key} (attempt ${step.attempt}) ${step.logs_ref}\n`));
+                io.out.write(readStepLog(step.logs_ref) ?? '(log file not under this workspace\'s .maestro/logs)\n');
               }
             }),
         }),

@@ -1,10 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
+import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
+import { runnerFilesToHide } from '../open-engine.js';
 import { openSecretProvider } from '../open-secret-provider.js';
 import { MaestroError } from '../../domain/errors.js';
 import type { CommandIo, GlobalArgs } from '../command-context.js';
 
-type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; runner: boolean; log: boolean };
+type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; runner: boolean; 'allow-kinds': string; log: boolean };
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
 export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs> {
@@ -16,6 +18,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to bind (loopback by default)' })
         .option('port', { type: 'number', default: 8080 })
         .option('tokens', { type: 'string', default: io.env.tokensFile, describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)' })
+        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? DEFAULT_API_KINDS.join(','), describe: 'Step kinds API plans may use and this runner executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' })
         .option('runner', { type: 'boolean', default: true, describe: 'Execute runs in this process; --no-runner leaves them to workers' })
         .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }) as never,
     handler: async (args) => {
@@ -27,12 +30,15 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         tokensFile: args.tokens,
         logger: args.log,
         inProcessRunner: args.runner,
+        allowKinds: parseKindPolicy(args['allow-kinds']),
         engine: {
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
           secrets: await openSecretProvider(io.env.secrets),
           environment: process.env,
           inheritEnvironment: io.env.execInheritEnv,
+          sandbox: io.env.sandbox,
+          hiddenPaths: [...runnerFilesToHide({ store: args.store, secrets: io.env.secrets }), args.tokens],
         },
       });
       io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);

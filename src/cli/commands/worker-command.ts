@@ -1,17 +1,21 @@
 import type { CommandModule } from 'yargs';
 import { withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { parseKindPolicy } from '../../engine/kind-policy.js';
 import { formatError } from '../render/format-error.js';
 
-type WorkerArgs = GlobalArgs & { 'max-runs': number };
+type WorkerArgs = GlobalArgs & { 'max-runs': number; 'allow-kinds': string };
 
 /** `maestro worker`: executes runs nobody attends (from the API, `--detach`, or a dead runner) until SIGTERM/SIGINT. */
 export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerArgs> {
   return {
     command: 'worker',
     describe: 'Poll the store and execute unattended runs; several workers on one MongoDB share the work',
-    builder: (y) => y.option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' }) as never,
+    builder: (y) =>
+      y
+        .option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' })
+        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? 'all', describe: 'Step kinds this worker executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' }) as never,
     handler: (args) =>
-      withEngine(args, io, async ({ engine }) => {
+      withEngine({ ...args, allowKinds: parseKindPolicy(args['allow-kinds']) }, io, async ({ engine }) => {
         const stop = new AbortController();
         const onSignal = (): void => stop.abort();
         process.once('SIGTERM', onSignal);

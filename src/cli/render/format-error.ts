@@ -1,4 +1,5 @@
 import { toMaestroError } from '../../domain/errors.js';
+import { stripControlSequences } from './terminal-text.js';
 
 /** A human error report: code, message, then the field and what was expected there. */
 export function formatError(error: unknown): string {
@@ -9,7 +10,7 @@ export function formatError(error: unknown): string {
   if (typeof path === 'string') lines.push(`  at:       ${path}`);
   if (typeof expected === 'string') lines.push(`  expected: ${expected}`);
   if (Array.isArray(cycle)) lines.push(`  cycle:    ${cycle.join(' -> ')}`);
-  return `${lines.join('\n')}\n`;
+  return `${stripControlSequences(lines.join('\n'))}\n`;
 }
 
 export function errorAsJson(error: unknown): string {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readStepLog, stripControlSequences } from './terminal-text.js';
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import type { RunStore } from '../../store/port.js';
 
@@ -16,12 +16,8 @@ function elapsed(step: StepDocument, now: number): string {
 
 /** The last lines of a step's log, for the failure report. */
 export function logTail(path: string | undefined, lines = LOG_TAIL_LINES): string[] {
-  if (!path) return [];
-  try {
-    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines);
-  } catch {
-    return [];
-  }
+  const text = readStepLog(path);
+  return text === undefined ? [] : text.trimEnd().split('\n').slice(-lines);
 }
 
 /**
@@ -91,11 +87,11 @@ export class LiveRunView {
     if (final) {
       const failed = steps.find((step) => step.status === 'failed' && step.uses !== undefined);
       if (failed) {
-        lines.push('', this.paint('31', `step ${failed.key} failed: ${failed.error_info?.message ?? ''}`));
+        lines.push('', this.paint('31', `step ${failed.key} failed: ${stripControlSequences(failed.error_info?.message ?? '')}`));
         const tail = logTail(failed.logs_ref);
         if (tail.length > 0) lines.push(`  last lines of ${failed.logs_ref}:`, ...tail.map((line) => `  | ${line}`));
       }
-      if (run.error_info && !failed) lines.push('', this.paint('31', `${run.error_info.code}: ${run.error_info.message}`));
+      if (run.error_info && !failed) lines.push('', this.paint('31', stripControlSequences(`${run.error_info.code}: ${run.error_info.message}`)));
     }
     return lines;
   }

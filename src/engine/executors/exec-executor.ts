@@ -1,24 +1,17 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
 import type { ExecWith } from '../../generated/schemas.js';
 import type { StepExecutor } from '../step-context.js';
 import { KILL_GRACE_MS } from '../stop-bound.js';
 import { resolveInWorkspace } from '../workspace-path.js';
+import { sandboxedArgv } from './exec-sandbox.js';
+import { LastLine } from './last-line.js';
 
-const LAST_LINE_BYTES = 256 * 1024;
-
-/** Parses the last non-empty line of stdout as a JSON object, if it is one. */
-function outputsFromLastLine(stdoutTail: string): Record<string, unknown> | undefined {
-  const line = stdoutTail.trimEnd().split('\n').pop()?.trim();
-  if (!line || !line.startsWith('{')) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(line);
-    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** After the program itself exited, how long its output pipes may stay open (held by a detached descendant). */
+const PIPE_CLOSE_GRACE_MS = 1_000;
 
 async function readIfPresent(path: string): Promise<string | undefined> {
   try {
@@ -30,9 +23,11 @@ async function readIfPresent(path: string): Promise<string | undefined> {
 }
 
 /**
- * Runs a program from an argv array, never through a shell unless `shell: true`. stdout and stderr go to the
- * attempt's log file; outputs come from `$MAESTRO_OUTPUT` or a final JSON line; a cost from `$MAESTRO_COST`.
- * The child gets its own process group so that cancellation, timeouts and a lost lease stop all of it.
+ * Runs a program from an argv array, never through a shell unless `shell: true`, and then `command[0]` is the
+ * script and the rest are its positional arguments ($1, $2, …): values reach the shell as arguments, never as
+ * script text. stdout and stderr go to the attempt's log; outputs come from `$MAESTRO_OUTPUT` or a final JSON
+ * line; a cost from `$MAESTRO_COST`. The program runs in its own process group, inside the sandbox when there is
+ * one, so cancellation, timeouts and a lost lease stop all of it.
  */
 export const execExecutor: StepExecutor = {
   kind: 'exec',
@@ -42,12 +37,16 @@ export const execExecutor: StepExecutor = {
     const cwd = resolveInWorkspace(context.workspace, args.cwd ?? '.', '$.with.cwd');
     const outputFile = `${context.logPath}.output.json`;
     const costFile = `${context.logPath}.cost`;
+    mkdirSync(dirname(context.logPath), { recursive: true });
     const argv = args.command.map(String);
-    const [program, ...rest] = args.shell ? ['/bin/sh', '-c', argv.join(' ')] : argv;
+    const [program, ...rest] = args.shell ? ['/bin/sh', '-c', argv[0]!, 'sh', ...argv.slice(1)] : argv;
     const log = context.logger;
     log.write(`$ ${argv.map((part) => JSON.stringify(part)).join(' ')}\n`);
 
-    const child = spawn(program!, rest, {
+    const launched = context.sandbox
+      ? sandboxedArgv(program!, rest, { workspace: context.workspace, attemptDirectory: dirname(context.logPath), readOnly: context.sandbox.readOnly, hidden: context.sandbox.hidden, cwd })
+      : { program: program!, args: rest };
+    const child = spawn(launched.program, launched.args, {
       cwd,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,10 +61,10 @@ export const execExecutor: StepExecutor = {
         MAESTRO_COST: costFile,
       },
     });
-    let stdoutTail = '';
+    const lastLine = new LastLine();
     child.stdout.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      stdoutTail = (stdoutTail + chunk.toString('utf8')).slice(-LAST_LINE_BYTES);
+      lastLine.push(chunk.toString('utf8'));
     });
     child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
 
@@ -86,6 +85,14 @@ export const execExecutor: StepExecutor = {
       const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
         child.once('error', fail);
         child.once('close', (exitCode, exitSignal) => done({ code: exitCode, signal: exitSignal }));
+        // A descendant that left the process group (setsid) may hold the pipes open: the step ends with its program.
+        child.once('exit', (exitCode, exitSignal) => {
+          setTimeout(() => {
+            child.stdout.destroy();
+            child.stderr.destroy();
+            done({ code: exitCode, signal: exitSignal });
+          }, PIPE_CLOSE_GRACE_MS).unref();
+        });
       }).catch((error: NodeJS.ErrnoException) => {
         throw new MaestroError('STEP_FAILED', `cannot start ${program}: ${error.code ?? error.message}`, {
           retryable: false,
@@ -110,7 +117,7 @@ export const execExecutor: StepExecutor = {
         }
         throw new MaestroError('STEP_FAILED', '$MAESTRO_OUTPUT does not hold a JSON object', { retryable: false });
       }
-      return { outputs: outputsFromLastLine(stdoutTail) ?? {} };
+      return { outputs: lastLine.outputs() ?? {} };
     } finally {
       context.signal.removeEventListener('abort', onAbort);
       await rm(outputFile, { force: true });

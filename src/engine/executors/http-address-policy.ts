@@ -2,7 +2,8 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { MaestroError } from '../../domain/errors.js';
 
-// Loopback, private, link-local, CGNAT, unspecified and multicast ranges: never reached unless a host is allowed.
+// Loopback, private, link-local, CGNAT, unspecified, multicast, documentation, benchmark and reserved ranges:
+// never reached unless a host is allowed.
 const blocked = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
@@ -11,7 +12,12 @@ for (const [network, prefix] of [
   ['127.0.0.0', 8],
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
   ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
@@ -20,24 +26,67 @@ for (const [network, prefix] of [
 for (const [network, prefix] of [
   ['::', 128],
   ['::1', 128],
+  ['100::', 64],
+  ['2001::', 32],
+  ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
   blocked.addSubnet(network, prefix, 'ipv6');
 }
 
-function isBlockedAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return blocked.check(mapped[1]!, 'ipv4');
-  return blocked.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+/** An IPv6 address as 8 groups, or undefined when it is not one (`::`, a dotted IPv4 tail, zone ids handled). */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.split('%')[0]!.toLowerCase();
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted) {
+    const bytes = dotted[1]!.split('.').map(Number);
+    text = `${text.slice(0, -dotted[1]!.length)}${((bytes[0]! << 8) | bytes[1]!).toString(16)}:${((bytes[2]! << 8) | bytes[3]!).toString(16)}`;
+  }
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? left.length !== 8 : missing < 0) return undefined;
+  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((g) => Number.parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+/** The IPv4 address an IPv6 one carries: IPv4-mapped (::ffff:0:0/96), IPv4-compatible (::/96), NAT64 (64:ff9b::/96). */
+function embeddedIpv4(address: string): string | undefined {
+  const g = ipv6Groups(address);
+  if (!g) return undefined;
+  const firstFive = g.slice(0, 5).every((x) => x === 0);
+  const mapped = firstFive && g[5] === 0xffff;
+  const compatible = firstFive && g[5] === 0 && (g[6] !== 0 || g[7]! > 1);
+  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
+  if (!mapped && !compatible && !nat64) return undefined;
+  return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
+}
+
+export function isBlockedAddress(address: string): boolean {
+  if (isIP(address) === 4) return blocked.check(address, 'ipv4');
+  const inner = embeddedIpv4(address);
+  if (inner) return blocked.check(inner, 'ipv4');
+  return blocked.check(address.split('%')[0]!, 'ipv6');
+}
+
+/** A URL that passed the policy, and the address to connect to: the one that was checked, never resolved again. */
+export interface FetchTarget {
+  url: URL;
+  /** Undefined for an allowed host: it is resolved as usual. */
+  address?: { address: string; family: 4 | 6 };
 }
 
 /**
- * Checks one URL an http step is about to fetch: http(s) only, and unless its host is allowed, every address
- * it resolves to must be public. Called for the first URL and again for every redirect.
+ * Checks one URL an http step is about to fetch: http(s) only, and unless its host is allowed, every address it
+ * resolves to must be public. The caller connects to the returned address (no second lookup a DNS answer could
+ * change: no rebinding window). Called for the first URL and again for every redirect.
  */
-export async function assertFetchable(rawUrl: string, allowHosts: readonly string[]): Promise<URL> {
+export async function checkFetchTarget(rawUrl: string, allowHosts: readonly string[]): Promise<FetchTarget> {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -51,15 +100,15 @@ export async function assertFetchable(rawUrl: string, allowHosts: readonly strin
     });
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (allowHosts.includes(host)) return url;
-  const addresses = isIP(host) ? [{ address: host }] : await lookup(host, { all: true, verbatim: true }).catch(() => []);
+  if (allowHosts.includes(host)) return { url };
+  const addresses: Array<{ address: string; family: number }> = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true }).catch(() => []);
   if (addresses.length === 0) throw new MaestroError('STEP_FAILED', `cannot resolve ${host}`, { details: { host } });
   const denied = addresses.find((entry) => isBlockedAddress(entry.address));
   if (denied) {
-    throw new MaestroError('URL_FORBIDDEN', `${host} resolves to ${denied.address}, a private or link-local address; add it to with.allow_hosts to allow it`, {
+    throw new MaestroError('URL_FORBIDDEN', `${host} resolves to ${denied.address}, a private, reserved or link-local address; add it to with.allow_hosts to allow it`, {
       retryable: false,
       details: { path: '$.with.url', got: denied.address },
     });
   }
-  return url;
+  return { url, address: { address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 } };
 }

@@ -108,14 +108,18 @@ export class NedbDriver implements DocumentDriver {
 
   static async open(config: NedbRunStoreConfig): Promise<NedbDriver> {
     const lock = config.inMemory ? undefined : NedbDirectoryLock.acquire(config.directory);
+    const stores = new Map<string, NedbStore>();
     try {
-      const stores = new Map<string, NedbStore>();
       for (const name of Object.values(Collection)) {
         const store = new Datastore<StoredDocument>(
           config.inMemory ? { inMemoryOnly: true } : { filename: join(config.directory, `${name}.db`) },
         );
         // Loading also compacts the file: a line cut short by a killed process is dropped here.
-        await store.loadDatabaseAsync();
+        await store.loadDatabaseAsync().catch((error: unknown) => {
+          throw new MaestroError('STORE_CORRUPT', `the embedded store file ${name}.db in ${config.directory} cannot be read: ${String((error as Error).message ?? error).split('\n')[0]}`, {
+            details: { directory: config.directory, collection: name },
+          });
+        });
         if (!config.inMemory) store.setAutocompactionInterval(config.autocompactionIntervalMs);
         stores.set(name, store);
       }
@@ -128,6 +132,8 @@ export class NedbDriver implements DocumentDriver {
       }
       return new NedbDriver(stores, lock, config);
     } catch (error) {
+      // Interval timers of the files already loaded would keep the process alive after the error is reported.
+      for (const store of stores.values()) store.stopAutocompaction();
       lock?.release();
       throw error;
     }

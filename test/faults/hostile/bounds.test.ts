@@ -1,0 +1,148 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import type { Plan } from '../../../src/generated/schemas.js';
+import { openStore } from '../../../src/store/open.js';
+import { startTestApi, TOKENS } from '../../support/api-server.js';
+import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../../support/backends.js';
+import { createHarness } from '../../support/engine-harness.js';
+import { MAESTRO, MAESTRO_RUN, runCli } from '../../support/spawn-cli.js';
+import { deepJson, recordHostile, workspace } from './hostile-support.js';
+
+const stores = [
+  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  ...mongoStoreEntries().map(({ name, base }) => ({ name, available: base !== undefined, url: () => freshMongoUrl(requireBase(base)) })),
+];
+
+const manual: Plan = { name: 'waits', steps: [{ id: 'wait', uses: 'manual' }] };
+
+describe.each(stores)('hostile: deep and huge JSON on $name', ({ name, available, url }) => {
+  it.skipIf(unavailable(available))('is refused at every entry point with a 4xx or exit 2, and the store opens and lists runs afterwards', async () => {
+    const cwd = workspace('bounds');
+    const storeUrl = url(cwd);
+    const statuses: number[] = [];
+    try {
+      let store = await openStore(storeUrl);
+      const api = await startTestApi(store);
+      try {
+        const plan = (await api.request('POST', '/v1/plans', { body: { plan: manual } })).body.plan as { plan_id: string };
+        const run = (await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id } })).body as { run_id: string };
+        const detail = (await api.request('GET', `/v1/runs/${run.run_id}`)).body as { steps: Array<{ step_id: string }> };
+        const stepId = detail.steps[0]!.step_id;
+        const hostile: Array<[string, string, unknown]> = [
+          ['POST', '/v1/runs', { plan_id: plan.plan_id, inputs: deepJson(3000) }],
+          ['POST', '/v1/runs', { plan_id: plan.plan_id, inputs: deepJson(40) }],
+          ['POST', '/v1/runs', { plan_id: plan.plan_id, inputs: { blob: 'x'.repeat(200_000), more: 'y'.repeat(60_000) } }],
+          ['POST', '/v1/runs', { plan_id: plan.plan_id, labels: { k: 'v'.repeat(5000) } }],
+          ['PATCH', `/v1/runs/${run.run_id}/steps/${stepId}`, { status: 'succeeded', outputs: deepJson(2000) }],
+          ['PATCH', `/v1/runs/${run.run_id}/steps/${stepId}`, { status: 'succeeded', cost: 1e300 }],
+          ['POST', `/v1/runs/${run.run_id}/artifacts`, { type: 'report', url: 'https://example.com/r', metadata: deepJson(500) }],
+          ['POST', '/v1/plans', { plan: { name: 'deep', steps: [{ id: 'a', uses: 'noop', with: { outputs: deepJson(200) } }] } }],
+        ];
+        for (const [method, path, body] of hostile) statuses.push((await api.request(method, path, { body })).status);
+        statuses.push((await api.request('POST', '/v1/runs', { rawBody: `{"plan_id":"${plan.plan_id}","inputs":${'['.repeat(100_000)}${']'.repeat(100_000)}}`, headers: { 'content-type': 'application/json' } })).status);
+        // The one honest run is untouched.
+        expect((await api.request('GET', `/v1/runs/${run.run_id}`)).body.run.status).not.toBe('succeeded');
+      } finally {
+        await api.close();
+        await store.close();
+      }
+      // The CLI entry points: inputs from a file and a plan file.
+      writeFileSync(join(cwd, 'deep.json'), JSON.stringify(deepJson(5000)));
+      writeFileSync(join(cwd, 'plan.json'), JSON.stringify({ name: 'p', inputs: { type: 'object' }, steps: [{ id: 'a', uses: 'noop' }] }));
+      writeFileSync(join(cwd, 'deep-plan.json'), JSON.stringify({ name: 'dp', steps: [{ id: 'a', uses: 'noop', with: { outputs: deepJson(5000) } }] }));
+      const cliInputs = await runCli(MAESTRO_RUN, ['plan.json', '--inputs', 'deep.json'], { cwd, env: { MAESTRO_STORE: storeUrl } });
+      const cliPlan = await runCli(MAESTRO_RUN, ['deep-plan.json'], { cwd, env: { MAESTRO_STORE: storeUrl } });
+      // The store still opens, and runs list answers.
+      store = await openStore(storeUrl);
+      await store.close();
+      const listed = await runCli(MAESTRO, ['runs', 'list', '--json'], { cwd, env: { MAESTRO_STORE: storeUrl } });
+      recordHostile(`deep and huge JSON (${name})`, {
+        attempts: statuses.length + 2,
+        refused: statuses.filter((s) => s >= 400 && s < 500).length + [cliInputs, cliPlan].filter((r) => r.code === 2).length,
+        server_errors: statuses.filter((s) => s >= 500).length,
+        crashes: [cliInputs, cliPlan].filter((r) => r.code !== 2).length,
+        stores_open: listed.code === 0 ? 'yes' : 'no',
+      });
+      expect(statuses.every((s) => s >= 400 && s < 500)).toBe(true);
+      expect([cliInputs.code, cliPlan.code]).toEqual([2, 2]);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout).items).toHaveLength(1);
+    } finally {
+      if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
+    }
+  });
+
+  it.skipIf(unavailable(available))('a 20 MB output fails the step with OUTPUT_TOO_LARGE and the run ends', async () => {
+    const cwd = workspace('output');
+    const storeUrl = url(cwd);
+    const store = await openStore(storeUrl);
+    const h = createHarness(store);
+    try {
+      const big = "require('fs').writeFileSync(process.env.MAESTRO_OUTPUT, JSON.stringify({ blob: 'x'.repeat(20 * 1024 * 1024) }))";
+      const line = "process.stdout.write('{\"blob\": \"' + 'y'.repeat(400 * 1024) + '\"}\\n')";
+      const { run, steps } = await h.runPlan({
+        name: 'huge',
+        steps: [
+          { id: 'file', uses: 'exec', retry: { max_attempts: 3 }, with: { command: ['node', '-e', big] }, continue_on_error: true },
+          { id: 'line', uses: 'exec', with: { command: ['node', '-e', line] }, continue_on_error: true },
+        ],
+      });
+      expect(run.status).toBe('succeeded');
+      expect(steps.file).toMatchObject({ status: 'failed', attempt: 1, error_info: { code: 'output_too_large' } });
+      expect(steps.line).toMatchObject({ status: 'failed', error_info: { code: 'output_too_large' } });
+      recordHostile(`20 MB output (${name})`, { attempts: 2, refused: [steps.file, steps.line].filter((s) => s?.error_info?.code === 'output_too_large').length, server_errors: 0, crashes: 0 });
+    } finally {
+      h.engine.close();
+      await store.close();
+      if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
+    }
+  });
+});
+
+describe('hostile: an SSE flood', () => {
+  it('1,000 stream attempts from one token are capped, /healthz stays under 100 ms p99 and memory stays bounded', async () => {
+    const store = await openStore('memory://');
+    const api = await startTestApi(store);
+    const controllers: AbortController[] = [];
+    try {
+      const plan = (await api.request('POST', '/v1/plans', { body: { plan: manual } })).body.plan as { plan_id: string };
+      const run = (await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id } })).body as { run_id: string };
+      const rssBefore = process.memoryUsage().rss;
+      const statuses: number[] = [];
+      const latencies: number[] = [];
+      const probe = (async () => {
+        for (let i = 0; i < 100; i += 1) {
+          const started = performance.now();
+          await fetch(`${api.baseUrl}/healthz`).then((r) => r.text());
+          latencies.push(performance.now() - started);
+          await sleep(5);
+        }
+      })();
+      for (let batch = 0; batch < 20; batch += 1) {
+        await Promise.all(Array.from({ length: 50 }, async () => {
+          const controller = new AbortController();
+          controllers.push(controller);
+          const response = await fetch(`${api.baseUrl}/v1/runs/${run.run_id}/events`, { headers: { authorization: `Bearer ${TOKENS.teamA}`, accept: 'text/event-stream' }, signal: controller.signal });
+          statuses.push(response.status);
+          // Streams that were let in are left unread, like a slow client.
+          if (response.status !== 200) await response.text();
+        }));
+      }
+      await probe;
+      latencies.sort((a, b) => a - b);
+      const p99 = latencies[Math.floor(latencies.length * 0.99) - 1]!;
+      const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+      recordHostile('SSE flood (1,000 from one token)', { attempts: statuses.length, refused: statuses.filter((s) => s === 429).length, server_errors: statuses.filter((s) => s >= 500).length, crashes: 0, stores_open: `healthz_p99_ms=${p99.toFixed(1)} rss_growth_mb=${rssGrowthMb.toFixed(0)}` });
+      expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(990);
+      expect(p99).toBeLessThan(100);
+      expect(rssGrowthMb).toBeLessThan(200);
+    } finally {
+      for (const controller of controllers) controller.abort();
+      await api.close();
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { recordFigures } from '../support/figures.js';
+
+/** One class of hostile input: how many attempts, how many were refused cleanly, and what must never happen. */
+export interface HostileFigures {
+  attempts: number;
+  refused: number;
+  server_errors: number;
+  crashes: number;
+  stores_open?: string;
+}
+
+export function recordHostile(name: string, figures: HostileFigures): void {
+  recordFigures({ fault: `hostile: ${name}`, errors: figures.server_errors + figures.crashes, ...figures, server_errors: figures.server_errors });
+}
+
+export function workspace(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `maestro-hostile-${prefix}-`));
+}
+
+/** A JSON value nested `depth` levels deep (built without recursion). */
+export function deepJson(depth: number): unknown {
+  let value: unknown = 'bottom';
+  for (let i = 0; i < depth; i += 1) value = { d: value };
+  return value;
+}
+
+/** Processes whose command line holds a marker (the test's own grandchildren), by pgrep. */
+export function processesWith(marker: string): number {
+  try {
+    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
