@@ -28,6 +28,11 @@ export function deepJson(depth: number): unknown {
   return value;
 }
 
+/** The JSON text of a value nested `depth` levels deep (too deep for JSON.stringify's stack). */
+export function deepJsonText(depth: number): string {
+  return `${'{"d":'.repeat(depth)}"bottom"${'}'.repeat(depth)}`;
+}
+
 /** Processes whose command line holds a marker (the test's own grandchildren), by pgrep. */
 export function processesWith(marker: string): number {
   try {

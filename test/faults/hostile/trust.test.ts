@@ -10,7 +10,7 @@ import { openStore } from '../../../src/store/open.js';
 import { startTestApi, TOKENS } from '../../support/api-server.js';
 import { unavailable } from '../../support/backends.js';
 import { createHarness } from '../../support/engine-harness.js';
-import { MAESTRO, MAESTRO_RUN, jsonLines, runCli, startCli } from '../../support/spawn-cli.js';
+import { MAESTRO, MAESTRO_RUN, runCli, startCli } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 const execPlan: Plan = { name: 'grab', steps: [{ id: 'grab', uses: 'exec', with: { command: ['cat', '/etc/hostname'] } }] };
@@ -20,7 +20,7 @@ describe('hostile: who may run what where', () => {
   it('refuses API-submitted exec and shell plans by default (403 naming the step and kind) and allows them only when configured', async () => {
     const store = await openStore('memory://');
     const closed = await startTestApi(store);
-    const open = await startTestApi(store, { submitKinds: onlyKinds(['exec', 'shell', 'noop']) });
+    const open = await startTestApi(store, { submitKinds: onlyKinds(['exec', 'noop']) });
     try {
       const attempts = [
         await closed.request('POST', '/v1/plans', { body: { plan: execPlan } }),
@@ -32,8 +32,12 @@ describe('hostile: who may run what where', () => {
         expect(response.body).toMatchObject({ code: 'KIND_FORBIDDEN' });
       }
       expect(attempts[0]!.body.field ?? attempts[0]!.body.detail).toContain('$.plan.steps[0].uses');
-      expect(attempts[1]!.body.detail).toContain('shell');
       expect((await store.listPlans({}, { limit: 10 })).items).toEqual([]);
+      // Allowing exec is not allowing a shell: that is a separate choice.
+      const noShell = await open.request('POST', '/v1/plans', { body: { plan: shellPlan } });
+      expect(noShell).toMatchObject({ status: 403, body: { code: 'KIND_FORBIDDEN' } });
+      expect(noShell.body.detail).toContain('shell');
+      attempts.push(noShell);
       const allowed = await open.request('POST', '/v1/plans', { body: { plan: execPlan } });
       expect(allowed.status).toBe(201);
       recordHostile('API-submitted exec', { attempts: attempts.length + 1, refused: attempts.filter((r) => r.status === 403).length, server_errors: attempts.filter((r) => r.status >= 500).length, crashes: 0 });
@@ -102,14 +106,19 @@ console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
     writeFileSync(join(cwd, 'plan.json'), JSON.stringify({
       name: 'shell',
       inputs: { type: 'object', properties: { name: { type: 'string' } } },
-      steps: [{ id: 'greet', uses: 'exec', with: { shell: true, command: ['echo "hello $1"; echo "{\\"said\\": \\"$1\\"}"', '${{ inputs.name }}'] } }],
+      steps: [{ id: 'greet', uses: 'exec', with: { shell: true, command: ['echo "hello $1"; printf %s "$1" > said.txt', '${{ inputs.name }}'] } }],
     }));
     const hostile = ['$(touch pwned)', '`touch pwned2`', '"; touch pwned3; "', "'; touch pwned4; '"];
     let refused = 0;
+    const mangled: string[] = [];
     for (const name of hostile) {
-      const result = await runCli(MAESTRO_RUN, ['plan.json', '--json', '--input', `name=${name}`], { cwd });
+      // From a file: --input would read a JSON-looking value as JSON.
+      writeFileSync(join(cwd, 'inputs.json'), JSON.stringify({ name }));
+      const result = await runCli(MAESTRO_RUN, ['plan.json', '--json', '--inputs', 'inputs.json'], { cwd });
       expect(result.code).toBe(0);
-      if (((jsonLines(result.stdout).at(-1) as { steps: Array<{ outputs: { said?: string } }> }).steps[0]!.outputs.said) === name) refused += 1;
+      const said = readFileSync(join(cwd, 'said.txt'), 'utf8');
+      if (said === name) refused += 1;
+      else mangled.push(`${name} -> ${said}`);
     }
     // An expression inside the script itself is refused before anything runs.
     writeFileSync(join(cwd, 'spliced.json'), JSON.stringify({ name: 'spliced', steps: [{ id: 'x', uses: 'exec', with: { shell: true, command: ['echo ${{ inputs.name }}'] } }] }));
@@ -117,7 +126,7 @@ console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
     const created = ['pwned', 'pwned2', 'pwned3', 'pwned4'].filter((file) => existsSync(join(cwd, file)));
     recordHostile('shell injection', { attempts: hostile.length + 1, refused: refused + (spliced.code === 2 ? 1 : 0), server_errors: 0, crashes: 0 });
     expect(created).toEqual([]);
-    expect(refused).toBe(hostile.length);
+    expect(mangled).toEqual([]);
     expect(spliced.code).toBe(2);
     expect(spliced.stderr).toContain('$.steps[0].with.command[0]');
   });
