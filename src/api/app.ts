@@ -8,6 +8,7 @@ import type { RunStore } from '../store/port.js';
 import type { ApiDeps } from './api-deps.js';
 import type { TokenAuth } from './auth.js';
 import { buildOpenApi, documentedRoute, type DocumentedRoute } from './openapi.js';
+import { redactingLogger } from './log-redaction.js';
 import { sendProblem } from './problem.js';
 import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
@@ -48,7 +49,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     streams: new StreamSlots(options.streamLimits ?? DEFAULT_STREAM_LIMITS),
   };
   const app = Fastify({
-    logger: options.logger ? { redact: ['req.headers.authorization'] } : false,
+    logger: options.logger ? redactingLogger : false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // The default query-string parser never builds nested objects: `status[$ne]=x` stays one odd key.
     routerOptions: { ignoreTrailingSlash: true },

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startCli } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startCli } from '../support/spawn-cli.js';
 
 const plansDir = join(REPO_ROOT, 'plans');
 
@@ -90,6 +91,40 @@ describe('maestro (the real binary)', () => {
   });
 });
 
+describe('maestro with hostile files and output', () => {
+  it('loads a plan file saved with a UTF-8 byte order mark', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'bom.json'), `\uFEFF${JSON.stringify({ name: 'bom', steps: [{ id: 'a', uses: 'noop' }] })}`);
+    const result = await runCli(MAESTRO, ['validate', 'bom.json'], { cwd });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('exits with STORE_CORRUPT, instead of hanging, when an embedded store file cannot be read', async () => {
+    const cwd = workspace();
+    mkdirSync(join(cwd, '.maestro', 'store'), { recursive: true });
+    writeFileSync(join(cwd, '.maestro', 'store', 'runs.db'), 'not json\n{still not\n');
+    const result = await runCli(MAESTRO, ['runs', 'list'], { cwd, timeoutMs: 20_000 });
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('STORE_CORRUPT');
+    expect(result.stderr).toContain('runs.db');
+  });
+
+  it('never sends a step\'s terminal escape sequences to the operator\'s terminal', async () => {
+    const cwd = workspace();
+    const evil = "process.stdout.write('\\u001b]0;owned\\u0007\\u001b[2J\\u001b[31mred\\n'); process.exit(1)";
+    writeFileSync(join(cwd, 'evil.json'), JSON.stringify({ name: 'evil', steps: [{ id: 'e', uses: 'exec', with: { command: ['node', '-e', evil] } }] }));
+    const run = await runCli(MAESTRO_RUN, ['evil.json', '--json'], { cwd });
+    expect(run.code).toBe(1);
+    const runId = (jsonLines(run.stdout).at(-1) as { run: { run_id: string } }).run.run_id;
+    const logs = await runCli(MAESTRO, ['runs', 'logs', runId], { cwd });
+    expect(logs.stdout).toContain('red');
+    expect(logs.stdout).not.toContain('\u001b');
+    expect(logs.stdout).not.toContain('\u0007');
+  });
+});
+
 describe('maestro serve (the real binary)', () => {
   it('serves on loopback, answers health, and drains and exits 0 on SIGTERM', async () => {
     const cwd = workspace();
@@ -106,6 +141,24 @@ describe('maestro serve (the real binary)', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('draining requests and closing the store');
     expect(result.stderr).not.toContain('serve-test-token');
+  });
+
+  it('starts with --no-runner and a tokens file of hashes, and logs requests without a token sent in the query string', async () => {
+    const cwd = workspace();
+    const token = 'hashed-only-token-0123456789';
+    writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token_sha256: createHash('sha256').update(token).digest('hex'), owner: 'team-a', role: 'reader' }] }));
+    const server = startCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'], { cwd });
+    let stderr = '';
+    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr) && server.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+    expect((await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${url}/v1/runs?access_token=${token}`)).status).toBeGreaterThanOrEqual(400);
+    server.kill('SIGTERM');
+    const result = await server.output;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('access_token=***');
+    expect(result.stdout + result.stderr).not.toContain(token);
   });
 
   it('refuses to start without a tokens file', async () => {
