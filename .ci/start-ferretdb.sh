@@ -2,6 +2,8 @@
 # Builds FerretDB 1.24.2 (MongoDB wire protocol over SQLite) from the Go module proxy and starts it on loopback.
 # Prints the MongoDB URL on stdout; everything else goes to stderr. The caller kills $FERRETDB_PID_FILE's pid.
 set -euo pipefail
+# shellcheck source=lib/wait-for-port.sh
+source "$(dirname "$0")/lib/wait-for-port.sh"
 version=v1.24.2
 cache="${MAESTRO_CI_CACHE:-$HOME/.cache/maestro-ci}"
 bin="$cache/ferretdb-$version"
@@ -23,13 +25,4 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 "$bin" --handler=sqlite --sqlite-url="file:$data/" --state-dir="$data" --listen-addr="127.0.0.1:$port" \
   --debug-addr=- --telemetry=disable --log-level=WARN >"$data/ferretdb.log" 2>&1 &
 echo $! > "${FERRETDB_PID_FILE:-$data/pid}"
-for _ in $(seq 1 100); do
-  if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))"; then
-    echo "mongodb://127.0.0.1:$port/"
-    exit 0
-  fi
-  sleep 0.2
-done
-echo "FerretDB did not start; its log:" >&2
-cat "$data/ferretdb.log" >&2
-exit 1
+wait_for_port "$port" "$data/ferretdb.log" FerretDB

@@ -3,6 +3,8 @@
 # isolates single-document updates, so the store's findOneAndUpdate path runs in CI next to FerretDB's gated path.
 # Prints the MongoDB URL on stdout; everything else goes to stderr. The caller kills $MONGO_JAVA_PID_FILE's pid.
 set -euo pipefail
+# shellcheck source=lib/wait-for-port.sh
+source "$(dirname "$0")/lib/wait-for-port.sh"
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${MAESTRO_CI_CACHE:-$HOME/.cache/maestro-ci}"
 mkdir -p "$cache"
@@ -14,13 +16,4 @@ data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 java -Xmx2g -cp "$(cat "$classpath_file")" "$here/mongo-java-server/MaestroMongoServer.java" "$port" >"$data/server.log" 2>&1 &
 echo $! > "${MONGO_JAVA_PID_FILE:-$data/pid}"
-for _ in $(seq 1 150); do
-  if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))"; then
-    echo "mongodb://127.0.0.1:$port/"
-    exit 0
-  fi
-  sleep 0.2
-done
-echo "mongo-java-server did not start; its log:" >&2
-cat "$data/server.log" >&2
-exit 1
+wait_for_port "$port" "$data/server.log" mongo-java-server

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/generated/schemas.js';
 import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
-import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
-import { openHarness, type Harness } from '../support/engine-harness.js';
+import { testBackends, type TestBackend } from '../support/backends.js';
+import { harnessForEachTest } from '../support/engine-harness.js';
 
 function seqOf(events: { type: string; seq: number; data: Record<string, unknown> }[], type: string, key?: string): number {
   const found = events.find((e) => e.type === type && (key === undefined || e.data.key === key));
@@ -15,14 +15,7 @@ function seqOf(events: { type: string; seq: number; data: Record<string, unknown
 }
 
 describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
-  skipUnavailable(backend);
-  let h: Harness;
-
-  beforeEach(async () => {
-    const opened = await openHarness(backend);
-    h = opened.harness;
-    return opened.close;
-  });
+  const h = harnessForEachTest(backend);
 
   it('runs a diamond: the join starts only after both branches succeed, and reads their outputs', async () => {
     const plan: Plan = {

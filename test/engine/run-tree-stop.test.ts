@@ -1,7 +1,7 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Plan, RunDocument } from '../../src/generated/schemas.js';
-import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
-import { openHarness, type Harness } from '../support/engine-harness.js';
+import { testBackends, type TestBackend } from '../support/backends.js';
+import { harnessForEachTest, type Harness } from '../support/engine-harness.js';
 
 /** A parent over a child over a grandchild, each sleeping 5 s: only a stop that reaches down the tree ends it early. */
 function writeTree(h: Harness, parentBudget?: Plan['budget']): Plan {
@@ -27,14 +27,7 @@ async function runTree(h: Harness, root: RunDocument): Promise<RunDocument[]> {
 }
 
 describe.each(testBackends())('stopping a run tree on $name', (backend: TestBackend) => {
-  skipUnavailable(backend);
-  let h: Harness;
-
-  beforeEach(async () => {
-    const opened = await openHarness(backend);
-    h = opened.harness;
-    return opened.close;
-  });
+  const h = harnessForEachTest(backend);
 
   it('a 1 s time budget over a child and a grandchild that sleep 5 s fails the parent promptly and stops the whole tree', async () => {
     const started = Date.now();

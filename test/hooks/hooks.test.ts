@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EventDocument, Plan } from '../../src/generated/schemas.js';
 import { isMaestroError } from '../../src/domain/errors.js';
 import { verifyAttestation } from '../../src/hooks/attestation/verify-attestation.js';
 import { verifyLedgerManifest, type LedgerManifest } from '../../src/hooks/claim-ledger/ledger-manifest.js';
 import { openLineageHook } from '../../src/hooks/openlineage/openlineage-hook.js';
-import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
-import { openHarness, type Harness } from '../support/engine-harness.js';
+import { testBackends, type TestBackend } from '../support/backends.js';
+import { harnessForEachTest, type Harness } from '../support/engine-harness.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
 
 const Ajv2020 = Ajv2020Module.default;
@@ -54,14 +54,7 @@ function openLineageValidator() {
 }
 
 describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend) => {
-  skipUnavailable(backend);
-  let h: Harness;
-
-  beforeEach(async () => {
-    const opened = await openHarness(backend);
-    h = opened.harness;
-    return opened.close;
-  });
+  const h = harnessForEachTest(backend);
 
   it('delivers every stored event to a hook once, in seq order, and records a throwing hook without failing the run', async () => {
     const seen: number[] = [];

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { EventDocument, Plan, RunDocument, StepDocument } from '../../src/generated/schemas.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { RunStore } from '../../src/store/port.js';
-import type { TestBackend } from './backends.js';
+import { beforeEach } from 'vitest';
+import { skipUnavailable, type TestBackend } from './backends.js';
 
 export interface Harness {
   engine: Engine;
@@ -61,4 +62,19 @@ export async function openHarness(backend: TestBackend): Promise<{ harness: Harn
       await cleanup();
     },
   };
+}
+
+/**
+ * A fresh harness on the backend for every test of a `describe.each(testBackends())` body (tests of a missing
+ * backend are reported skipped). The returned object always stands for the current test's harness.
+ */
+export function harnessForEachTest(backend: TestBackend): Harness {
+  skipUnavailable(backend);
+  let current: Harness | undefined;
+  beforeEach(async () => {
+    const opened = await openHarness(backend);
+    current = opened.harness;
+    return opened.close;
+  });
+  return new Proxy({} as Harness, { get: (_, property) => current![property as keyof Harness] });
 }
