@@ -1,6 +1,6 @@
 import type { Plan } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
-import type { ExpressionNode } from './expressions.js';
+import { pathsOf, type ExpressionNode } from './expressions.js';
 
 /** What `steps.<id>` gives: the members a step exposes to expressions. */
 export const STEP_MEMBERS = ['outputs', 'status'] as const;
@@ -50,24 +50,9 @@ function staticSegment(segment: string | ExpressionNode | undefined): string | u
   return segment?.kind === 'literal' && typeof segment.value === 'string' ? segment.value : undefined;
 }
 
-function pathNodes(node: ExpressionNode): Array<Extract<ExpressionNode, { kind: 'path' }>> {
-  switch (node.kind) {
-    case 'path':
-      return [node, ...node.segments.flatMap((s) => (typeof s === 'string' ? [] : pathNodes(s)))];
-    case 'not':
-      return pathNodes(node.operand);
-    case 'binary':
-      return [...pathNodes(node.left), ...pathNodes(node.right)];
-    case 'call':
-      return node.args.flatMap(pathNodes);
-    default:
-      return [];
-  }
-}
-
 /** The names an expression reads statically under one root: `secrets.X` -> X, `inputs.y` -> y. */
 export function namesReadUnder(node: ExpressionNode, root: 'secrets' | 'inputs'): string[] {
-  return pathNodes(node)
+  return pathsOf(node)
     .filter((path) => path.root === root)
     .map((path) => staticSegment(path.segments[0]))
     .filter((name): name is string => name !== undefined);
@@ -83,7 +68,7 @@ function refused(where: string, message: string, expected: string): MaestroError
  * declared when the inputs schema is closed; `run.<field>` must exist; `item` / `index` only inside foreach.
  */
 export function checkReferences(node: ExpressionNode, where: string, scope: ReferenceScope, names: DeclaredNames): void {
-  for (const path of pathNodes(node)) {
+  for (const path of pathsOf(node)) {
     const first = staticSegment(path.segments[0]);
     switch (path.root) {
       case 'steps': {

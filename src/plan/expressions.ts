@@ -341,20 +341,23 @@ export function forEachString(value: unknown, path: string, visit: (text: string
   }
 }
 
-/** The step ids an expression reads through `steps.<id>`. */
-export function referencedStepIds(node: ExpressionNode): string[] {
+/** Every path an expression reads (`inputs.x`, `steps.a.outputs`, …), nested ones included. */
+export function pathsOf(node: ExpressionNode): Array<Extract<ExpressionNode, { kind: 'path' }>> {
   switch (node.kind) {
-    case 'path': {
-      const own = node.root === 'steps' && typeof node.segments[0] === 'string' ? [node.segments[0]] : [];
-      return [...own, ...node.segments.flatMap((s) => (typeof s === 'string' ? [] : referencedStepIds(s)))];
-    }
+    case 'path':
+      return [node, ...node.segments.flatMap((s) => (typeof s === 'string' ? [] : pathsOf(s)))];
     case 'not':
-      return referencedStepIds(node.operand);
+      return pathsOf(node.operand);
     case 'binary':
-      return [...referencedStepIds(node.left), ...referencedStepIds(node.right)];
+      return [...pathsOf(node.left), ...pathsOf(node.right)];
     case 'call':
-      return node.args.flatMap(referencedStepIds);
+      return node.args.flatMap(pathsOf);
     default:
       return [];
   }
+}
+
+/** The step ids an expression reads through `steps.<id>`. */
+export function referencedStepIds(node: ExpressionNode): string[] {
+  return pathsOf(node).flatMap((path) => (path.root === 'steps' && typeof path.segments[0] === 'string' ? [path.segments[0]] : []));
 }
