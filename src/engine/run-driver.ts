@@ -5,8 +5,6 @@ import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus, type StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
-import { defineOwn } from '../domain/own-property.js';
-import { namesReadUnder } from '../plan/check-references.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
 import { evaluateNode, evaluateValue, forEachString, hasExpression, parseTemplate, referencedStepIds, type ExpressionContext } from '../plan/expressions.js';
 import { findSchemaFault } from '../schema/validators.js';
@@ -15,6 +13,7 @@ import type { EngineServices } from './engine-services.js';
 import type { StepContext, UpstreamStep } from './step-context.js';
 import { assertStepKindAllowed } from './kind-policy.js';
 import { SecretMasker } from './secrets/secret-masker.js';
+import { resolveStepSecrets } from './secrets/step-secrets.js';
 import { StepLog } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
 import { buildForeachCopies, parentKeyOf, planStepIdOf, roleOf } from './step-tree.js';
@@ -39,27 +38,6 @@ export function errorInfoOf(error: MaestroError, attempt?: number): ErrorInfo {
 }
 
 const readsCache = new WeakMap<CompiledStep, string[]>();
-const secretReadsCache = new WeakMap<CompiledStep, { secrets: string[]; writeOnlyInputs: string[] }>();
-
-/** The secrets and write-only inputs a step's `with` reads (the only place they may be read). */
-function secretReadsOf(step: CompiledStep, writeOnlyInputs: ReadonlySet<string>): { secrets: string[]; writeOnlyInputs: string[] } {
-  let reads = secretReadsCache.get(step);
-  if (!reads) {
-    const secrets = new Set<string>();
-    const inputs = new Set<string>();
-    forEachString(step.spec.with ?? {}, '$', (text) => {
-      if (!hasExpression(text)) return;
-      for (const node of parseTemplate(text)) {
-        for (const name of namesReadUnder(node, 'secrets')) secrets.add(name);
-        for (const name of namesReadUnder(node, 'inputs')) if (writeOnlyInputs.has(name)) inputs.add(name);
-      }
-    });
-    reads = { secrets: [...secrets], writeOnlyInputs: [...inputs] };
-    secretReadsCache.set(step, reads);
-  }
-  return reads;
-}
-
 /** The step ids a step's expressions read, so only those are put in its context. */
 function readsOf(step: CompiledStep): string[] {
   let reads = readsCache.get(step);
@@ -652,28 +630,15 @@ export class RunDriver {
     return held ? { ...this.run.inputs, ...held } : this.run.inputs;
   }
 
-  /**
-   * The secrets a step's `with` reads, from the provider, now (never stored); each value joins the run's masker.
-   * A missing secret or write-only input fails the step, naming it and never a value.
-   */
-  private async resolveSecrets(compiled: CompiledStep): Promise<Record<string, string>> {
-    const reads = secretReadsOf(compiled, this.compiled.names.writeOnlyInputs);
-    const held = this.services.writeOnlyInputsOf(this.run.run_id);
-    for (const name of reads.writeOnlyInputs) {
-      if (held === undefined || !(name in held)) {
-        throw new MaestroError('SECRET_MISSING', `step ${compiled.id} reads the write-only input ${name}, which only the process that started run ${this.run.run_id} held (it is never stored)`, { retryable: false, details: { input: name } });
-      }
-    }
-    const values: Record<string, string> = {};
-    for (const name of reads.secrets) {
-      const value = await this.services.secrets.resolve(name);
-      if (value === undefined || value === '') {
-        throw new MaestroError('SECRET_MISSING', `secret ${name} is not set (provider: ${this.services.secrets.description})`, { retryable: false, details: { secret: name } });
-      }
-      this.masker.add(value);
-      defineOwn(values, name, value);
-    }
-    return values;
+  /** The secrets a step's `with` reads, resolved now; each value joins the run's masker. */
+  private resolveSecrets(compiled: CompiledStep): Promise<Record<string, string>> {
+    return resolveStepSecrets(compiled, {
+      runId: this.run.run_id,
+      writeOnlyInputs: this.compiled.names.writeOnlyInputs,
+      held: this.services.writeOnlyInputsOf(this.run.run_id),
+      provider: this.services.secrets,
+      masker: this.masker,
+    });
   }
 
   private maskError(error: MaestroError): MaestroError {
