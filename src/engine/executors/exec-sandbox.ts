@@ -18,10 +18,19 @@ export interface SandboxLayout {
 
 let bwrapFound: boolean | undefined;
 
-/** bubblewrap on PATH, asked once per process. */
+/**
+ * Whether bubblewrap is installed and works here, asked once per process by running `true` in the same kind of
+ * sandbox: where user or PID namespaces are not allowed (some containers), `auto` then runs steps without one.
+ */
 export function isBubblewrapAvailable(): boolean {
-  bwrapFound ??= spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status === 0;
+  bwrapFound ??= spawnSync('bwrap', [...isolationFlags(), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
   return bwrapFound;
+}
+
+function isolationFlags(): string[] {
+  const flags = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--cap-drop', 'ALL'];
+  if (process.getuid?.() === 0) flags.push('--unshare-user', '--uid', '65534', '--gid', '65534');
+  return flags;
 }
 
 /**
@@ -31,8 +40,7 @@ export function isBubblewrapAvailable(): boolean {
  * user namespace. The network is shared: steps call services.
  */
 export function sandboxedArgv(program: string, args: readonly string[], layout: SandboxLayout): { program: string; args: string[] } {
-  const argv = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--cap-drop', 'ALL'];
-  if (process.getuid?.() === 0) argv.push('--unshare-user', '--uid', '65534', '--gid', '65534');
+  const argv = isolationFlags();
   argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
   argv.push('--bind', layout.workspace, layout.workspace);
   for (const path of layout.readOnly) if (existsSync(path)) argv.push('--ro-bind', path, path);
