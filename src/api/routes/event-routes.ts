@@ -41,7 +41,8 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         const out = reply.raw;
         out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
         let open = true;
-        request.raw.on('close', () => {
+        // The response's close is the client going away (the request's may fire as soon as its body is read).
+        out.on('close', () => {
           open = false;
           release();
         });
