@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { describeJsonFileError } from '../domain/json-file-error.js';
 import { readFileSync } from 'node:fs';
 import { MaestroError } from '../domain/errors.js';
 
@@ -36,7 +37,7 @@ export class TokenAuth {
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: ${(error as Error).message}`, { details: { path: '$' } });
+      throw new MaestroError('CONFIG_INVALID', `tokens file ${path} ${describeJsonFileError(error)}`, { details: { path: '$' } });
     }
     const list = (parsed as { tokens?: unknown }).tokens;
     if (!Array.isArray(list)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: expected {"tokens": [...]}`, { details: { path: '$.tokens' } });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeJsonFileError } from '../domain/json-file-error.js';
 import { MaestroError } from '../domain/errors.js';
 
 /** `key=value` flags; a value that parses as JSON keeps its type (`n=3`, `flags=[1,2]`), anything else is a string. */
@@ -28,7 +29,7 @@ export function readRunInputs(inputsFile: string | undefined, pairs: readonly st
     try {
       parsed = JSON.parse(readFileSync(inputsFile, 'utf8'));
     } catch (error) {
-      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile}: ${(error as Error).message}`, { details: { path: '--inputs', expected: 'a JSON object file' } });
+      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile} ${describeJsonFileError(error)}`, { details: { path: '--inputs', expected: 'a JSON object file' } });
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile}: expected a JSON object`, { details: { path: '--inputs', expected: 'a JSON object' } });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeJsonFileError } from '../domain/json-file-error.js';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MaestroError } from '../domain/errors.js';
@@ -26,7 +27,7 @@ export async function applyHooksConfigFile(registry: HookRegistry, path: string)
   try {
     config = JSON.parse(readFileSync(path, 'utf8')) as HooksConfig;
   } catch (error) {
-    throw configError(path, (error as Error).message, '$');
+    throw configError(path, describeJsonFileError(error), '$');
   }
   const always = new Set(config.always ?? []);
   for (const [name, entry] of Object.entries(config.hooks ?? {})) {

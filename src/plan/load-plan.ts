@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeJsonFileError } from '../domain/json-file-error.js';
 import { resolve } from 'node:path';
 import type { Plan } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
@@ -20,9 +21,7 @@ export function parsePlan(text: string, source: string): Plan {
     // Editors on Windows save UTF-8 with a byte order mark; JSON.parse would refuse it.
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
-    // Only where it broke: the parser's message quotes the text, and the file may be anything on the host.
-    const at = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new MaestroError('PLAN_INVALID', `${source}: not valid JSON${at === undefined ? '' : ` (at character ${at})`}`, {
+    throw new MaestroError('PLAN_INVALID', `${source} ${describeJsonFileError(error)}`, {
       details: { path: '$', expected: 'a JSON document', file: source },
     });
   }

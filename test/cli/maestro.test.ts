@@ -100,6 +100,15 @@ describe('maestro with hostile files and output', () => {
     expect(result.code).toBe(0);
   });
 
+  it('reports a malformed tokens file without quoting it (it holds tokens)', async () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'tokens.json'), '{"tokens": [{"token": "leaky-token-0123456789abcdef", oops}]}');
+    const result = await runCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('is not valid JSON');
+    expect(result.stderr).not.toContain('leaky-token');
+  });
+
   it('exits with STORE_CORRUPT, instead of hanging, when an embedded store file cannot be read', async () => {
     const cwd = workspace();
     mkdirSync(join(cwd, '.maestro', 'store'), { recursive: true });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { describeJsonFileError } from '../../domain/json-file-error.js';
 import type { CommandModule } from 'yargs';
 import { MaestroError } from '../../domain/errors.js';
 import { verifyLedgerManifest, type LedgerManifest } from '../../hooks/claim-ledger/ledger-manifest.js';
@@ -22,7 +23,7 @@ export function ledgerCommand(io: CommandIo): CommandModule<GlobalArgs, LedgerAr
               try {
                 manifest = JSON.parse(readFileSync(args.manifest, 'utf8')) as LedgerManifest;
               } catch (error) {
-                throw new MaestroError('LEDGER_INVALID', `${args.manifest}: ${(error as Error).message}`);
+                throw new MaestroError('LEDGER_INVALID', `${args.manifest} ${describeJsonFileError(error)}`);
               }
               const result = verifyLedgerManifest(manifest);
               emit(io, args, { valid: true, ...result }, () => `ok: ${result.entries} entries, manifest ${result.manifest_id}\n`);

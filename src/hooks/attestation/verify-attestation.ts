@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { describeJsonFileError } from '../../domain/json-file-error.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
@@ -19,7 +20,7 @@ export async function verifyAttestation(envelopePath: string, publicKeyPath: str
   try {
     envelope = JSON.parse(readFileSync(envelopePath, 'utf8')) as DsseEnvelope;
   } catch (error) {
-    throw invalid(`${envelopePath} is not a DSSE envelope: ${(error as Error).message}`);
+    throw invalid(`${envelopePath} is not a DSSE envelope: it ${describeJsonFileError(error)}`);
   }
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE || typeof envelope.payload !== 'string' || !Array.isArray(envelope.signatures)) {
     throw invalid(`${envelopePath} is not an in-toto DSSE envelope`);
