@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, RunDocument, StepDocument } from '../../src/generated/schemas.js';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
-import { writeCountingFixture } from '../support/counting-fixture.js';
+import { startRuns, writeCountingFixture } from '../support/counting-fixture.js';
 import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 
 // Each execution is logged; the side effect is written once per idempotency key, as a well-behaved step does.
@@ -111,10 +111,7 @@ describe.each(mongoStoreEntries())('several runner processes on one $name', ({ b
       const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', fixture.planFile, '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
       const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', fixture.handlersModule, '--max-runs', '4'], { cwd, env, timeoutMs: 120_000 }));
       const runs = 50;
-      for (let i = 0; i < runs; i += 1) {
-        const started = await runCli(MAESTRO, ['runs', 'start', planId, '--json'], { cwd, env });
-        expect(started.code).toBe(0);
-      }
+      expect(await startRuns(storeUrl, planId, runs)).toHaveLength(runs);
       const deadline = Date.now() + 90_000;
       let finished = 0;
       while (Date.now() < deadline) {

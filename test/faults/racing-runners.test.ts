@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
-import { writeCountingFixture } from '../support/counting-fixture.js';
+import { startRuns, writeCountingFixture } from '../support/counting-fixture.js';
 import { MAESTRO, runCli, startCli } from '../support/spawn-cli.js';
 import { recordFigures } from './support/figures.js';
 
@@ -20,7 +20,7 @@ describe.each(mongoStoreEntries())('racing runners on $name', ({ name, base }) =
     try {
       const planId = (JSON.parse((await runCli(MAESTRO, ['plans', 'apply', fixture.planFile, '--json'], { cwd, env })).stdout) as { plan_id: string }).plan_id;
       // The runs exist before the workers start, so all three race for the same ones from the first poll.
-      for (let i = 0; i < RUNS; i += 1) expect((await runCli(MAESTRO, ['runs', 'start', planId], { cwd, env })).code).toBe(0);
+      expect(await startRuns(url, planId, RUNS)).toHaveLength(RUNS);
       const workers = [0, 1, 2].map(() => startCli(MAESTRO, ['worker', '--handlers', fixture.handlersModule, '--max-runs', '6'], { cwd, env, timeoutMs: 240_000 }));
       const started = Date.now();
       let succeeded = 0;

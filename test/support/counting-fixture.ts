@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Engine } from '../../src/engine/engine.js';
+import { openStore } from '../../src/store/open.js';
 
 /**
  * A diamond plan of four `handler` steps whose handler (loaded by workers with --handlers) appends
@@ -26,4 +28,23 @@ export function writeCountingFixture(cwd: string, planName: string): { planFile:
     ],
   }));
   return { planFile, handlersModule: 'count.mjs', executionsLog: join(cwd, 'executions.log'), stepsPerRun: 4 };
+}
+
+/**
+ * Starts `count` runs of a stored plan through the engine on the given store (as `maestro runs start` does, without
+ * a process per run), so a test spends its time on what it measures, not on starting Node a hundred times.
+ */
+export async function startRuns(storeUrl: string, planId: string, count: number): Promise<string[]> {
+  const store = await openStore(storeUrl);
+  const engine = new Engine({ store });
+  try {
+    const planDoc = await store.getPlan(planId);
+    if (!planDoc) throw new Error(`no plan ${planId} in ${storeUrl}`);
+    const ids: string[] = [];
+    for (let i = 0; i < count; i += 1) ids.push((await engine.startRun(planDoc)).run.run_id);
+    return ids;
+  } finally {
+    engine.close();
+    await store.close();
+  }
 }
