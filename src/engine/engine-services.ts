@@ -41,8 +41,6 @@ export interface EngineServices {
   runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunDocument>;
   /** Asks every unfinished child run of a run to stop (and so theirs): the run tree stops together. */
   cancelChildRuns(runId: string): Promise<void>;
-  /** Tells the driver of a run in this process, if any, to look at its run document now. */
-  pokeDriver(runId: string): void;
   attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;
   addProvenance(runId: string, refs: ProvenanceRefs): Promise<void>;
 }

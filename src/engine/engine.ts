@@ -61,7 +61,7 @@ export interface EngineOptions {
   hiddenPaths?: readonly string[];
   /** Step kinds this runner executes (`shell` for exec with shell: true); others fail KIND_FORBIDDEN. Default: all. */
   allowKinds?: KindPolicy;
-  /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*), as before 0.2. Default false. */
+  /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*) instead of the minimal one. Default false. */
   inheritEnvironment?: boolean;
 }
 
@@ -152,7 +152,6 @@ export class Engine {
       compiledPlanOf: (run) => this.compiledPlanOf(run),
       runChildPlan: (parent, stepId, key, path, inputs, signal) => this.runChildPlan(parent, stepId, key, path, inputs, signal),
       cancelChildRuns: (runId) => this.cancelChildRuns(runId),
-      pokeDriver: (runId) => this.drivers.get(runId)?.poke(),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
       secrets,
