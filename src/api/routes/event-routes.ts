@@ -1,11 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ListEventsQuery } from '../../generated/schemas.js';
+import type { EventDocument, ListEventsQuery } from '../../generated/schemas.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
+import { EventType } from '../../events/event-types.js';
 import { caller, commonProblems, idParams, ref, visibleRun, type ApiDeps } from '../api-deps.js';
 
 const SSE_BATCH = 500;
+/** The events that end a run's stream once sent. */
+const RUN_END_EVENTS: ReadonlySet<string> = new Set([EventType.runSucceeded, EventType.runFailed, EventType.runCancelled]);
+/** Polls after the run's status says it ended, waiting for its end event, before the stream ends anyway. */
+const END_EVENT_POLLS = 40;
 /** How long a stream waits for a client to read a full socket buffer before dropping it. */
 const SLOW_CLIENT_MS = 5_000;
 
@@ -55,6 +60,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
             out.destroy();
           }
         };
+        const sendEvent = (event: EventDocument): Promise<void> => send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         try {
           await streamEvents();
         } finally {
@@ -64,22 +70,32 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         return reply;
 
         async function streamEvents(): Promise<void> {
-        while (open) {
-          const events = await deps.store.listEvents(runId, after, SSE_BATCH);
-          for (const event of events) {
-            await send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-            after = event.seq;
+          let ended = false;
+          // The run's status is written before its run.succeeded/failed/cancelled event: the stream ends only once
+          // that event is sent (or a while after the status says the run ended, should it never come).
+          for (let polls = 0; open; polls += 1) {
+            const events = await deps.store.listEvents(runId, after, SSE_BATCH);
+            for (const event of events) {
+              await sendEvent(event);
+              after = event.seq;
+              if (RUN_END_EVENTS.has(event.type)) ended = true;
+            }
+            if (events.length === SSE_BATCH) continue;
+            if (ended) {
+              // Anything written just after the end (delivery bookkeeping) is picked up by one last read.
+              for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) await sendEvent(event);
+              return;
+            }
+            const run = await deps.store.getRun(runId);
+            if (!run) return;
+            if (isTerminalRunStatus(run.status)) {
+              if (polls > END_EVENT_POLLS) return;
+            } else {
+              polls = 0;
+            }
+            await send(': keep-alive\n\n');
+            await sleep(deps.ssePollMs);
           }
-          if (events.length === SSE_BATCH) continue;
-          const run = await deps.store.getRun(runId);
-          if (!run || isTerminalRunStatus(run.status)) {
-            // Events written after the end (hooks) are picked up by one last read.
-            for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) await send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-            return;
-          }
-          await send(': keep-alive\n\n');
-          await sleep(deps.ssePollMs);
-        }
         }
       },
     );
