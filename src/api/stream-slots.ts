@@ -15,7 +15,7 @@ export class StreamSlots {
 
   constructor(private readonly limits: StreamLimits) {}
 
-  /** Takes a slot for the caller, or throws LIMIT_EXCEEDED (429); the returned function gives it back once. */
+  /** Takes a slot for the caller, or throws TOO_MANY_STREAMS (429); the returned function gives it back once. */
   acquire(caller: string): () => void {
     const mine = this.byCaller.get(caller) ?? 0;
     if (mine >= this.limits.perToken || this.total >= this.limits.perServer) {

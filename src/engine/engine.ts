@@ -26,7 +26,7 @@ import { digestFile } from './file-digest.js';
 import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { EXTERNAL_LEASE_OWNER, RunDriver } from './run-driver.js';
-import { allKinds, type KindPolicy } from './kind-policy.js';
+import { allKinds, assertPlanKindsAllowed, type KindPolicy } from './kind-policy.js';
 import { isBubblewrapAvailable, type SandboxMode } from './executors/exec-sandbox.js';
 import { RunnerSlots } from './runner-slots.js';
 import { MASK } from './secrets/secret-masker.js';
@@ -215,9 +215,14 @@ export class Engine {
     return this.compiledByVersion.get(planDoc.version) ?? this.compile(planDoc.steps_spec);
   }
 
-  /** Stores a plan version (idempotent): the same spec is the same version of the same plan_id. */
-  async applyPlan(plan: Plan, options: { owner?: string; sourcePath?: string } = {}): Promise<{ plan: PlanDocument; created: boolean }> {
+  /**
+   * Stores a plan version (idempotent: the same spec is the same version of the same plan_id). With `allowKinds`,
+   * a plan using another step kind is refused (KIND_FORBIDDEN, JSON paths under `kindsPath`) before anything is
+   * stored: the API's check on what callers may submit, on the one compilation the plan gets.
+   */
+  async applyPlan(plan: Plan, options: { owner?: string; sourcePath?: string; allowKinds?: { policy: KindPolicy; where: string; kindsPath: string } } = {}): Promise<{ plan: PlanDocument; created: boolean }> {
     const compiled = this.compile(plan);
+    if (options.allowKinds) assertPlanKindsAllowed(compiled, options.allowKinds.policy, options.allowKinds.where, options.allowKinds.kindsPath);
     const owner = options.owner ?? plan.owner ?? this.options.defaultOwner;
     const planId = (await this.store.findPlanId(owner, plan.name)) ?? newId();
     return this.store.savePlan({

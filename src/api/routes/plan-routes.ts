@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CreatePlanRequest, ListPlansQuery } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
-import { assertPlanKindsAllowed } from '../../engine/kind-policy.js';
 import { canSee } from '../auth.js';
 import { caller, commonProblems, idParams, problem, ref, type ApiDeps } from '../api-deps.js';
 
@@ -18,8 +17,7 @@ export function planRoutes(deps: ApiDeps): FastifyPluginAsync {
           throw new MaestroError('FORBIDDEN', `this token may only create plans owned by ${principal.owner}`, { details: { path: '$.plan.owner' } });
         }
         // Who may run what: a plan from the API may not bring code to the host unless the operator allows it.
-        assertPlanKindsAllowed(deps.engine.compile(plan), deps.submitKinds, 'this API', '$.plan');
-        const result = await deps.engine.applyPlan(plan, { owner: plan.owner ?? principal.owner });
+        const result = await deps.engine.applyPlan(plan, { owner: plan.owner ?? principal.owner, allowKinds: { policy: deps.submitKinds, where: 'this API', kindsPath: '$.plan' } });
         return reply.code(result.created ? 201 : 200).send(result);
       },
     );
