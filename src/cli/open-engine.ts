@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Engine } from '../engine/engine.js';
+import { Engine, type EngineOptions } from '../engine/engine.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { openSecretProvider } from './open-secret-provider.js';
 import { MaestroError } from '../domain/errors.js';
-import { openStore } from '../store/open.js';
+import { openStore, parseStoreUrl } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 
 export interface CliEngineOptions {
@@ -30,7 +30,7 @@ export interface CliEngineOptions {
  * configures hooks (see src/hooks/hooks-config.ts).
  */
 export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
-  const secrets = await openSecretProvider(options.secrets ?? 'env');
+  const runner = await runnerEngineOptions({ store: options.store, secrets: options.secrets ?? 'env', execInheritEnv: options.execInheritEnv ?? false, sandbox: options.sandbox ?? 'auto' });
   const store = await openStore(options.store, {
     ...(options.storeOutageMs
       ? {
@@ -46,12 +46,8 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
     ...(options.owner ? { defaultOwner: options.owner } : {}),
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    secrets,
-    environment: process.env,
-    inheritEnvironment: options.execInheritEnv ?? false,
+    ...runner,
     ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
-    sandbox: options.sandbox ?? 'auto',
-    hiddenPaths: runnerFilesToHide(options),
   });
   try {
     if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);
@@ -70,12 +66,20 @@ export async function openCliEngine(options: CliEngineOptions): Promise<{ engine
   };
 }
 
-/** What exec steps must not read, besides the workspace's store and keys: a store or secrets file elsewhere. */
-export function runnerFilesToHide(options: { store: string; secrets?: string | undefined }): string[] {
-  const hidden: string[] = [];
-  if (options.store.startsWith('nedb://')) hidden.push(resolve(options.store.slice('nedb://'.length)));
-  if (options.secrets?.startsWith('file:')) hidden.push(resolve(options.secrets.slice('file:'.length)));
-  return hidden;
+/**
+ * What every runner the CLI starts (`maestro-run`, `maestro worker`, `maestro serve`) takes from its configuration:
+ * the secret provider, the exec environment, the sandbox, and the files steps must not see besides the workspace's
+ * store and keys — a NeDB store or a secrets file elsewhere, and whatever the caller adds (the tokens file).
+ */
+export async function runnerEngineOptions(
+  config: { store: string; secrets: string; execInheritEnv: boolean; sandbox: 'auto' | 'on' | 'off' },
+  alsoHidden: readonly string[] = [],
+): Promise<Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths'>> {
+  const store = parseStoreUrl(config.store);
+  const hidden = [...alsoHidden];
+  if (store.kind === 'nedb' && !store.inMemory) hidden.push(store.directory);
+  if (config.secrets.startsWith('file:')) hidden.push(resolve(config.secrets.slice('file:'.length)));
+  return { secrets: await openSecretProvider(config.secrets), environment: process.env, inheritEnvironment: config.execInheritEnv, sandbox: config.sandbox, hiddenPaths: hidden };
 }
 
 async function loadHandlers(engine: Engine, modulePath: string): Promise<void> {

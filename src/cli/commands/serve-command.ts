@@ -1,8 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
-import { runnerFilesToHide } from '../open-engine.js';
-import { openSecretProvider } from '../open-secret-provider.js';
+import { runnerEngineOptions } from '../open-engine.js';
 import { MaestroError } from '../../domain/errors.js';
 import type { CommandIo, GlobalArgs } from '../command-context.js';
 
@@ -34,11 +33,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         engine: {
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
-          secrets: await openSecretProvider(io.env.secrets),
-          environment: process.env,
-          inheritEnvironment: io.env.execInheritEnv,
-          sandbox: io.env.sandbox,
-          hiddenPaths: [...runnerFilesToHide({ store: args.store, secrets: io.env.secrets }), args.tokens],
+          ...(await runnerEngineOptions({ store: args.store, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv, sandbox: io.env.sandbox }, [args.tokens])),
         },
       });
       io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);
