@@ -26,8 +26,8 @@ export interface EngineServices {
   readonly secrets: SecretProvider;
   /** The environment `exec` steps start from, given the plan's env_passthrough (minimal unless inheritance is on). */
   execEnvironment(passthrough: readonly string[]): Record<string, string>;
-  /** The sandbox exec steps run in, when there is one. */
-  readonly sandbox: { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
+  /** The sandbox exec steps run in, when there is one; decided on first use (it may probe for bubblewrap). */
+  sandbox(): { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
   /** The step kinds this runner executes. */
   readonly kindPolicy: KindPolicy;
   /** The write-only input values of a run started by this process (never stored), if any. */

@@ -581,12 +581,15 @@ function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknow
   return planVersion({ plan_id: planDoc.plan_id, plan_version: planDoc.version, inputs, labels: options.labels ?? {}, parent: options.parent ?? null, rerun_of: options.rerunOf ?? null });
 }
 
-/** The sandbox layout of a runner, or undefined when exec steps run without one. */
+/**
+ * The sandbox layout of a runner, or undefined when exec steps run without one. `auto` probes for bubblewrap only
+ * when the first exec step asks (a command that runs none, like `validate`, never starts it); `on` checks at once.
+ */
 function sandboxOf(mode: SandboxMode, workspace: string, hiddenPaths: readonly string[]): EngineServices['sandbox'] {
-  if (mode === 'off' || (mode === 'auto' && !isBubblewrapAvailable())) return undefined;
-  if (!isBubblewrapAvailable()) throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', { details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' } });
+  if (mode === 'on' && !isBubblewrapAvailable()) throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', { details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' } });
   const state = join(workspace, '.maestro');
-  return { readOnly: [state], hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))] };
+  const layout = { readOnly: [state], hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))] };
+  return () => (mode !== 'off' && isBubblewrapAvailable() ? layout : undefined);
 }
 
 function splitWriteOnly(inputs: Record<string, unknown>, writeOnly: ReadonlySet<string>): { stored: Record<string, unknown>; held?: Record<string, unknown> } {

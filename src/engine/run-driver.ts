@@ -577,6 +577,8 @@ export class RunDriver {
         const fault = findSchemaFault(executor.withSchema, args);
         if (fault) throw new MaestroError('INPUT_INVALID', `step ${step.key}: resolved with is invalid at ${fault.path}: expected ${fault.expected}`, { retryable: false, details: { path: `${compiled.path}.with${fault.path.slice(1)}`, expected: fault.expected } });
       }
+      const { services } = this;
+      const passthrough = this.compiled.plan.env_passthrough ?? [];
       const stepContext: StepContext = {
         run: this.run,
         step,
@@ -587,8 +589,13 @@ export class RunDriver {
         idempotencyKey: `${this.run.run_id}:${step.key}:${step.attempt}`,
         signal: controller.signal,
         workspace: this.services.workspace,
-        environment: this.services.execEnvironment(this.compiled.plan.env_passthrough ?? []),
-        sandbox: this.services.sandbox,
+        // Only programs need these: built when an executor reads them, not for every attempt of every kind.
+        get environment() {
+          return services.execEnvironment(passthrough);
+        },
+        get sandbox() {
+          return services.sandbox();
+        },
         logPath: logsRef,
         logger: log,
         planDirectory: this.planDirectory,
