@@ -219,27 +219,31 @@ function isUpstream(target: string, from: CompiledStep, steps: ReadonlyMap<strin
   return false;
 }
 
+/** A step and its enclosing groups, innermost first. */
+function withEnclosing(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): CompiledStep[] {
+  const chain: CompiledStep[] = [];
+  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) chain.push(cursor);
+  return chain;
+}
+
 /** Everything upstream of a step, itself and its enclosing groups (for the message of a refused reference). */
-function upstreamIds(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): string[] {
-  const found: string[] = [];
-  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) {
+function upstreamIds(chain: readonly CompiledStep[], steps: ReadonlyMap<string, CompiledStep>): string[] {
+  return chain.flatMap((cursor) => {
     const level = cursor.parentId === undefined ? [...steps.values()].filter((s) => s.parentId === undefined) : steps.get(cursor.parentId)!.childIds.map((id) => steps.get(id)!);
-    for (const candidate of level) if (isUpstream(candidate.id, cursor, steps)) found.push(candidate.id);
-  }
-  return found;
+    return level.filter((candidate) => isUpstream(candidate.id, cursor, steps)).map((candidate) => candidate.id);
+  });
 }
 
 /** What a step's expressions may read: upstream steps of it or of an enclosing group; item inside foreach. */
 function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, place: 'with' | 'foreach' | 'if'): ReferenceScope {
   const forForeachItself = place === 'foreach';
-  const chain: CompiledStep[] = [];
-  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) chain.push(cursor);
+  const chain = withEnclosing(step, steps);
   // A step's own foreach list is read before its copies exist: there `item` is that of an enclosing foreach only.
   const inForeach = chain.some((s, i) => s.spec.foreach !== undefined && !(forForeachItself && i === 0));
   return {
     reader: `step "${step.id}"`,
     canSee: (id) => chain.some((s) => isUpstream(id, s, steps)),
-    visibleSteps: () => upstreamIds(step, steps),
+    visibleSteps: () => upstreamIds(chain, steps),
     inForeach,
     // A plan step's with becomes the child run's stored inputs: a child plan declares its own secrets.
     allowsSecrets: place === 'with' && step.spec.uses !== 'plan',
@@ -249,12 +253,9 @@ function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, p
 function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, names: DeclaredNames): void {
   const { spec, path } = step;
   if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, scopeOf(step, steps, 'with'), names);
-  if (typeof spec.foreach === 'string') {
-    if (!/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
-    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
-  } else if (Array.isArray(spec.foreach)) {
-    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
-  }
+  if (typeof spec.foreach === 'string' && !/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
+  // A literal array may hold expressions too.
+  if (spec.foreach !== undefined) checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
   if (spec.if !== undefined) {
     const source = spec.if.trim();
     const inner = /^\$\{\{([\s\S]*)\}\}$/.exec(source)?.[1] ?? source;
