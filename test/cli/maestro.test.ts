@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startCli } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO, MAESTRO_RUN, REPO_ROOT, runCli, startServe } from '../support/spawn-cli.js';
 
 const plansDir = join(REPO_ROOT, 'plans');
 
@@ -138,11 +138,7 @@ describe('maestro serve (the real binary)', () => {
   it('serves on loopback, answers health, and drains and exits 0 on SIGTERM', async () => {
     const cwd = workspace();
     writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token: 'serve-test-token-0123456789', owner: 'team-a', role: 'runner' }] }));
-    const server = startCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
-    let stderr = '';
-    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr) && server.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+    const { server, url } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
     expect((await fetch(`${url}/v1/runs`, { headers: { authorization: 'Bearer serve-test-token-0123456789' } })).status).toBe(200);
     server.kill('SIGTERM');
@@ -156,11 +152,7 @@ describe('maestro serve (the real binary)', () => {
     const cwd = workspace();
     const token = 'hashed-only-token-0123456789';
     writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token_sha256: createHash('sha256').update(token).digest('hex'), owner: 'team-a', role: 'reader' }] }));
-    const server = startCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'], { cwd });
-    let stderr = '';
-    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr) && server.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
-    const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+    const { server, url } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'], { cwd });
     expect((await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await fetch(`${url}/v1/runs?access_token=${token}`)).status).toBeGreaterThanOrEqual(400);
     server.kill('SIGTERM');

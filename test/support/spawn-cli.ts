@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const MAESTRO_RUN = join(REPO_ROOT, 'bin', 'maestro-run.js');
@@ -50,4 +51,17 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Starts `maestro serve` on a free loopback port and resolves once it says where it listens. */
+export async function startServe(args: readonly string[], options: SpawnOptions): Promise<{ server: ReturnType<typeof startCli>; url: string }> {
+  const server = startCli(MAESTRO, ['serve', '--port', '0', ...args], options);
+  let stderr = '';
+  server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const listening = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+  while (!listening.test(stderr)) {
+    if (server.exitCode !== null) throw new Error(`maestro serve exited with ${server.exitCode}: ${stderr}`);
+    await sleep(20);
+  }
+  return { server, url: listening.exec(stderr)![1]! };
 }

@@ -8,7 +8,7 @@ import { openStore } from '../../../src/store/open.js';
 import { startTestApi } from '../../support/api-server.js';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../../support/backends.js';
 import { createHarness } from '../../support/engine-harness.js';
-import { MAESTRO, MAESTRO_RUN, runCli, startCli } from '../../support/spawn-cli.js';
+import { MAESTRO, MAESTRO_RUN, runCli, startServe } from '../../support/spawn-cli.js';
 import { deepJson, deepJsonText, recordHostile, workspace } from './hostile-support.js';
 
 const stores = [
@@ -142,13 +142,9 @@ describe('hostile: an SSE flood', () => {
     const cwd = workspace('sse');
     const token = 'sse-flood-token-0123456789';
     writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token, owner: 'team-a', role: 'runner' }] }));
-    const server = startCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], { cwd, timeoutMs: 120_000 });
-    let stderr = '';
-    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const { server, url: base } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://'], { cwd, timeoutMs: 120_000 });
     const controllers: AbortController[] = [];
     try {
-      while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(stderr) && server.exitCode === null) await sleep(20);
-      const base = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const plan = ((await (await fetch(`${base}/v1/plans`, { method: 'POST', headers, body: JSON.stringify({ plan: manual }) })).json()) as { plan: { plan_id: string } }).plan;
       const run = (await (await fetch(`${base}/v1/runs`, { method: 'POST', headers, body: JSON.stringify({ plan_id: plan.plan_id }) })).json()) as { run_id: string };

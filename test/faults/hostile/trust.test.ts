@@ -10,7 +10,7 @@ import { openStore } from '../../../src/store/open.js';
 import { startTestApi, TOKENS } from '../../support/api-server.js';
 import { unavailable } from '../../support/backends.js';
 import { createHarness } from '../../support/engine-harness.js';
-import { MAESTRO, MAESTRO_RUN, runCli, startCli } from '../../support/spawn-cli.js';
+import { MAESTRO, MAESTRO_RUN, runCli, startServe } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 const execPlan: Plan = { name: 'grab', steps: [{ id: 'grab', uses: 'exec', with: { command: ['cat', '/etc/hostname'] } }] };
@@ -70,15 +70,12 @@ describe('hostile: who may run what where', () => {
     writeFileSync(tokensFile, JSON.stringify({ tokens: [{ token, owner: 'ops', role: 'admin' }] }));
     mkdirSync(join(cwd, '.maestro', 'keys'), { recursive: true });
     writeFileSync(join(cwd, '.maestro', 'keys', 'attestation-ed25519.pem'), 'PRIVATE-KEY-CANARY');
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const server = startCli(MAESTRO, ['serve', '--port', String(port), '--tokens', tokensFile, '--allow-kinds', 'all', '--store', 'nedb://.maestro/store'], { cwd, env: { MAESTRO_POLL_MS: '50' }, timeoutMs: 60_000 });
+    const { server, url: base } = await startServe(['--tokens', tokensFile, '--allow-kinds', 'all', '--store', 'nedb://.maestro/store'], { cwd, env: { MAESTRO_POLL_MS: '50' }, timeoutMs: 60_000 });
     const reader = `const fs = require('fs'); const out = {};
 for (const p of process.argv.slice(1)) { try { out[p] = fs.readdirSync(p).length ? 'dir:' + fs.readdirSync(p).join(',') : 'dir:'; } catch { try { out[p] = fs.readFileSync(p, 'utf8').slice(0, 200); } catch (e) { out[p] = 'ERR ' + e.code; } } }
 console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
     const targets = [tokensFile, join(cwd, '.maestro', 'store'), join(cwd, '.maestro', 'store', 'runs.db'), join(cwd, '.maestro', 'keys', 'attestation-ed25519.pem'), '/proc/1/environ'];
     try {
-      const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; i < 100 && !(await fetch(`${base}/healthz`).then((r) => r.ok).catch(() => false)); i += 1) await sleep(100);
       const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const plan = await (await fetch(`${base}/v1/plans`, { method: 'POST', headers: auth, body: JSON.stringify({ plan: { name: 'snoop', steps: [{ id: 'snoop', uses: 'exec', with: { command: ['node', '-e', reader, ...targets] } }] } }) })).json() as { plan: { plan_id: string } };
       const started = await (await fetch(`${base}/v1/runs`, { method: 'POST', headers: auth, body: JSON.stringify({ plan_id: plan.plan.plan_id, execute: true }) })).json() as { run_id: string };
