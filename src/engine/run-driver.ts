@@ -5,6 +5,7 @@ import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus, type StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
+import { RUN_MEMBERS } from '../plan/check-references.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
 import { evaluateNode, evaluateValue, forEachString, hasExpression, parseTemplate, referencedStepIds, type ExpressionContext } from '../plan/expressions.js';
 import { findSchemaFault } from '../schema/validators.js';
@@ -795,7 +796,8 @@ export class RunDriver {
     return {
       inputs: this.run.inputs,
       steps,
-      run: { run_id: this.run.run_id, plan_id: this.run.plan_id, plan_name: this.run.plan_name, owner: this.run.owner, labels: this.run.labels, started_at: this.run.started_at },
+      // The fields the compiler lets `run.<field>` read: one list, so the check and the value cannot drift apart.
+      run: Object.fromEntries(RUN_MEMBERS.map((field) => [field, this.run[field]])),
       ...(index !== undefined ? { item, index } : {}),
     };
   }

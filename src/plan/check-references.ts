@@ -4,7 +4,7 @@ import { pathsOf, type ExpressionNode } from './expressions.js';
 
 /** What `steps.<id>` gives: the members a step exposes to expressions. */
 export const STEP_MEMBERS = ['outputs', 'status'] as const;
-/** What `run` gives (see the driver's expression context). */
+/** What `run` gives: the driver builds the expression context's `run` from this list. */
 export const RUN_MEMBERS = ['run_id', 'plan_id', 'plan_name', 'owner', 'labels', 'started_at'] as const;
 
 /** Where an expression sits, and so what it may read. */
