@@ -87,6 +87,10 @@ export const execExecutor: StepExecutor = {
         child.once('close', (exitCode, exitSignal) => done({ code: exitCode, signal: exitSignal }));
         // A descendant that left the process group (setsid) may hold the pipes open: the step ends with its program.
         child.once('exit', (exitCode, exitSignal) => {
+          // A stopped step's group goes at once when its leader is gone. In the sandbox the PID namespace's init
+          // ignores SIGTERM from outside, and bubblewrap stopped early in its setup may not have armed the
+          // die-with-parent signal yet: what is left of the group would otherwise wait for the SIGKILL grace.
+          if (context.signal.aborted) killGroup('SIGKILL');
           setTimeout(() => {
             child.stdout.destroy();
             child.stderr.destroy();
