@@ -144,6 +144,7 @@ describe('hostile: an SSE flood', () => {
     writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token, owner: 'team-a', role: 'runner' }] }));
     const { server, url: base } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://'], { cwd, timeoutMs: 120_000 });
     const controllers: AbortController[] = [];
+    const held: Response[] = [];
     try {
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const plan = ((await (await fetch(`${base}/v1/plans`, { method: 'POST', headers, body: JSON.stringify({ plan: manual }) })).json()) as { plan: { plan_id: string } }).plan;
@@ -158,8 +159,10 @@ describe('hostile: an SSE flood', () => {
           controllers.push(controller);
           const response = await fetch(`${base}/v1/runs/${run.run_id}/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: controller.signal });
           statuses.push(response.status);
-          // Streams that were let in are left unread, like a slow client.
-          if (response.status !== 200) await response.text();
+          // Streams that were let in are held and left unread, like a slow client (held: a collected Response
+          // would close its connection and give its slot back).
+          if (response.status === 200) held.push(response);
+          else await response.text();
         }));
       }
       const p99 = await probe;
