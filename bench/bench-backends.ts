@@ -8,7 +8,7 @@ import type { RunStore } from '../src/store/port.js';
 export interface BenchBackend {
   name: 'memory' | 'nedb-file' | 'mongodb';
   /** A fresh, empty store and the URL it was opened with. */
-  open(): Promise<{ store: RunStore; url: string; dispose(): Promise<void> }>;
+  open: () => Promise<{ store: RunStore; url: string; dispose: () => Promise<void> }>;
 }
 
 function randomName(prefix: string): string {

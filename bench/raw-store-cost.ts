@@ -5,6 +5,17 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { mongoDatabaseUrl, type BenchBackend } from './bench-backends.js';
 
+/** The fields of a step document the raw writes touch. */
+interface RawStep {
+  _id: string;
+  status: string;
+  attempt: number;
+  lease?: { owner: string; expires_at: Date; fence: number };
+  started_at?: Date;
+  ended_at?: Date;
+  outputs?: object;
+}
+
 // The same NeDB the adapter uses, driven directly.
 const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new (options: object) => {
   loadDatabaseAsync(): Promise<void>;
@@ -27,11 +38,11 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
     const url = mongoDatabaseUrl(mongoBase!, `maestro_raw_${Date.now().toString(36)}`);
     const client = await MongoClient.connect(url, { writeConcern: { w: 'majority', journal: true } });
     const db = client.db();
-    const steps = db.collection<{ _id: string; [key: string]: any }>('steps');
+    const steps = db.collection<RawStep>('steps');
     const events = db.collection('events');
     await events.createIndex({ run_id: 1, seq: 1 }, { unique: true });
     return {
-      insertStep: async (doc) => void (await steps.insertOne(doc as never)),
+      insertStep: async (doc) => void (await steps.insertOne(doc as unknown as RawStep)),
       claim: async (id, owner) => void (await steps.findOneAndUpdate({ _id: id, status: 'pending' }, { $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) }, $inc: { attempt: 1, 'lease.fence': 1 } }, { returnDocument: 'after' })),
       start: async (id) => void (await steps.updateOne({ _id: id }, { $set: { started_at: new Date() } })),
       finish: async (id) => void (await steps.findOneAndUpdate({ _id: id, 'lease.fence': 1 }, { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } }, { returnDocument: 'after' })),

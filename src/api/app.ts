@@ -73,7 +73,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request) => {
     // Health, the OpenAPI document and its docs page are public; everything else needs a token.
     const url = request.routeOptions.url;
-    if (url === undefined || request.routeOptions.config?.public || url.startsWith('/docs')) return;
+    if (url === undefined || request.routeOptions.config.public || url.startsWith('/docs')) return;
     request.principal = deps.auth.authenticate(request.headers.authorization);
   });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
@@ -88,6 +88,6 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   const document = () => (openApi ??= buildOpenApi(routes, { title: 'Maestro Conductor API', version: API_VERSION }));
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => document());
   await app.register(fastifySwagger, { mode: 'static', specification: { document: {} as never } });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformSpecification: () => document(), uiConfig: { url: '/openapi.json' } as never });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformSpecification: () => document(), uiConfig: { url: '/openapi.json' } });
   return app;
 }

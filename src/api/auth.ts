@@ -42,10 +42,10 @@ export class TokenAuth {
     const list = (parsed as { tokens?: unknown }).tokens;
     if (!Array.isArray(list)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: expected {"tokens": [...]}`, { details: { path: '$.tokens' } });
     list.forEach((entry: unknown, i) => {
-      const e = entry as Record<string, unknown>;
-      if (typeof e?.token_sha256 === 'string') {
+      const e = (entry ?? {}) as Record<string, unknown>;
+      if (typeof e.token_sha256 === 'string') {
         if (!/^[0-9a-f]{64}$/.test(e.token_sha256)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].token_sha256 must be 64 lower-case hex digits`, { details: { path: `$.tokens[${i}].token_sha256` } });
-      } else if (typeof e?.token !== 'string' || e.token.length < 16) {
+      } else if (typeof e.token !== 'string' || e.token.length < 16) {
         throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}] needs token_sha256 (recommended) or a token of 16+ characters`, { details: { path: `$.tokens[${i}].token` } });
       }
       if (typeof e.owner !== 'string' || e.owner === '') throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].owner must be a string`, { details: { path: `$.tokens[${i}].owner` } });

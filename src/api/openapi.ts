@@ -43,23 +43,23 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
     const parameters: Schema[] = [];
     for (const [where, schema] of [['path', params], ['query', querystring]] as const) {
       if (!schema) continue;
-      const resolved = schema.$ref ? (schemas[componentName(String(schema.$ref))] as Schema) : schema;
+      const resolved = typeof schema.$ref === 'string' ? (schemas[componentName(schema.$ref)] as Schema) : schema;
       const required = new Set((resolved.required as string[] | undefined) ?? []);
-      for (const [name, property] of Object.entries((resolved.properties as Record<string, Schema>) ?? {})) {
+      for (const [name, property] of Object.entries((resolved.properties as Record<string, Schema> | undefined) ?? {})) {
         parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: rewriteRefs(property, '') });
       }
     }
     const responses: Schema = {};
-    for (const [status, schema] of Object.entries((response as Record<string, Schema>) ?? {})) {
+    for (const [status, schema] of Object.entries((response as Record<string, Schema> | undefined) ?? {})) {
       const isProblem = Number(status) >= 400;
       const contentType = isProblem ? 'application/problem+json' : 'application/json';
       responses[status] = {
         description: isProblem ? 'Problem' : 'OK',
-        content: { [contentType]: { schema: schema.$ref ? { $ref: `#/components/schemas/${componentName(String(schema.$ref))}` } : rewriteRefs(schema, '') } },
+        content: { [contentType]: { schema: typeof schema.$ref === 'string' ? { $ref: `#/components/schemas/${componentName(schema.$ref)}` } : rewriteRefs(schema, '') } },
       };
     }
     paths[path] ??= {};
-    paths[path]![route.method.toLowerCase()] = {
+    paths[path][route.method.toLowerCase()] = {
       ...(summary ? { summary } : {}),
       ...(tags ? { tags } : {}),
       operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,

@@ -29,7 +29,7 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
   const env = readCliEnvironment();
   let args: RunArgs;
   try {
-    args = (await yargs(argv)
+    args = await yargs(argv)
       .scriptName('maestro-run')
       .usage('$0 [plan.json]\n\nValidates a plan, starts a run and executes it to its end.')
       .positional('plan', { type: 'string', describe: 'The plan file' })
@@ -50,13 +50,14 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
       })
       .strictOptions()
       .exitProcess(false)
-      .fail((message, error) => {
+      .fail((message: string | null, error: Error | undefined) => {
         throw new MaestroError('INPUT_INVALID', message ?? error?.message ?? 'invalid arguments');
       })
       .help()
       .version(false)
-      .parseAsync()) as unknown as RunArgs & { _: string[] };
-    args.plan = String((args as unknown as { _: unknown[] })._[0] ?? '') || undefined;
+      .parseAsync();
+    const planArgument = (args as unknown as { _: Array<string | number> })._[0];
+    args.plan = planArgument === undefined || planArgument === '' ? undefined : String(planArgument);
   } catch (error) {
     io.err.write(formatError(error));
     return ExitCode.invalidInput;
@@ -77,11 +78,12 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
     return report(error);
   }
   const { engine, store } = session;
-  let interrupted = false;
+  // An object, not a let: the flag is set in the signal handler, after the code below has read it once.
+  const interruption = { requested: false };
   let runId: string | undefined;
   const onSigint = (): void => {
-    if (interrupted || !runId) return;
-    interrupted = true;
+    if (interruption.requested || !runId) return;
+    interruption.requested = true;
     io.err.write('\ninterrupted: cancelling the run…\n');
     void engine.cancelRun(runId).catch(() => undefined);
   };
@@ -122,7 +124,7 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
       const failed = detail.steps.find((step) => step.status === 'failed' && step.uses !== undefined);
       if (failed) io.err.write(`step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${logTail(failed.logs_ref).map((line) => `  | ${line}`).join('\n')}\n`);
     }
-    if (interrupted) return ExitCode.interrupted;
+    if (interruption.requested) return ExitCode.interrupted;
     return exitCodeOfRunStatus(ended.status);
   } catch (error) {
     return report(error);

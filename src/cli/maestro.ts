@@ -40,7 +40,7 @@ export async function main(argv: string[], streams: { out: NodeJS.WritableStream
       .demandCommand(1, 'name a command; --help lists them')
       .strict()
       .exitProcess(false)
-      .fail((message, error) => {
+      .fail((message: string | null, error: Error | undefined) => {
         throw error ?? new MaestroError('INPUT_INVALID', message ?? 'invalid arguments');
       })
       .help()

@@ -10,7 +10,7 @@ export function parseKeyValues(pairs: readonly string[], flag: string): Record<s
     if (eq <= 0) throw new MaestroError('INPUT_INVALID', `${flag} ${pair}: expected key=value`, { details: { path: flag, expected: 'key=value', got: pair } });
     const key = pair.slice(0, eq);
     const raw = pair.slice(eq + 1);
-    let value: unknown = raw;
+    let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {

@@ -47,7 +47,9 @@ export function assertJsonWithin(value: unknown, limits: { maxDepth: number; max
   if (depth > limits.maxDepth) {
     throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels`, { retryable: false, details: { path, limit: 'depth', expected: `at most ${limits.maxDepth} levels` } });
   }
-  const bytes = Buffer.byteLength(JSON.stringify(value) ?? '');
+  // JSON.stringify gives undefined for undefined and functions, whatever its declared type says.
+  const text: unknown = JSON.stringify(value);
+  const bytes = typeof text === 'string' ? Buffer.byteLength(text) : 0;
   if (bytes > limits.maxBytes) {
     throw new MaestroError(code, `${path} is ${bytes} bytes of JSON, more than ${limits.maxBytes}`, { retryable: false, details: { path, limit: 'bytes', expected: `at most ${limits.maxBytes} bytes`, got: bytes } });
   }

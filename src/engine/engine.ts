@@ -470,7 +470,7 @@ export class Engine {
       run_id: runId,
       ...(stepId ? { step_id: stepId } : {}),
       type: request.type,
-      name: request.name ?? basename(isUrl ? new URL(rawLocation).pathname : location) ?? 'artifact',
+      name: request.name ?? (basename(isUrl ? new URL(rawLocation).pathname : location) || 'artifact'),
       location,
       ...(digest ? { digest } : {}),
       ...(size !== undefined ? { size_bytes: size } : {}),

@@ -15,7 +15,7 @@ import type { HookRegistry } from './hook-registry.js';
  */
 export interface HooksConfig {
   always?: string[];
-  hooks?: Record<string, Record<string, unknown>>;
+  hooks?: Record<string, Record<string, unknown> | null>;
 }
 
 function configError(path: string, message: string, field: string): MaestroError {

@@ -164,7 +164,7 @@ function checkShellScript(spec: PlanStep, path: string): void {
   const args = spec.with as { shell?: unknown; command?: unknown } | undefined;
   if (spec.uses !== 'exec' || !args) return;
   if (typeof args.shell === 'string') throw planInvalid('shell must be a literal true or false, not an expression', `${path}.with.shell`, { expected: 'true or false' });
-  const script = Array.isArray(args.command) ? args.command[0] : undefined;
+  const script: unknown = Array.isArray(args.command) ? args.command[0] : undefined;
   if (args.shell === true && typeof script === 'string' && hasExpression(script)) {
     throw planInvalid('with shell: true, command[0] is the script itself: pass values as later command elements ($1, $2, …) or in env, never inside the script', `${path}.with.command[0]`, {
       expected: 'a script with no ${{ }}',
@@ -180,10 +180,9 @@ function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): 
   }
   const schemaId = catalog.withSchemaOf(kind);
   const args = spec.with ?? {};
-  let holdsExpression = false;
-  forEachString(args, '$', (text) => {
-    if (hasExpression(text)) holdsExpression = true;
-  });
+  const texts: string[] = [];
+  forEachString(args, '$', (text) => texts.push(text));
+  const holdsExpression = texts.some(hasExpression);
   // With expressions the values are only known at run time: the executor validates them then.
   if (schemaId && !holdsExpression) {
     const fault = findSchemaFault(schemaId, args);

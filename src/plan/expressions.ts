@@ -202,6 +202,11 @@ function boundedLength(length: number): void {
   }
 }
 
+/** How a value reads inside text: strings as they are, anything else as JSON (never "[object Object]"). */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 function joinBounded(parts: readonly string[], separator: string): string {
   let length = 0;
   for (const part of parts) boundedLength((length += part.length + separator.length));
@@ -212,7 +217,7 @@ const functions: Record<string, (...args: unknown[]) => unknown> = {
   length: (value) => (typeof value === 'string' || Array.isArray(value) ? value.length : value && typeof value === 'object' ? Object.keys(value).length : 0),
   contains: (haystack, needle) => (typeof haystack === 'string' ? haystack.includes(String(needle)) : Array.isArray(haystack) ? haystack.some((x) => x === needle) : false),
   startsWith: (value, prefix) => typeof value === 'string' && value.startsWith(String(prefix)),
-  join: (value, separator) => (Array.isArray(value) ? joinBounded(value.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))), separator === undefined ? ',' : String(separator)) : ''),
+  join: (value, separator) => (Array.isArray(value) ? joinBounded(value.map(textOf), separator === undefined ? ',' : textOf(separator)) : ''),
   toJSON: (value) => JSON.stringify(value ?? null),
   fromJSON: (value) => {
     try {
@@ -224,7 +229,7 @@ const functions: Record<string, (...args: unknown[]) => unknown> = {
   format: (template, ...args) => {
     let length = 0;
     return String(template).replace(/\{(\d+)\}/g, (_, i: string) => {
-      const part = String(args[Number(i)] ?? '');
+      const part = textOf(args[Number(i)] ?? '');
       boundedLength((length += part.length));
       return part;
     });
@@ -314,7 +319,7 @@ export function evaluateTemplate(value: string, context: ExpressionContext): unk
   return value.replace(TEMPLATE, (_, inner: string) => {
     const result = evaluateNode(parseExpression(inner.trim()), context);
     if (result === undefined || result === null) return '';
-    const text = typeof result === 'string' ? result : JSON.stringify(result);
+    const text = textOf(result);
     boundedLength((length += text.length));
     return text;
   });
@@ -352,7 +357,7 @@ export function pathsOf(node: ExpressionNode): Array<Extract<ExpressionNode, { k
       return [...pathsOf(node.left), ...pathsOf(node.right)];
     case 'call':
       return node.args.flatMap(pathsOf);
-    default:
+    case 'literal':
       return [];
   }
 }

@@ -81,7 +81,7 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
   } else {
     if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
       const applied = await runMigrations('up', config.url, config.database);
-      if (applied.length > 0) options.log?.(`applied migrations: ${applied.join(', ')}`);
+      if (applied.length > 0) options.log?.(`applied migrations: ${(applied as string[]).join(', ')}`);
     }
     store = new DocumentRunStore(await MongoDriver.open(config));
   }

@@ -21,11 +21,11 @@ describe('bench (smoke run, no timing assertions)', () => {
     for (const dag of report.results.filter((r) => r.workload === 'dag')) {
       expect(dag).toEqual(expect.objectContaining({ overhead_per_step_ms: expect.any(Number), raw_writes_per_step_ms: expect.any(Number), overhead_to_raw: expect.any(Number), steps_per_s: expect.any(Number), wall_ms: expect.any(Number) }));
     }
-    expect(report.results.filter((r) => r.workload === 'dag-scaling').map((r) => `${r.backend}/${r.shape}`).sort()).toEqual(
+    expect(report.results.filter((r) => r.workload === 'dag-scaling').map((r) => `${String(r.backend)}/${String(r.shape)}`).sort()).toEqual(
       ['memory', 'nedb-file'].flatMap((b) => ['chain', 'fan', 'lattice', 'nested'].map((s) => `${b}/${s}`)).sort(),
     );
     for (const scaling of report.results.filter((r) => r.workload === 'dag-scaling')) expect(scaling.ratio_10k_1k).toEqual(expect.any(Number));
-    const vias = report.results.filter((r) => r.workload === 'query').map((r) => `${r.query}/${r.via}`);
+    const vias = report.results.filter((r) => r.workload === 'query').map((r) => `${String(r.query)}/${String(r.via)}`);
     expect(new Set(vias)).toEqual(new Set(['list_runs/raw', 'list_runs/engine', 'list_runs/api', 'get_run/raw', 'get_run/engine', 'get_run/api']));
     expect(report.results.find((r) => r.workload === 'cli-cold-start')).toEqual(expect.objectContaining({ node_baseline_p50: expect.any(Number), cold_start_to_node: expect.any(Number) }));
   }, 180_000);

@@ -107,6 +107,7 @@ describe('maestro-run on a terminal', () => {
     writeFileSync(join(cwd, 'fails.json'), JSON.stringify({ name: 'fails', steps: [{ id: 'ok', uses: 'noop' }, { id: 'broken', uses: 'exec', needs: ['ok'], with: { command: ['node', '-e', 'console.error("disk full on /var"); process.exit(4)'] } }] }));
     // `script` gives the binary a real pseudo-terminal, as a person's shell would.
     const result = spawnSync('script', ['-qec', `${process.execPath} ${MAESTRO_RUN} fails.json`, '/dev/null'], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    // eslint-disable-next-line no-control-regex -- the cursor moves of the live view are what is removed
     const screen = result.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
     expect(result.status).toBe(1);
     expect(screen).toMatch(/fails {2}run \w{26} {2}failed/);

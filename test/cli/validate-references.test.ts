@@ -109,7 +109,7 @@ describe('maestro validate checks what expressions read', () => {
         { id: 'each', needs: ['g'], foreach: '${{ inputs.items }}', uses: 'noop', with: { outputs: { item: '${{ item }}', g: '${{ steps.g.outputs.inside }}' } } },
       ],
       outputs: { n: '${{ steps.c.outputs.n }}', run: '${{ run.run_id }}' },
-    } as Plan);
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
@@ -58,7 +58,7 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
 
     it('keeps user keys that start with $ or hold dots or percent signs, as they were', async () => {
       const spec = { $schema: '../schemas/plan.schema.json', name: 'odd-keys', inputs: { $defs: { 'a.b': { type: 'string' } }, '100%': true }, steps: [{ id: 'a', uses: 'noop' }] };
-      const plan = makePlanDocument({ name: 'odd-keys', steps_spec: spec as never });
+      const plan = makePlanDocument({ name: 'odd-keys', steps_spec: spec });
       await store.savePlan(plan);
       expect((await store.getPlan(plan.plan_id, plan.version))?.steps_spec).toEqual(spec);
       const run = makeRun({ inputs: { 'x.y': { $ne: 1 }, '%24': 'literal' } });

@@ -34,7 +34,7 @@ describe('examples/', () => {
     try {
       const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         // Run it asynchronously: the server lives in this process.
-        import('node:child_process').then(({ execFile }) =>
+        void import('node:child_process').then(({ execFile }) =>
           execFile(process.execPath, [join(examplesDir, 'http-api.mjs')], { env: { ...process.env, MAESTRO_API_URL: api.baseUrl, MAESTRO_API_TOKEN: TOKENS.teamA }, timeout: 60_000 }, (error, stdout, stderr) =>
             resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
           ),

@@ -20,7 +20,7 @@ describe('exec and http safety', () => {
       const hostile = ['$(touch pwned)', '`id`', '; rm -rf /', '| cat /etc/passwd', '&& echo hi', '>${HOME}/x', "'quoted' \"double\"", '*', '\n newline'];
       const argvSteps = hostile.map((value, i) => ({ id: `argv${i}`, uses: 'exec', with: { command: ['node', '-e', 'console.log(JSON.stringify({ got: process.argv[1] }))', value] } }));
       const paths = ['../outside.txt', '../../etc/passwd', '/etc/passwd', 'a/../../b'];
-      const pathSteps = paths.map((path, i) => ({ id: `path${i}`, uses: 'noop', artifacts: [{ type: 'report', path }], continue_on_error: true }));
+      const pathSteps = paths.map((path, i) => ({ id: `path${i}`, uses: 'noop', artifacts: [{ type: 'report' as const, path }], continue_on_error: true }));
       const urls = ['file:///etc/passwd', 'ftp://example.com/x', 'gopher://127.0.0.1:70/', 'http://127.0.0.1:1/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'http://[::1]:1/', 'http://localhost:1/', `http://127.0.0.1:${port}/ok-not-allowed`];
       const urlSteps = urls.map((url, i) => ({ id: `url${i}`, uses: 'http', with: { url }, continue_on_error: true }));
       const redirect = { id: 'redirect', uses: 'http', with: { url: `http://127.0.0.1:${port}/redirect`, allow_hosts: ['127.0.0.1'] }, continue_on_error: true };

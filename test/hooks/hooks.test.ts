@@ -178,14 +178,14 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     const original = readFileSync(envelopePath, 'utf8');
     const envelope = JSON.parse(original);
     const payload = Buffer.from(envelope.payload, 'base64');
-    payload[payload.length - 5] ^= 1;
+    payload[payload.length - 5]! ^= 1;
     writeFileSync(envelopePath, JSON.stringify({ ...envelope, payload: payload.toString('base64') }));
     await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({ code: 'ATTESTATION_INVALID' });
     writeFileSync(envelopePath, original);
 
     const artifactPath = join(h.workspace, 'report.txt');
     const bytes = readFileSync(artifactPath);
-    bytes[0] ^= 1;
+    bytes[0]! ^= 1;
     writeFileSync(artifactPath, bytes);
     await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({ code: 'ATTESTATION_INVALID', details: { subject: 'report.txt' } });
   });

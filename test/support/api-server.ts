@@ -49,7 +49,7 @@ export async function startTestApi(store: RunStore, options: Partial<BuildApiOpt
       }
       const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
       const text = await response.text();
-      let parsed: unknown = text;
+      let parsed: unknown;
       try {
         parsed = text === '' ? undefined : JSON.parse(text);
       } catch {

@@ -14,7 +14,7 @@ export interface TestBackend {
   /** True when two store instances see the same data (so cross-instance races can be tested). */
   shared: boolean;
   /** A fresh, empty store; `url` opens another instance on the same data where shared. */
-  create(): Promise<{ store: RunStore; url: string; cleanup(): Promise<void> }>;
+  create: () => Promise<{ store: RunStore; url: string; cleanup: () => Promise<void> }>;
 }
 
 /** The MongoDB-wire servers the global setup found (FerretDB and mongo-java-server in CI), by name. */

@@ -12,10 +12,10 @@ export interface Harness {
   store: RunStore;
   workspace: string;
   /** Writes a plan file into the workspace and returns its path. */
-  writePlan(plan: Plan, fileName?: string): string;
+  writePlan: (plan: Plan, fileName?: string) => string;
   /** Applies, starts and executes a plan; returns the final run with its steps by key and its events. */
-  runPlan(plan: Plan, inputs?: Record<string, unknown>): Promise<RunResult>;
-  result(runId: string): Promise<RunResult>;
+  runPlan: (plan: Plan, inputs?: Record<string, unknown>) => Promise<RunResult>;
+  result: (runId: string) => Promise<RunResult>;
 }
 
 export interface RunResult {
@@ -52,7 +52,7 @@ export function createHarness(store: RunStore, options: Partial<EngineOptions> =
 }
 
 /** A harness on a fresh store of the backend, and the function that closes both (for a beforeEach teardown). */
-export async function openHarness(backend: TestBackend): Promise<{ harness: Harness; close(): Promise<void> }> {
+export async function openHarness(backend: TestBackend): Promise<{ harness: Harness; close: () => Promise<void> }> {
   const { store, cleanup } = await backend.create();
   const harness = createHarness(store);
   return {

@@ -33,7 +33,7 @@ export function artifactsCommand(io: CommandIo): CommandModule<GlobalArgs, Artif
                 ...(args['media-type'] ? { media_type: args['media-type'] } : {}),
               };
               assertMatchesSchema<AttachArtifactRequest>('api/attach-artifact.schema.json', request, 'INPUT_INVALID', 'artifact');
-              const artifact = await engine.attachArtifact(args.run_id, request as AttachArtifactRequest, args.step);
+              const artifact = await engine.attachArtifact(args.run_id, request, args.step);
               emit(io, args, artifact, () => `${artifact.artifact_id} ${artifact.name}${artifact.digest ? ` sha256:${artifact.digest.sha256}` : ''}\n`);
             }),
         }),

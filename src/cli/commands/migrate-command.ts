@@ -10,7 +10,7 @@ export function migrateCommand(io: CommandIo): CommandModule<GlobalArgs, GlobalA
   return {
     command: 'migrate <action>',
     describe: 'Apply (up), revert the last (down) or list (status) MongoDB migrations',
-    builder: (y) => y.positional('action', { choices: ['up', 'down', 'status'] as const, demandOption: true }) as never,
+    builder: (y) => y.positional('action', { choices: ['up', 'down', 'status'] as const, demandOption: true }),
     handler: async (args) => {
       const config = parseStoreUrl(args.store);
       if (config.kind !== 'mongodb') {

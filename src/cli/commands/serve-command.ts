@@ -19,7 +19,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         .option('tokens', { type: 'string', default: io.env.tokensFile, describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)' })
         .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? DEFAULT_API_KINDS.join(','), describe: 'Step kinds API plans may use and this runner executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' })
         .option('runner', { type: 'boolean', default: true, describe: 'Execute runs in this process; --no-runner leaves them to workers' })
-        .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }) as never,
+        .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }),
     handler: async (args) => {
       if (!args.tokens) throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', { details: { path: '--tokens' } });
       const server = await startApiServer({

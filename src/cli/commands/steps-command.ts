@@ -45,7 +45,7 @@ export function stepsCommand(io: CommandIo): CommandModule<GlobalArgs, StepsArgs
               const { steps } = await engine.getRunDetail(args.run_id);
               const step = steps.find((s) => s.step_id === args.step || s.key === args.step);
               if (!step) throw new MaestroError('STEP_NOT_FOUND', `run ${args.run_id} has no step ${args.step}`, { details: { path: 'step' } });
-              const updated = await engine.updateStepStatus(args.run_id, step.step_id, request as unknown as UpdateStepRequest);
+              const updated = await engine.updateStepStatus(args.run_id, step.step_id, request);
               emit(io, args, updated, () => `${updated.key} ${updated.status}\n`);
             }),
         }),

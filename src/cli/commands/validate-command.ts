@@ -9,7 +9,7 @@ export function validateCommand(io: CommandIo): CommandModule<GlobalArgs, Global
   return {
     command: 'validate <plans..>',
     describe: 'Check plan files (schema, ids, needs, cycles, expressions, step kinds) without storing anything',
-    builder: (y) => y.positional('plans', { type: 'string', array: true, demandOption: true }) as never,
+    builder: (y) => y.positional('plans', { type: 'string', array: true, demandOption: true }),
     handler: async (args) => {
       const store = await openStore('memory://');
       const engine = new Engine({ store });

@@ -13,7 +13,7 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
     builder: (y) =>
       y
         .option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' })
-        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? 'all', describe: 'Step kinds this worker executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' }) as never,
+        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? 'all', describe: 'Step kinds this worker executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' }),
     handler: (args) =>
       withEngine({ ...args, allowKinds: parseKindPolicy(args['allow-kinds']) }, io, async ({ engine }) => {
         const stop = new AbortController();

@@ -28,7 +28,7 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
 
 /** Connects to the address that was checked, whatever DNS says now. */
 function pinnedLookup(address: { address: string; family: 4 | 6 }): LookupFunction {
-  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+  return ((_hostname: string, options: { all?: boolean } | undefined, callback: (...args: unknown[]) => void) => {
     if (options?.all) callback(null, [address]);
     else callback(null, address.address, address.family);
   }) as unknown as LookupFunction;

@@ -78,11 +78,12 @@ export function buildLedgerManifest(detail: RunDetail): LedgerManifest {
  * Recomputes the chain: an edited entry breaks its hash, a removed or reordered one breaks the index or the
  * `prev` link of the next, a removed tail breaks the manifest id. Throws LEDGER_INVALID naming the entry.
  */
-export function verifyLedgerManifest(manifest: LedgerManifest): { entries: number; manifest_id: string } {
+export function verifyLedgerManifest(manifest: LedgerManifest | null): { entries: number; manifest_id: string } {
   const fail = (message: string, index?: number): never => {
     throw new MaestroError('LEDGER_INVALID', message, { details: { ...(index === undefined ? {} : { path: `$.entries[${index}]` }) } });
   };
-  if (manifest?.format !== LEDGER_FORMAT || !Array.isArray(manifest.entries)) fail(`not a ${LEDGER_FORMAT} manifest`);
+  // The manifest comes from a file: its shape is checked before the chain is.
+  if (manifest?.format !== LEDGER_FORMAT || !Array.isArray(manifest.entries)) return fail(`not a ${LEDGER_FORMAT} manifest`);
   let prev = GENESIS;
   manifest.entries.forEach((entry, position) => {
     if (entry.index !== position) fail(`entry ${position} says it is entry ${entry.index}: entries were removed or reordered`, position);

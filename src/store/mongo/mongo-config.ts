@@ -15,8 +15,8 @@ export interface MongoRunStoreConfig {
 }
 
 export const defaultMongoConfig = Object.freeze({
-  writeConcern: Object.freeze({ w: 'majority' as W, journal: true, wtimeoutMS: 10_000 }),
-  readPreference: 'primary' as ReadPreferenceMode,
+  writeConcern: Object.freeze({ w: 'majority', journal: true, wtimeoutMS: 10_000 }),
+  readPreference: 'primary',
   serverSelectionTimeoutMS: 5_000,
   socketTimeoutMS: 10_000,
   autoMigrate: true,

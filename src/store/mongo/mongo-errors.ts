@@ -11,7 +11,7 @@ export function isDuplicateKey(error: unknown): boolean {
 export function isOnlyDuplicateKeys(error: unknown): boolean {
   if (!(error instanceof MongoBulkWriteError)) return false;
   const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-  return writeErrors.length > 0 && writeErrors.every((writeError) => writeError.code === DUPLICATE_KEY);
+  return writeErrors.length > 0 && writeErrors.every((writeError: { code?: unknown }) => writeError.code === DUPLICATE_KEY);
 }
 
 /** Driver errors stop at the adapter's edge: the engine sees CONFLICT or STORE_UNAVAILABLE, never a driver class. */

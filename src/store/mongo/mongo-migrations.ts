@@ -33,9 +33,9 @@ export async function runMigrations(action: MigrationAction, url: string, databa
   });
   try {
     const db = client.db(database);
-    if (action === 'status') return (await status(db)) as MigrationStatus[];
-    if (action === 'up') return (await up(db, client)) as string[];
-    return (await down(db, client)) as string[];
+    if (action === 'status') return (await status(db));
+    if (action === 'up') return (await up(db, client));
+    return (await down(db, client));
   } finally {
     await client.close();
   }

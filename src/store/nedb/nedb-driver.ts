@@ -45,7 +45,11 @@ class NedbCollection implements DocumentCollection {
   }
 
   async findOne(filter: Filter, sort?: SortOrder): Promise<StoredDocument | undefined> {
-    if (!sort) return (await this.store.findOneAsync(filter)) ?? undefined;
+    if (!sort) {
+      // NeDB resolves null when nothing matches, whatever its declared type says.
+      const found: unknown = await this.store.findOneAsync(filter);
+      return (found as StoredDocument | null) ?? undefined;
+    }
     const [first] = await this.store.findAsync(filter).sort(sort).limit(1);
     return first;
   }
@@ -86,7 +90,7 @@ class NedbCollection implements DocumentCollection {
   private async updateFirst(filter: Filter, update: Update): Promise<StoredDocument | undefined> {
     try {
       const result = await this.store.updateAsync(filter, update, { multi: false, returnUpdatedDocs: true });
-      return result.numAffected > 0 ? ((result.affectedDocuments as StoredDocument | null) ?? undefined) : undefined;
+      return result.numAffected > 0 ? ((result.affectedDocuments) ?? undefined) : undefined;
     } catch (error) {
       throw translate(error);
     }
@@ -116,7 +120,7 @@ export class NedbDriver implements DocumentDriver {
         );
         // Loading also compacts the file: a line cut short by a killed process is dropped here.
         await store.loadDatabaseAsync().catch((error: unknown) => {
-          throw new MaestroError('STORE_CORRUPT', `the embedded store file ${name}.db in ${config.directory} cannot be read: ${String((error as Error).message ?? error).split('\n')[0]}`, {
+          throw new MaestroError('STORE_CORRUPT', `the embedded store file ${name}.db in ${config.directory} cannot be read: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`, {
             details: { directory: config.directory, collection: name },
           });
         });

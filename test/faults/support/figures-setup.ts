@@ -15,10 +15,10 @@ export default function setup(project: TestProject): () => void {
     const header = ['fault', ...COLUMNS, 'other figures'];
     const table = rows.map((row) => [
       String(row.fault),
-      ...COLUMNS.map((c) => (row[c] === undefined ? '-' : String(row[c]))),
+      ...COLUMNS.map((c) => (row[c] === undefined ? '-' : JSON.stringify(row[c]))),
       Object.entries(row)
         .filter(([k]) => k !== 'fault' && !(COLUMNS as readonly string[]).includes(k))
-        .map(([k, v]) => `${k}=${v}`)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(' '),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
