@@ -8,4 +8,6 @@ const reports = process.argv.slice(2).flatMap((file) => {
   return [];
 });
 const sum = (key) => reports.reduce((total, report) => total + report[key], 0);
-console.log(`${sum('numPassedTests')} passed, ${sum('numFailedTests')} failed, ${sum('numPendingTests') + sum('numTodoTests')} skipped`);
+console.log(
+  `${sum('numPassedTests')} passed, ${sum('numFailedTests')} failed, ${sum('numPendingTests') + sum('numTodoTests')} skipped`,
+);

@@ -15,7 +15,10 @@ export interface ColdStartResult {
 
 function wallMs(args: string[]): number {
   const start = performance.now();
-  const result = spawnSync(process.execPath, args, { stdio: 'ignore', env: { ...process.env, MAESTRO_STORE: 'memory://' } });
+  const result = spawnSync(process.execPath, args, {
+    stdio: 'ignore',
+    env: { ...process.env, MAESTRO_STORE: 'memory://' },
+  });
   if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}`);
   return performance.now() - start;
 }
@@ -23,7 +26,9 @@ function wallMs(args: string[]): number {
 /** `maestro-run plans/hello.json` end to end, next to `node -e 0`, in the same run. */
 export function runColdStart(repeats: number): ColdStartResult {
   const root = join(import.meta.dirname, '..', '..');
-  const maestro = Array.from({ length: repeats }, () => wallMs([join(root, 'bin', 'maestro-run.js'), join(root, 'plans', 'hello.json'), '--json']));
+  const maestro = Array.from({ length: repeats }, () =>
+    wallMs([join(root, 'bin', 'maestro-run.js'), join(root, 'plans', 'hello.json'), '--json']),
+  );
   const node = Array.from({ length: repeats }, () => wallMs(['-e', '0']));
   const p50 = percentile(maestro, 50);
   return {

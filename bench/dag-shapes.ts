@@ -13,7 +13,17 @@ export function dagPlan(shape: Shape, steps: number): Plan {
       return { name, steps: Array.from({ length: steps }, (_, i) => noop(`s${i}`, i ? [`s${i - 1}`] : [])) };
     case 'fan': {
       const middle = Array.from({ length: steps - 2 }, (_, i) => noop(`m${i}`, ['root']));
-      return { name, steps: [noop('root'), ...middle, noop('join', middle.map((s) => s.id))] };
+      return {
+        name,
+        steps: [
+          noop('root'),
+          ...middle,
+          noop(
+            'join',
+            middle.map((s) => s.id),
+          ),
+        ],
+      };
     }
     case 'lattice': {
       // Layers of width w; each node needs two nodes of the layer before: a lattice of diamonds.
@@ -22,7 +32,9 @@ export function dagPlan(shape: Shape, steps: number): Plan {
       const all: PlanStep[] = [];
       for (let layer = 0; layer < layers; layer += 1) {
         for (let j = 0; j < width && all.length < steps; j += 1) {
-          all.push(noop(`n${layer}_${j}`, layer === 0 ? [] : [`n${layer - 1}_${j}`, `n${layer - 1}_${(j + 1) % width}`]));
+          all.push(
+            noop(`n${layer}_${j}`, layer === 0 ? [] : [`n${layer - 1}_${j}`, `n${layer - 1}_${(j + 1) % width}`]),
+          );
         }
       }
       return { name, steps: all };
@@ -34,7 +46,16 @@ export function dagPlan(shape: Shape, steps: number): Plan {
         id: `g${g}`,
         steps: Array.from({ length: 9 }, (_, c) => noop(`g${g}c${c}`, c ? [`g${g}c${c - 1}`] : [])),
       }));
-      return { name, steps: [...groupSteps, noop('join', groupSteps.map((s) => s.id))] };
+      return {
+        name,
+        steps: [
+          ...groupSteps,
+          noop(
+            'join',
+            groupSteps.map((s) => s.id),
+          ),
+        ],
+      };
     }
   }
 }

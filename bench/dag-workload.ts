@@ -21,19 +21,30 @@ export interface DagResult {
 }
 
 /** Creates and executes one no-op DAG of `steps` documents, end to end, on a fresh store. */
-export async function runDag(backend: BenchBackend, shape: Shape, steps: number, rawPerStepMs: number): Promise<DagResult> {
+export async function runDag(
+  backend: BenchBackend,
+  shape: Shape,
+  steps: number,
+  rawPerStepMs: number,
+): Promise<DagResult> {
   const { store, dispose } = await backend.open();
   const engine = new Engine({ store, concurrency: 32, pollMs: 5, workspace: process.cwd() });
   try {
     const plan = dagPlan(shape, steps);
-    const { result: run, ms, peakRssMb } = await timed(async () => {
+    const {
+      result: run,
+      ms,
+      peakRssMb,
+    } = await timed(async () => {
       const { plan: planDoc } = await engine.applyPlan(plan);
       const { run: created } = await engine.startRun(planDoc);
       return engine.executeRun(created.run_id);
     });
     if (run?.status !== 'succeeded') throw new Error(`${shape}/${steps} on ${backend.name} ended ${run?.status}`);
     const docs = await store.listSteps(run.run_id);
-    const leafTimes = docs.filter((d) => d.uses && d.started_at && d.ended_at).map((d) => Date.parse(d.ended_at!) - Date.parse(d.started_at!));
+    const leafTimes = docs
+      .filter((d) => d.uses && d.started_at && d.ended_at)
+      .map((d) => Date.parse(d.ended_at!) - Date.parse(d.started_at!));
     const overhead = ms / docs.length;
     return {
       workload: 'dag',

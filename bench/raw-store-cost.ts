@@ -43,10 +43,24 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
     await events.createIndex({ run_id: 1, seq: 1 }, { unique: true });
     return {
       insertStep: async (doc) => void (await steps.insertOne(doc as unknown as RawStep)),
-      claim: async (id, owner) => void (await steps.findOneAndUpdate({ _id: id, status: 'pending' }, { $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) }, $inc: { attempt: 1, 'lease.fence': 1 } }, { returnDocument: 'after' })),
+      claim: async (id, owner) =>
+        void (await steps.findOneAndUpdate(
+          { _id: id, status: 'pending' },
+          {
+            $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) },
+            $inc: { attempt: 1, 'lease.fence': 1 },
+          },
+          { returnDocument: 'after' },
+        )),
       start: async (id) => void (await steps.updateOne({ _id: id }, { $set: { started_at: new Date() } })),
-      finish: async (id) => void (await steps.findOneAndUpdate({ _id: id, 'lease.fence': 1 }, { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } }, { returnDocument: 'after' })),
-      event: async (runId, seq) => void (await events.insertOne({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+      finish: async (id) =>
+        void (await steps.findOneAndUpdate(
+          { _id: id, 'lease.fence': 1 },
+          { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } },
+          { returnDocument: 'after' },
+        )),
+      event: async (runId, seq) =>
+        void (await events.insertOne({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
       close: async () => {
         await db.dropDatabase();
         await client.close();
@@ -61,10 +75,24 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
   await events.ensureIndexAsync({ fieldName: ['run_id', 'seq'], unique: true });
   return {
     insertStep: async (doc) => void (await steps.insertAsync(doc)),
-    claim: async (id, owner) => void (await steps.updateAsync({ _id: id, status: 'pending' }, { $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) }, $inc: { attempt: 1, 'lease.fence': 1 } }, { returnUpdatedDocs: true })),
+    claim: async (id, owner) =>
+      void (await steps.updateAsync(
+        { _id: id, status: 'pending' },
+        {
+          $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) },
+          $inc: { attempt: 1, 'lease.fence': 1 },
+        },
+        { returnUpdatedDocs: true },
+      )),
     start: async (id) => void (await steps.updateAsync({ _id: id }, { $set: { started_at: new Date() } }, {})),
-    finish: async (id) => void (await steps.updateAsync({ _id: id, 'lease.fence': 1 }, { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } }, { returnUpdatedDocs: true })),
-    event: async (runId, seq) => void (await events.insertAsync({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+    finish: async (id) =>
+      void (await steps.updateAsync(
+        { _id: id, 'lease.fence': 1 },
+        { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } },
+        { returnUpdatedDocs: true },
+      )),
+    event: async (runId, seq) =>
+      void (await events.insertAsync({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
     close: async () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
@@ -75,11 +103,23 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
  * The physical limit: the minimal store writes one step needs (claim, start, finish, one event), done directly with
  * the driver or NeDB, one step after another. Returns milliseconds per step.
  */
-export async function rawWritesPerStepMs(backend: BenchBackend['name'], mongoBase: string | undefined, steps: number): Promise<number> {
+export async function rawWritesPerStepMs(
+  backend: BenchBackend['name'],
+  mongoBase: string | undefined,
+  steps: number,
+): Promise<number> {
   const raw = await openRaw(backend, mongoBase);
   try {
     const ids = Array.from({ length: steps }, (_, i) => `step-${i}`);
-    for (const id of ids) await raw.insertStep({ _id: id, run_id: 'raw-run', key: id, status: 'pending', attempt: 0, created_at: new Date() });
+    for (const id of ids)
+      await raw.insertStep({
+        _id: id,
+        run_id: 'raw-run',
+        key: id,
+        status: 'pending',
+        attempt: 0,
+        created_at: new Date(),
+      });
     const start = performance.now();
     let seq = 0;
     for (const id of ids) {

@@ -20,8 +20,13 @@ const quick = process.argv.includes('--quick');
 const smoke = process.argv.includes('--smoke');
 const outFile = process.argv.find((arg) => arg.startsWith('--out='))?.slice('--out='.length);
 // `--backends memory,mongodb` limits the run (handy while profiling one store).
-const onlyBackends = process.argv.find((arg) => arg.startsWith('--backends='))?.slice('--backends='.length).split(',');
-const mongoBase = smoke ? undefined : process.env.MAESTRO_BENCH_MONGO_URL || process.env.MAESTRO_TEST_MONGO_URL || undefined;
+const onlyBackends = process.argv
+  .find((arg) => arg.startsWith('--backends='))
+  ?.slice('--backends='.length)
+  .split(',');
+const mongoBase = smoke
+  ? undefined
+  : process.env.MAESTRO_BENCH_MONGO_URL || process.env.MAESTRO_TEST_MONGO_URL || undefined;
 // Sizes per store: the 10x step between the two DAG sizes is what ratio_10k_1k measures.
 const config = smoke
   ? {
@@ -33,22 +38,22 @@ const config = smoke
       coldStarts: 1,
     }
   : quick
-  ? {
-      dagSizes: { memory: [200, 2000], 'nedb-file': [200, 2000], mongodb: [50, 500] },
-      queryStores: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [500, 5000] },
-      querySamples: 50,
-      apiSeconds: 2,
-      scaleOut: { runs: 12, steps: 10 },
-      coldStarts: 3,
-    }
-  : {
-      dagSizes: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [1000, 10_000] },
-      queryStores: { memory: [10_000, 100_000], 'nedb-file': [10_000, 100_000], mongodb: [10_000, 100_000] },
-      querySamples: 300,
-      apiSeconds: 5,
-      scaleOut: { runs: 200, steps: 20 },
-      coldStarts: 5,
-    };
+    ? {
+        dagSizes: { memory: [200, 2000], 'nedb-file': [200, 2000], mongodb: [50, 500] },
+        queryStores: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [500, 5000] },
+        querySamples: 50,
+        apiSeconds: 2,
+        scaleOut: { runs: 12, steps: 10 },
+        coldStarts: 3,
+      }
+    : {
+        dagSizes: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [1000, 10_000] },
+        queryStores: { memory: [10_000, 100_000], 'nedb-file': [10_000, 100_000], mongodb: [10_000, 100_000] },
+        querySamples: 300,
+        apiSeconds: 5,
+        scaleOut: { runs: 200, steps: 20 },
+        coldStarts: 5,
+      };
 
 const results: object[] = [];
 function emit(result: object): void {
@@ -65,7 +70,16 @@ for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || on
   for (const size of [small!, large!]) {
     const perStep = await rawWritesPerStepMs(backend.name, mongoBase, size);
     rawPerStep.set(size, perStep);
-    emit({ workload: 'raw-store-writes', backend: backend.name, ops: size, writes_per_step: 4, raw_writes_per_step_ms: round(perStep), p50: round(perStep), p95: round(perStep), peak_rss_mb: round(process.memoryUsage().rss / 1048576, 1) });
+    emit({
+      workload: 'raw-store-writes',
+      backend: backend.name,
+      ops: size,
+      writes_per_step: 4,
+      raw_writes_per_step_ms: round(perStep),
+      p50: round(perStep),
+      p95: round(perStep),
+      peak_rss_mb: round(process.memoryUsage().rss / 1048576, 1),
+    });
   }
   // One unmeasured run first, so the JIT and the driver's connection pool are warm for every measured one.
   await runDag(backend, 'chain', small!, rawPerStep.get(small!)!);
@@ -91,11 +105,15 @@ for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || on
     });
   }
   for (const runsInStore of config.queryStores[backend.name]) {
-    for (const result of await runQueries(backend, runsInStore, config.querySamples, config.apiSeconds, (url) => (url.startsWith('mongodb') ? url : undefined))) emit(result);
+    for (const result of await runQueries(backend, runsInStore, config.querySamples, config.apiSeconds, (url) =>
+      url.startsWith('mongodb') ? url : undefined,
+    ))
+      emit(result);
   }
 }
 if (mongoBase && (!onlyBackends || onlyBackends.includes('mongodb'))) {
-  for (const runners of [1, 2, 3]) emit(await runScaleOut(mongoBase, runners, config.scaleOut.runs, config.scaleOut.steps));
+  for (const runners of [1, 2, 3])
+    emit(await runScaleOut(mongoBase, runners, config.scaleOut.runs, config.scaleOut.steps));
 }
 emit(runColdStart(config.coldStarts));
 
@@ -103,7 +121,13 @@ const report = {
   date: new Date().toISOString(),
   quick,
   smoke,
-  machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? 'unknown', memory_gb: round(totalmem() / 1024 ** 3, 1), node: process.version, platform: process.platform },
+  machine: {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_gb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: process.platform,
+  },
   mongodb: mongoBase ? 'MAESTRO_BENCH_MONGO_URL / MAESTRO_TEST_MONGO_URL' : 'not reachable: MongoDB workloads skipped',
   duration_s: round((Date.now() - started) / 1000, 1),
   results,

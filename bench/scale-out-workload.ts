@@ -25,14 +25,22 @@ export interface ScaleOutResult {
 const MAESTRO = join(import.meta.dirname, '..', '..', 'bin', 'maestro.js');
 
 /** `runners` worker processes on one MongoDB work through `runs` runs of `stepsPerRun` no-op steps. */
-export async function runScaleOut(mongoBase: string, runners: number, runs: number, stepsPerRun: number): Promise<ScaleOutResult> {
+export async function runScaleOut(
+  mongoBase: string,
+  runners: number,
+  runs: number,
+  stepsPerRun: number,
+): Promise<ScaleOutResult> {
   const url = mongoDatabaseUrl(mongoBase, `maestro_scale_${runners}_${Date.now().toString(36)}`);
   const store = await openStore(url);
   const engine = new Engine({ store });
   const { plan } = await engine.applyPlan(dagPlan('chain', stepsPerRun));
   for (let i = 0; i < runs; i += 1) await engine.startRun(plan);
   const workers = Array.from({ length: runners }, () =>
-    spawn(process.execPath, [MAESTRO, 'worker', '--store', url, '--max-runs', '8'], { env: { ...process.env, MAESTRO_POLL_MS: '20' }, stdio: 'ignore' }),
+    spawn(process.execPath, [MAESTRO, 'worker', '--store', url, '--max-runs', '8'], {
+      env: { ...process.env, MAESTRO_POLL_MS: '20' },
+      stdio: 'ignore',
+    }),
   );
   try {
     const { ms, peakRssMb } = await timed(async () => {
@@ -62,7 +70,11 @@ export async function runScaleOut(mongoBase: string, runners: number, runs: numb
     };
   } finally {
     for (const worker of workers) worker.kill('SIGTERM');
-    await Promise.all(workers.map((w) => new Promise((resolve) => (w.exitCode !== null ? resolve(undefined) : w.once('exit', resolve)))));
+    await Promise.all(
+      workers.map(
+        (w) => new Promise((resolve) => (w.exitCode !== null ? resolve(undefined) : w.once('exit', resolve))),
+      ),
+    );
     engine.close();
     await store.close();
     const client = await MongoClient.connect(url);

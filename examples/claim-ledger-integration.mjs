@@ -17,7 +17,10 @@ class ClaimLedgerClient {
     // A real client would POST to this.endpoint; the idempotency key makes a retried step submit once.
     const existing = this.manifests.get(idempotencyKey);
     if (existing) return existing;
-    const manifest = { manifest_id: `clm_${createHash('sha256').update(JSON.stringify({ subject, claims })).digest('hex').slice(0, 24)}`, accepted: claims.length };
+    const manifest = {
+      manifest_id: `clm_${createHash('sha256').update(JSON.stringify({ subject, claims })).digest('hex').slice(0, 24)}`,
+      accepted: claims.length,
+    };
     this.manifests.set(idempotencyKey, manifest);
     return manifest;
   }
@@ -29,17 +32,39 @@ const engine = new Engine({ store });
 
 engine.registerHandler('record-claims', async ({ args, idempotencyKey, attachArtifact, addProvenance, logger }) => {
   writeFileSync('claims.json', JSON.stringify(args.claims, null, 2));
-  const { manifest_id: manifestId, accepted } = await ledger.submit({ subject: args.subject, claims: args.claims, idempotencyKey });
+  const { manifest_id: manifestId, accepted } = await ledger.submit({
+    subject: args.subject,
+    claims: args.claims,
+    idempotencyKey,
+  });
   logger.info(`ledger accepted ${accepted} claims as ${manifestId}`);
   await addProvenance({ claim_ledger_manifest_ids: [manifestId] });
-  const artifact = await attachArtifact({ type: 'document', path: 'claims.json', media_type: 'application/json', claim_ledger_ref: manifestId });
+  const artifact = await attachArtifact({
+    type: 'document',
+    path: 'claims.json',
+    media_type: 'application/json',
+    claim_ledger_ref: manifestId,
+  });
   return { manifest_id: manifestId, artifact_id: artifact.artifact_id };
 });
 
 try {
   const { plan } = await engine.applyPlan({
     name: 'claims',
-    steps: [{ id: 'record', uses: 'handler', with: { handler: 'record-claims', subject: 'release 2.4.0', claims: [{ kind: 'tested', by: 'ci' }, { kind: 'reviewed', by: 'alice' }] } }],
+    steps: [
+      {
+        id: 'record',
+        uses: 'handler',
+        with: {
+          handler: 'record-claims',
+          subject: 'release 2.4.0',
+          claims: [
+            { kind: 'tested', by: 'ci' },
+            { kind: 'reviewed', by: 'alice' },
+          ],
+        },
+      },
+    ],
   });
   const { run } = await engine.startRun(plan);
   await engine.executeRun(run.run_id);

@@ -32,18 +32,34 @@ console.log(`run ${run.run_id} ${run.status}`);
 
 // 3. Report step status as the outside systems would.
 const steps = Object.fromEntries((await call('GET', `/v1/runs/${run.run_id}`)).steps.map((s) => [s.key, s.step_id]));
-await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.build}`, { status: 'running', logs_ref: 'https://ci.example/jobs/981' });
-await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.build}`, { status: 'succeeded', outputs: { image: 'registry.example/app:2.4.0' } });
-await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.qa}`, { status: 'succeeded', outputs: { approver: 'alice' } });
+await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.build}`, {
+  status: 'running',
+  logs_ref: 'https://ci.example/jobs/981',
+});
+await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.build}`, {
+  status: 'succeeded',
+  outputs: { image: 'registry.example/app:2.4.0' },
+});
+await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.qa}`, {
+  status: 'succeeded',
+  outputs: { approver: 'alice' },
+});
 
 // 4. Attach an artifact by URL (files on the server's workspace get a digest; a URL is recorded as given).
-const artifact = await call('POST', `/v1/runs/${run.run_id}/artifacts`, { type: 'document', name: 'release-notes', location: 'https://docs.example/releases/2.4.0', step_id: steps.qa });
+const artifact = await call('POST', `/v1/runs/${run.run_id}/artifacts`, {
+  type: 'document',
+  name: 'release-notes',
+  location: 'https://docs.example/releases/2.4.0',
+  step_id: steps.qa,
+});
 console.log(`artifact ${artifact.artifact_id} ${artifact.location}`);
 await call('PATCH', `/v1/runs/${run.run_id}/steps/${steps.publish}`, { status: 'succeeded' });
 
 // 5. get_run and list_runs.
 const detail = await call('GET', `/v1/runs/${run.run_id}`);
-console.log(`run ${detail.run.run_id} ${detail.run.status}: ${detail.steps.map((s) => `${s.key}=${s.status}`).join(' ')}`);
+console.log(
+  `run ${detail.run.run_id} ${detail.run.status}: ${detail.steps.map((s) => `${s.key}=${s.status}`).join(' ')}`,
+);
 const history = await call('GET', `/v1/runs?status=succeeded&plan_id=${plan.plan_id}&limit=5`);
 console.log(`history: ${history.items.length} succeeded runs of ${plan.name}`);
 if (detail.run.status !== 'succeeded') process.exitCode = 1;

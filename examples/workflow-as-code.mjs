@@ -14,13 +14,25 @@ engine.registerHandler('price-quote', async ({ args, inputs, logger, reportCost,
   reportCost(0.02);
   return { sku: args.sku, price: args.sku.length * 10 };
 });
-engine.registerHandler('total', ({ upstream }) => ({ total: upstream.quotes.outputs.items.reduce((sum, q) => sum + q.price, 0) }));
+engine.registerHandler('total', ({ upstream }) => ({
+  total: upstream.quotes.outputs.items.reduce((sum, q) => sum + q.price, 0),
+}));
 
 const plan = {
   name: 'quote',
-  inputs: { type: 'object', properties: { customer: { type: 'string' }, skus: { type: 'array', items: { type: 'string' } } }, required: ['customer', 'skus'] },
+  inputs: {
+    type: 'object',
+    properties: { customer: { type: 'string' }, skus: { type: 'array', items: { type: 'string' } } },
+    required: ['customer', 'skus'],
+  },
   steps: [
-    { id: 'quotes', foreach: '${{ inputs.skus }}', uses: 'handler', with: { handler: 'price-quote', sku: '${{ item }}' }, retry: { max_attempts: 3, backoff_ms: 50 } },
+    {
+      id: 'quotes',
+      foreach: '${{ inputs.skus }}',
+      uses: 'handler',
+      with: { handler: 'price-quote', sku: '${{ item }}' },
+      retry: { max_attempts: 3, backoff_ms: 50 },
+    },
     { id: 'sum', uses: 'handler', needs: ['quotes'], with: { handler: 'total' } },
   ],
   outputs: { total: '${{ steps.sum.outputs.total }}' },

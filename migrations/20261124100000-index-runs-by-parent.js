@@ -7,5 +7,8 @@ export async function up(db) {
 }
 
 export async function down(db) {
-  await db.collection('runs').dropIndex('runs_parent_created').catch(() => undefined);
+  await db
+    .collection('runs')
+    .dropIndex('runs_parent_created')
+    .catch(() => undefined);
 }

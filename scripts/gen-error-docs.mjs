@@ -5,5 +5,8 @@ import { ErrorCode } from '../dist/src/domain/error-codes.js';
 import { exitCodeOf } from '../dist/src/cli/exit-codes.js';
 import { MaestroError } from '../dist/src/domain/errors.js';
 
-const rows = Object.entries(ErrorCode).map(([code, info]) => `| \`${code}\` | ${info.retryable ? 'yes' : 'no'} | ${exitCodeOf(new MaestroError(code, ''))} | ${info.summary} |`);
+const rows = Object.entries(ErrorCode).map(
+  ([code, info]) =>
+    `| \`${code}\` | ${info.retryable ? 'yes' : 'no'} | ${exitCodeOf(new MaestroError(code, ''))} | ${info.summary} |`,
+);
 console.log(['| code | retryable | CLI exit | meaning |', '|---|---|---|---|', ...rows].join('\n'));

@@ -1,6 +1,12 @@
 // The public library API: `import { … } from 'maestro-conductor'`.
 export { Engine, type EngineOptions, type StartRunOptions } from './engine/engine.js';
-export type { StepContext, StepExecutor, StepExecutionResult, ArtifactRequest, StepLogger } from './engine/step-context.js';
+export type {
+  StepContext,
+  StepExecutor,
+  StepExecutionResult,
+  ArtifactRequest,
+  StepLogger,
+} from './engine/step-context.js';
 export type { StepHandler } from './engine/handler-registry.js';
 export { openStore, parseStoreUrl, DEFAULT_STORE_URL } from './store/open.js';
 export type { RunStore, RunFilter, Page, PageRequest, RunDetail } from './store/port.js';

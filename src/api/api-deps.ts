@@ -41,7 +41,8 @@ export function caller(request: FastifyRequest, needed: Role): Principal {
 /** The run if the caller may see it; another owner's run is as absent as a missing one. */
 export async function visibleRun(deps: ApiDeps, principal: Principal, runId: string) {
   const run = await deps.store.getRun(runId);
-  if (!run || !canSee(principal, run.owner)) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { path: '$.run_id' } });
+  if (!run || !canSee(principal, run.owner))
+    throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { path: '$.run_id' } });
   return run;
 }
 

@@ -57,7 +57,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
 
   // Validation by schemas/ (draft 2020-12); query strings and params are coerced to the scalars they declare.
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    const ajv = httpPart === 'querystring' || httpPart === 'params' || httpPart === 'headers' ? coercingAjv() : sharedAjv();
+    const ajv =
+      httpPart === 'querystring' || httpPart === 'params' || httpPart === 'headers' ? coercingAjv() : sharedAjv();
     return ajv.compile(schema);
   });
   // Responses are plain JSON; their schemas document them in /openapi.json.
@@ -77,7 +78,18 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     request.principal = deps.auth.authenticate(request.headers.authorization);
   });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
-  app.setNotFoundHandler((request, reply) => reply.code(404).type('application/problem+json').send({ type: 'https://maestro-conductor.dev/problems/not_found', title: 'NOT_FOUND', status: 404, code: 'NOT_FOUND', detail: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .type('application/problem+json')
+      .send({
+        type: 'https://maestro-conductor.dev/problems/not_found',
+        title: 'NOT_FOUND',
+        status: 404,
+        code: 'NOT_FOUND',
+        detail: `no route ${request.method} ${request.url.split('?')[0]}`,
+      }),
+  );
 
   await app.register(healthRoutes(deps));
   await app.register(planRoutes(deps));
@@ -88,6 +100,10 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   const document = () => (openApi ??= buildOpenApi(routes, { title: 'Maestro Conductor API', version: API_VERSION }));
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => document());
   await app.register(fastifySwagger, { mode: 'static', specification: { document: {} as never } });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', transformSpecification: () => document(), uiConfig: { url: '/openapi.json' } });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    transformSpecification: () => document(),
+    uiConfig: { url: '/openapi.json' },
+  });
   return app;
 }

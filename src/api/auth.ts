@@ -28,7 +28,11 @@ export class TokenAuth {
 
   /** Each entry gives the token, or only its sha256 (hex): a tokens file then holds nothing a reader could replay. */
   constructor(entries: ReadonlyArray<({ token: string } | { token_sha256: string }) & { owner: string; role: Role }>) {
-    this.tokens = entries.map((entry) => ({ hash: 'token' in entry ? hashToken(entry.token) : Buffer.from(entry.token_sha256, 'hex'), owner: entry.owner, role: entry.role }));
+    this.tokens = entries.map((entry) => ({
+      hash: 'token' in entry ? hashToken(entry.token) : Buffer.from(entry.token_sha256, 'hex'),
+      owner: entry.owner,
+      role: entry.role,
+    }));
   }
 
   /** Reads `{"tokens": [{"token" or "token_sha256", "owner", "role"}]}`; a malformed file is CONFIG_INVALID naming the entry. */
@@ -37,19 +41,41 @@ export class TokenAuth {
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (error) {
-      throw new MaestroError('CONFIG_INVALID', `tokens file ${path} ${describeJsonFileError(error)}`, { details: { path: '$' } });
+      throw new MaestroError('CONFIG_INVALID', `tokens file ${path} ${describeJsonFileError(error)}`, {
+        details: { path: '$' },
+      });
     }
     const list = (parsed as { tokens?: unknown }).tokens;
-    if (!Array.isArray(list)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: expected {"tokens": [...]}`, { details: { path: '$.tokens' } });
+    if (!Array.isArray(list))
+      throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: expected {"tokens": [...]}`, {
+        details: { path: '$.tokens' },
+      });
     list.forEach((entry: unknown, i) => {
       const e = (entry ?? {}) as Record<string, unknown>;
       if (typeof e.token_sha256 === 'string') {
-        if (!/^[0-9a-f]{64}$/.test(e.token_sha256)) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].token_sha256 must be 64 lower-case hex digits`, { details: { path: `$.tokens[${i}].token_sha256` } });
+        if (!/^[0-9a-f]{64}$/.test(e.token_sha256))
+          throw new MaestroError(
+            'CONFIG_INVALID',
+            `tokens file ${path}: $.tokens[${i}].token_sha256 must be 64 lower-case hex digits`,
+            { details: { path: `$.tokens[${i}].token_sha256` } },
+          );
       } else if (typeof e.token !== 'string' || e.token.length < 16) {
-        throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}] needs token_sha256 (recommended) or a token of 16+ characters`, { details: { path: `$.tokens[${i}].token` } });
+        throw new MaestroError(
+          'CONFIG_INVALID',
+          `tokens file ${path}: $.tokens[${i}] needs token_sha256 (recommended) or a token of 16+ characters`,
+          { details: { path: `$.tokens[${i}].token` } },
+        );
       }
-      if (typeof e.owner !== 'string' || e.owner === '') throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].owner must be a string`, { details: { path: `$.tokens[${i}].owner` } });
-      if (!Object.hasOwn(rank, String(e.role))) throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].role must be reader, runner or admin`, { details: { path: `$.tokens[${i}].role` } });
+      if (typeof e.owner !== 'string' || e.owner === '')
+        throw new MaestroError('CONFIG_INVALID', `tokens file ${path}: $.tokens[${i}].owner must be a string`, {
+          details: { path: `$.tokens[${i}].owner` },
+        });
+      if (!Object.hasOwn(rank, String(e.role)))
+        throw new MaestroError(
+          'CONFIG_INVALID',
+          `tokens file ${path}: $.tokens[${i}].role must be reader, runner or admin`,
+          { details: { path: `$.tokens[${i}].role` } },
+        );
     });
     return new TokenAuth(list as Array<{ token: string; owner: string; role: Role }>);
   }
@@ -71,7 +97,9 @@ export class TokenAuth {
 
 export function assertRole(principal: Principal, needed: Role): void {
   if (rank[principal.role] < rank[needed]) {
-    throw new MaestroError('FORBIDDEN', `this needs the ${needed} role; the token has ${principal.role}`, { details: { role: principal.role, needed } });
+    throw new MaestroError('FORBIDDEN', `this needs the ${needed} role; the token has ${principal.role}`, {
+      details: { role: principal.role, needed },
+    });
   }
 }
 

@@ -39,14 +39,27 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
   const paths: Record<string, Schema> = {};
   for (const route of routes) {
     const path = route.url.replace(/:([A-Za-z_]+)/g, '{$1}');
-    const { body, querystring, params, response, summary, tags, security } = route.schema as Record<string, Schema | undefined>;
+    const { body, querystring, params, response, summary, tags, security } = route.schema as Record<
+      string,
+      Schema | undefined
+    >;
     const parameters: Schema[] = [];
-    for (const [where, schema] of [['path', params], ['query', querystring]] as const) {
+    for (const [where, schema] of [
+      ['path', params],
+      ['query', querystring],
+    ] as const) {
       if (!schema) continue;
       const resolved = typeof schema.$ref === 'string' ? (schemas[componentName(schema.$ref)] as Schema) : schema;
       const required = new Set((resolved.required as string[] | undefined) ?? []);
-      for (const [name, property] of Object.entries((resolved.properties as Record<string, Schema> | undefined) ?? {})) {
-        parameters.push({ name, in: where, required: where === 'path' || required.has(name), schema: rewriteRefs(property, '') });
+      for (const [name, property] of Object.entries(
+        (resolved.properties as Record<string, Schema> | undefined) ?? {},
+      )) {
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || required.has(name),
+          schema: rewriteRefs(property, ''),
+        });
       }
     }
     const responses: Schema = {};
@@ -55,7 +68,14 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
       const contentType = isProblem ? 'application/problem+json' : 'application/json';
       responses[status] = {
         description: isProblem ? 'Problem' : 'OK',
-        content: { [contentType]: { schema: typeof schema.$ref === 'string' ? { $ref: `#/components/schemas/${componentName(schema.$ref)}` } : rewriteRefs(schema, '') } },
+        content: {
+          [contentType]: {
+            schema:
+              typeof schema.$ref === 'string'
+                ? { $ref: `#/components/schemas/${componentName(schema.$ref)}` }
+                : rewriteRefs(schema, ''),
+          },
+        },
       };
     }
     paths[path] ??= {};
@@ -64,7 +84,16 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
       ...(tags ? { tags } : {}),
       operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
       ...(parameters.length ? { parameters } : {}),
-      ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${componentName(String(body.$ref))}` } } } } } : {}),
+      ...(body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: { $ref: `#/components/schemas/${componentName(String(body.$ref))}` } },
+              },
+            },
+          }
+        : {}),
       responses,
       ...(security ? { security } : {}),
     };

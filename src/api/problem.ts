@@ -41,7 +41,8 @@ export function httpStatusOf(code: ErrorCode): number {
 /** Fastify's own errors (FST_ERR_*) that carry a 4xx status are the client's doing. */
 function fastifyClientError(error: FastifyError): { status: number; code: ErrorCode } | undefined {
   const status = error.statusCode;
-  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || !status || status < 400 || status >= 500) return undefined;
+  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || !status || status < 400 || status >= 500)
+    return undefined;
   return { status, code: status === 413 || status === 415 ? 'NOT_ACCEPTABLE' : 'INPUT_INVALID' };
 }
 
@@ -65,10 +66,24 @@ export function toProblem(error: unknown, instance: string): Problem {
   }
   const known = fastifyClientError(fastifyError);
   if (known) {
-    return { type: `https://maestro-conductor.dev/problems/${known.code.toLowerCase()}`, title: known.code, status: known.status, code: known.code, detail: fastifyError.message, instance };
+    return {
+      type: `https://maestro-conductor.dev/problems/${known.code.toLowerCase()}`,
+      title: known.code,
+      status: known.status,
+      code: known.code,
+      detail: fastifyError.message,
+      instance,
+    };
   }
   if (error instanceof SyntaxError) {
-    return { type: 'https://maestro-conductor.dev/problems/input_invalid', title: 'INPUT_INVALID', status: 400, code: 'INPUT_INVALID', detail: 'body is not valid JSON', instance };
+    return {
+      type: 'https://maestro-conductor.dev/problems/input_invalid',
+      title: 'INPUT_INVALID',
+      status: 400,
+      code: 'INPUT_INVALID',
+      detail: 'body is not valid JSON',
+      instance,
+    };
   }
   const failure = error instanceof MaestroError ? error : toMaestroError(error);
   const status = httpStatusOf(failure.code);

@@ -36,7 +36,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const allowKinds = options.allowKinds ?? onlyKinds(DEFAULT_API_KINDS);
   const engine = new Engine({ store, allowKinds, ...options.engine });
   try {
-    const app = await buildApi({ engine, store, auth, logger: options.logger ?? false, inProcessRunner: options.inProcessRunner ?? true, submitKinds: allowKinds });
+    const app = await buildApi({
+      engine,
+      store,
+      auth,
+      logger: options.logger ?? false,
+      inProcessRunner: options.inProcessRunner ?? true,
+      submitKinds: allowKinds,
+    });
     const url = await app.listen({ host: options.host, port: options.port });
     return {
       url,

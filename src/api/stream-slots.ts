@@ -19,11 +19,16 @@ export class StreamSlots {
   acquire(caller: string): () => void {
     const mine = this.byCaller.get(caller) ?? 0;
     if (mine >= this.limits.perToken || this.total >= this.limits.perServer) {
-      const which = mine >= this.limits.perToken ? `${this.limits.perToken} per token` : `${this.limits.perServer} per server`;
-      throw new MaestroError('TOO_MANY_STREAMS', `too many open event streams (at most ${which}); close one or poll the JSON form`, {
-        retryable: true,
-        details: { limit: which },
-      });
+      const which =
+        mine >= this.limits.perToken ? `${this.limits.perToken} per token` : `${this.limits.perServer} per server`;
+      throw new MaestroError(
+        'TOO_MANY_STREAMS',
+        `too many open event streams (at most ${which}); close one or poll the JSON form`,
+        {
+          retryable: true,
+          details: { limit: which },
+        },
+      );
     }
     this.total += 1;
     this.byCaller.set(caller, mine + 1);

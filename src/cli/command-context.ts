@@ -22,16 +22,52 @@ export interface CommandIo {
 
 export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCliEnvironment()) {
   return argv
-    .option('store', { type: 'string', default: env.store, global: true, describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)' })
+    .option('store', {
+      type: 'string',
+      default: env.store,
+      global: true,
+      describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)',
+    })
     .option('json', { type: 'boolean', default: false, global: true, describe: 'Machine-readable JSON output' })
-    .option('owner', { type: 'string', default: env.owner, global: true, describe: 'Owner of what is created (env MAESTRO_OWNER)' })
-    .option('handlers', { type: 'string', default: env.handlersModule, global: true, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' })
-    .option('hooks-config', { type: 'string', default: env.hooksConfig, global: true, describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)' });
+    .option('owner', {
+      type: 'string',
+      default: env.owner,
+      global: true,
+      describe: 'Owner of what is created (env MAESTRO_OWNER)',
+    })
+    .option('handlers', {
+      type: 'string',
+      default: env.handlersModule,
+      global: true,
+      describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)',
+    })
+    .option('hooks-config', {
+      type: 'string',
+      default: env.hooksConfig,
+      global: true,
+      describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
+    });
 }
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
-export async function withEngine<T>(args: GlobalArgs & { allowKinds?: KindPolicy }, io: CommandIo, work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>): Promise<T> {
-  const session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: io.env.leaseMs, pollMs: io.env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: io.env.storeOutageMs, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv, sandbox: io.env.sandbox, ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}) });
+export async function withEngine<T>(
+  args: GlobalArgs & { allowKinds?: KindPolicy },
+  io: CommandIo,
+  work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>,
+): Promise<T> {
+  const session = await openCliEngine({
+    store: args.store,
+    owner: args.owner,
+    leaseMs: io.env.leaseMs,
+    pollMs: io.env.pollMs,
+    handlersModule: args.handlers,
+    hooksConfig: args['hooks-config'],
+    storeOutageMs: io.env.storeOutageMs,
+    secrets: io.env.secrets,
+    execInheritEnv: io.env.execInheritEnv,
+    sandbox: io.env.sandbox,
+    ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}),
+  });
   try {
     return await work(session);
   } finally {

@@ -25,7 +25,10 @@ interface RunArgs {
 }
 
 /** `maestro-run <plan.json>`: validate, start and execute a plan, with a live view on a TTY. Returns the exit code. */
-export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: { out: NodeJS.WriteStream; err: NodeJS.WriteStream } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const env = readCliEnvironment();
   let args: RunArgs;
   try {
@@ -33,17 +36,43 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
       .scriptName('maestro-run')
       .usage('$0 [plan.json]\n\nValidates a plan, starts a run and executes it to its end.')
       .positional('plan', { type: 'string', describe: 'The plan file' })
-      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'A run input as key=value (JSON values allowed); repeatable' })
+      .option('input', {
+        alias: 'i',
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'A run input as key=value (JSON values allowed); repeatable',
+      })
       .option('inputs', { type: 'string', describe: 'A JSON file of run inputs' })
-      .option('store', { type: 'string', default: env.store, describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)' })
+      .option('store', {
+        type: 'string',
+        default: env.store,
+        describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print events and the result as JSON lines' })
-      .option('detach', { type: 'boolean', default: false, describe: 'Only create the run (a `maestro worker` executes it)' })
+      .option('detach', {
+        type: 'boolean',
+        default: false,
+        describe: 'Only create the run (a `maestro worker` executes it)',
+      })
       .option('resume', { type: 'string', describe: 'Continue the run with this id instead of starting one' })
-      .option('owner', { type: 'string', default: env.owner, describe: 'Owner of the plan and run (env MAESTRO_OWNER)' })
+      .option('owner', {
+        type: 'string',
+        default: env.owner,
+        describe: 'Owner of the plan and run (env MAESTRO_OWNER)',
+      })
       .option('label', { type: 'string', array: true, default: [], describe: 'A run label key=value; repeatable' })
       .option('idempotency-key', { type: 'string', describe: 'Starting twice with one key gives the same run' })
-      .option('handlers', { type: 'string', default: env.handlersModule, describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)' })
-      .option('hooks-config', { type: 'string', default: env.hooksConfig, describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)' })
+      .option('handlers', {
+        type: 'string',
+        default: env.handlersModule,
+        describe: 'A module exporting register(engine) (env MAESTRO_HANDLERS)',
+      })
+      .option('hooks-config', {
+        type: 'string',
+        default: env.hooksConfig,
+        describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
+      })
       .check((parsed) => {
         if (!parsed._[0] && !parsed.resume) throw new Error('give a plan file, or --resume <run_id>');
         return true;
@@ -73,7 +102,18 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
 
   let session: Awaited<ReturnType<typeof openCliEngine>>;
   try {
-    session = await openCliEngine({ store: args.store, owner: args.owner, leaseMs: env.leaseMs, pollMs: env.pollMs, handlersModule: args.handlers, hooksConfig: args['hooks-config'], storeOutageMs: env.storeOutageMs, secrets: env.secrets, execInheritEnv: env.execInheritEnv, sandbox: env.sandbox });
+    session = await openCliEngine({
+      store: args.store,
+      owner: args.owner,
+      leaseMs: env.leaseMs,
+      pollMs: env.pollMs,
+      handlersModule: args.handlers,
+      hooksConfig: args['hooks-config'],
+      storeOutageMs: env.storeOutageMs,
+      secrets: env.secrets,
+      execInheritEnv: env.execInheritEnv,
+      sandbox: env.sandbox,
+    });
   } catch (error) {
     return report(error);
   }
@@ -88,12 +128,14 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
     void engine.cancelRun(runId).catch(() => undefined);
   };
   // JSON mode prints every stored event of this process's runs (children included), from run.created on.
-  if (json && !args.detach) engine.events.on('event', (event) => io.out.write(`${JSON.stringify({ type: 'event', event })}\n`));
+  if (json && !args.detach)
+    engine.events.on('event', (event) => io.out.write(`${JSON.stringify({ type: 'event', event })}\n`));
   try {
     let run: RunDocument;
     if (args.resume) {
       const existing = await store.getRun(args.resume);
-      if (!existing) throw new MaestroError('RUN_NOT_FOUND', `no run ${args.resume}`, { details: { path: '--resume' } });
+      if (!existing)
+        throw new MaestroError('RUN_NOT_FOUND', `no run ${args.resume}`, { details: { path: '--resume' } });
       run = existing;
     } else {
       const planDoc = await engine.applyPlanFile(args.plan!, args.owner);
@@ -120,9 +162,16 @@ export async function main(argv: string[], io: { out: NodeJS.WriteStream; err: N
     await view?.finish();
     const detail = await engine.getRunDetail(ended.run_id);
     if (json) {
-      io.out.write(`${JSON.stringify({ type: 'result', run: detail.run, steps: detail.steps, artifacts: detail.artifacts })}\n`);
+      io.out.write(
+        `${JSON.stringify({ type: 'result', run: detail.run, steps: detail.steps, artifacts: detail.artifacts })}\n`,
+      );
       const failed = detail.steps.find((step) => step.status === 'failed' && step.uses !== undefined);
-      if (failed) io.err.write(`step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${logTail(failed.logs_ref).map((line) => `  | ${line}`).join('\n')}\n`);
+      if (failed)
+        io.err.write(
+          `step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${logTail(failed.logs_ref)
+            .map((line) => `  | ${line}`)
+            .join('\n')}\n`,
+        );
     }
     if (interruption.requested) return ExitCode.interrupted;
     return exitCodeOfRunStatus(ended.status);

@@ -17,7 +17,10 @@ import { errorAsJson, formatError } from './render/format-error.js';
 import { MaestroError } from '../domain/errors.js';
 
 /** `maestro <command>`: everything but running a plan in the foreground. Returns the exit code. */
-export async function main(argv: string[], streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr },
+): Promise<number> {
   const env = readCliEnvironment();
   const io: CommandIo = { ...streams, env, exitCode: ExitCode.succeeded };
   const wantsJson = argv.includes('--json');

@@ -29,14 +29,24 @@ export interface CliEngineOptions {
  * `register(engine)` (or a default function) that registers handlers, executors and hooks; a hooks config file
  * configures hooks (see src/hooks/hooks-config.ts).
  */
-export async function openCliEngine(options: CliEngineOptions): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
-  const runner = await runnerEngineOptions({ store: options.store, secrets: options.secrets ?? 'env', execInheritEnv: options.execInheritEnv ?? false, sandbox: options.sandbox ?? 'auto' });
+export async function openCliEngine(
+  options: CliEngineOptions,
+): Promise<{ engine: Engine; store: RunStore; close(): Promise<void> }> {
+  const runner = await runnerEngineOptions({
+    store: options.store,
+    secrets: options.secrets ?? 'env',
+    execInheritEnv: options.execInheritEnv ?? false,
+    sandbox: options.sandbox ?? 'auto',
+  });
   const store = await openStore(options.store, {
     ...(options.storeOutageMs
       ? {
           outage: {
             limitMs: options.storeOutageMs,
-            onRetry: (error, attempt, delayMs) => process.stderr.write(`maestro: store unavailable (${error.message.split('\n')[0]}); retry ${attempt} in ${delayMs} ms\n`),
+            onRetry: (error, attempt, delayMs) =>
+              process.stderr.write(
+                `maestro: store unavailable (${error.message.split('\n')[0]}); retry ${attempt} in ${delayMs} ms\n`,
+              ),
           },
         }
       : {}),
@@ -79,14 +89,22 @@ export async function runnerEngineOptions(
   const hidden = [...alsoHidden];
   if (store.kind === 'nedb' && !store.inMemory) hidden.push(store.directory);
   if (config.secrets.startsWith('file:')) hidden.push(resolve(config.secrets.slice('file:'.length)));
-  return { secrets: await openSecretProvider(config.secrets), environment: process.env, inheritEnvironment: config.execInheritEnv, sandbox: config.sandbox, hiddenPaths: hidden };
+  return {
+    secrets: await openSecretProvider(config.secrets),
+    environment: process.env,
+    inheritEnvironment: config.execInheritEnv,
+    sandbox: config.sandbox,
+    hiddenPaths: hidden,
+  };
 }
 
 async function loadHandlers(engine: Engine, modulePath: string): Promise<void> {
   const module = (await import(pathToFileURL(resolve(modulePath)).href)) as { register?: unknown; default?: unknown };
   const register = typeof module.register === 'function' ? module.register : module.default;
   if (typeof register !== 'function') {
-    throw new MaestroError('CONFIG_INVALID', `${modulePath} must export register(engine) or a default function`, { details: { path: '--handlers' } });
+    throw new MaestroError('CONFIG_INVALID', `${modulePath} must export register(engine) or a default function`, {
+      details: { path: '--handlers' },
+    });
   }
   await (register as (engine: Engine) => unknown)(engine);
 }

@@ -11,14 +11,21 @@ export async function openSecretProvider(source: string): Promise<SecretProvider
     const modulePath = source.slice('module:'.length);
     const module = (await import(pathToFileURL(resolve(modulePath)).href)) as { createSecretProvider?: unknown };
     if (typeof module.createSecretProvider !== 'function') {
-      throw new MaestroError('CONFIG_INVALID', `${modulePath} must export createSecretProvider()`, { details: { path: 'MAESTRO_SECRETS' } });
+      throw new MaestroError('CONFIG_INVALID', `${modulePath} must export createSecretProvider()`, {
+        details: { path: 'MAESTRO_SECRETS' },
+      });
     }
     const provider = (await (module.createSecretProvider as () => unknown)()) as Partial<SecretProvider> | undefined;
     if (!provider || typeof provider.resolve !== 'function') {
-      throw new MaestroError('CONFIG_INVALID', `createSecretProvider() of ${modulePath} must return { resolve(name) }`, { details: { path: 'MAESTRO_SECRETS' } });
+      throw new MaestroError(
+        'CONFIG_INVALID',
+        `createSecretProvider() of ${modulePath} must return { resolve(name) }`,
+        { details: { path: 'MAESTRO_SECRETS' } },
+      );
     }
     return { description: provider.description ?? `module ${modulePath}`, resolve: provider.resolve.bind(provider) };
   }
-  throw new MaestroError('CONFIG_INVALID', `MAESTRO_SECRETS must be env, file:<path> or module:<path>`, { details: { path: 'MAESTRO_SECRETS', got: source.split(':')[0] } });
+  throw new MaestroError('CONFIG_INVALID', `MAESTRO_SECRETS must be env, file:<path> or module:<path>`, {
+    details: { path: 'MAESTRO_SECRETS', got: source.split(':')[0] },
+  });
 }
-

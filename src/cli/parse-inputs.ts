@@ -7,7 +7,10 @@ export function parseKeyValues(pairs: readonly string[], flag: string): Record<s
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new MaestroError('INPUT_INVALID', `${flag} ${pair}: expected key=value`, { details: { path: flag, expected: 'key=value', got: pair } });
+    if (eq <= 0)
+      throw new MaestroError('INPUT_INVALID', `${flag} ${pair}: expected key=value`, {
+        details: { path: flag, expected: 'key=value', got: pair },
+      });
     const key = pair.slice(0, eq);
     const raw = pair.slice(eq + 1);
     let value: unknown;
@@ -29,10 +32,14 @@ export function readRunInputs(inputsFile: string | undefined, pairs: readonly st
     try {
       parsed = JSON.parse(readFileSync(inputsFile, 'utf8'));
     } catch (error) {
-      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile} ${describeJsonFileError(error)}`, { details: { path: '--inputs', expected: 'a JSON object file' } });
+      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile} ${describeJsonFileError(error)}`, {
+        details: { path: '--inputs', expected: 'a JSON object file' },
+      });
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile}: expected a JSON object`, { details: { path: '--inputs', expected: 'a JSON object' } });
+      throw new MaestroError('INPUT_INVALID', `--inputs ${inputsFile}: expected a JSON object`, {
+        details: { path: '--inputs', expected: 'a JSON object' },
+      });
     }
     fromFile = parsed as Record<string, unknown>;
   }
@@ -40,5 +47,10 @@ export function readRunInputs(inputsFile: string | undefined, pairs: readonly st
 }
 
 export function parseLabels(pairs: readonly string[]): Record<string, string> {
-  return Object.fromEntries(Object.entries(parseKeyValues(pairs, '--label')).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  return Object.fromEntries(
+    Object.entries(parseKeyValues(pairs, '--label')).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? v : JSON.stringify(v),
+    ]),
+  );
 }

@@ -3,34 +3,89 @@
  * `retryable` is the default for the code; a thrower may override it where it knows better.
  */
 export const ErrorCode = {
-  PLAN_INVALID: { retryable: false, summary: 'The plan file does not match schemas/plan.schema.json or does not compile (cycle, unknown id, bad expression, unknown kind).' },
-  INPUT_INVALID: { retryable: false, summary: "Run inputs, an API body, a query string or a CLI flag is not what its schema expects." },
-  DOCUMENT_INVALID: { retryable: false, summary: 'A document about to be stored does not match its schema; nothing was written.' },
+  PLAN_INVALID: {
+    retryable: false,
+    summary:
+      'The plan file does not match schemas/plan.schema.json or does not compile (cycle, unknown id, bad expression, unknown kind).',
+  },
+  INPUT_INVALID: {
+    retryable: false,
+    summary: 'Run inputs, an API body, a query string or a CLI flag is not what its schema expects.',
+  },
+  DOCUMENT_INVALID: {
+    retryable: false,
+    summary: 'A document about to be stored does not match its schema; nothing was written.',
+  },
   EXPRESSION_INVALID: { retryable: false, summary: 'A ${{ }} expression cannot be parsed or evaluated.' },
   PLAN_NOT_FOUND: { retryable: false, summary: 'No plan (or plan version) with that id is visible to the caller.' },
   RUN_NOT_FOUND: { retryable: false, summary: 'No run with that id is visible to the caller.' },
   STEP_NOT_FOUND: { retryable: false, summary: 'No step with that id or key in the run.' },
-  STEP_ILLEGAL_TRANSITION: { retryable: false, summary: 'The step cannot move from its current status to the requested one.' },
-  RUN_ILLEGAL_TRANSITION: { retryable: false, summary: 'The run cannot move from its current status to the requested one (for example resuming a finished run).' },
-  IDEMPOTENCY_CONFLICT: { retryable: false, summary: 'An idempotency key was reused with a different request (plan version, inputs or labels); the first request\'s run is unchanged.' },
-  CONFLICT: { retryable: true, summary: 'Another writer changed the same document first (unique key or optimistic concurrency).' },
-  LEASE_LOST: { retryable: false, summary: 'The runner no longer holds the lease of the run or step it tried to write.' },
+  STEP_ILLEGAL_TRANSITION: {
+    retryable: false,
+    summary: 'The step cannot move from its current status to the requested one.',
+  },
+  RUN_ILLEGAL_TRANSITION: {
+    retryable: false,
+    summary: 'The run cannot move from its current status to the requested one (for example resuming a finished run).',
+  },
+  IDEMPOTENCY_CONFLICT: {
+    retryable: false,
+    summary:
+      "An idempotency key was reused with a different request (plan version, inputs or labels); the first request's run is unchanged.",
+  },
+  CONFLICT: {
+    retryable: true,
+    summary: 'Another writer changed the same document first (unique key or optimistic concurrency).',
+  },
+  LEASE_LOST: {
+    retryable: false,
+    summary: 'The runner no longer holds the lease of the run or step it tried to write.',
+  },
   BUDGET_EXCEEDED: { retryable: false, summary: 'The run crossed max_duration_ms or max_cost.' },
   STEP_FAILED: { retryable: true, summary: 'A step attempt failed (non-zero exit, handler threw, HTTP error status).' },
   STEP_TIMEOUT: { retryable: true, summary: 'A step attempt ran longer than its timeout_ms.' },
   CANCELLED: { retryable: false, summary: 'The run or step was cancelled.' },
   EXECUTOR_UNKNOWN: { retryable: false, summary: 'No executor is registered for the step kind (uses).' },
   HANDLER_NOT_FOUND: { retryable: false, summary: 'No handler function is registered under that name.' },
-  SECRET_MISSING: { retryable: false, summary: 'A step reads a secret the runner\'s provider does not have, or a write-only input this runner does not hold; the message names it, never a value.' },
-  KIND_FORBIDDEN: { retryable: false, summary: 'A step kind (or shell) that this API or runner does not allow: refused at plan creation (API) or when the step would run (runner). See --allow-kinds.' },
-  LIMIT_EXCEEDED: { retryable: false, summary: 'A value crosses a documented limit (JSON depth or size of inputs, metadata or a document; expression result; foreach items; cost). Nothing is stored.' },
-  OUTPUT_TOO_LARGE: { retryable: false, summary: 'A step returned outputs larger (or deeper) than the output limit; write large results to a file and attach it as an artifact.' },
+  SECRET_MISSING: {
+    retryable: false,
+    summary:
+      "A step reads a secret the runner's provider does not have, or a write-only input this runner does not hold; the message names it, never a value.",
+  },
+  KIND_FORBIDDEN: {
+    retryable: false,
+    summary:
+      'A step kind (or shell) that this API or runner does not allow: refused at plan creation (API) or when the step would run (runner). See --allow-kinds.',
+  },
+  LIMIT_EXCEEDED: {
+    retryable: false,
+    summary:
+      'A value crosses a documented limit (JSON depth or size of inputs, metadata or a document; expression result; foreach items; cost). Nothing is stored.',
+  },
+  OUTPUT_TOO_LARGE: {
+    retryable: false,
+    summary:
+      'A step returned outputs larger (or deeper) than the output limit; write large results to a file and attach it as an artifact.',
+  },
   PATH_FORBIDDEN: { retryable: false, summary: 'A path escapes the workspace.' },
-  URL_FORBIDDEN: { retryable: false, summary: 'An http step URL has a forbidden scheme or resolves to a private or link-local address.' },
+  URL_FORBIDDEN: {
+    retryable: false,
+    summary: 'An http step URL has a forbidden scheme or resolves to a private or link-local address.',
+  },
   CURSOR_INVALID: { retryable: false, summary: 'The list cursor is not one this server issued.' },
-  STORE_URL_INVALID: { retryable: false, summary: 'The store URL is not mongodb://, mongodb+srv://, nedb://path or memory://.' },
-  STORE_CORRUPT: { retryable: false, summary: 'The embedded store has a file it cannot read back; it is not opened (nothing is changed). Restore the file or move it away.' },
-  TOO_MANY_STREAMS: { retryable: true, summary: 'Too many event streams are open for this token or this server; close one, or poll the JSON form.' },
+  STORE_URL_INVALID: {
+    retryable: false,
+    summary: 'The store URL is not mongodb://, mongodb+srv://, nedb://path or memory://.',
+  },
+  STORE_CORRUPT: {
+    retryable: false,
+    summary:
+      'The embedded store has a file it cannot read back; it is not opened (nothing is changed). Restore the file or move it away.',
+  },
+  TOO_MANY_STREAMS: {
+    retryable: true,
+    summary: 'Too many event streams are open for this token or this server; close one, or poll the JSON form.',
+  },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store did not answer (network, server down, timeout).' },
   UNAUTHORIZED: { retryable: false, summary: 'No valid bearer token.' },
   FORBIDDEN: { retryable: false, summary: "The token's role does not allow this operation." },

@@ -14,7 +14,11 @@ export class MaestroError extends Error {
   readonly details: ErrorDetails;
   readonly retryable: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { details?: ErrorDetails; retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { details?: ErrorDetails; retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MaestroError';
     this.code = code;

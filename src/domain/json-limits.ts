@@ -36,21 +36,33 @@ export function jsonDepth(value: unknown, stopAt: number): number {
     const level = depth + 1;
     if (level > deepest) deepest = level;
     if (deepest > stopAt) return deepest;
-    for (const inner of Array.isArray(current) ? current : Object.values(current)) stack.push({ value: inner, depth: level });
+    for (const inner of Array.isArray(current) ? current : Object.values(current))
+      stack.push({ value: inner, depth: level });
   }
   return deepest;
 }
 
 /** Refuses a value nested deeper than maxDepth or larger than maxBytes as JSON, naming where it is. */
-export function assertJsonWithin(value: unknown, limits: { maxDepth: number; maxBytes: number }, path: string, code: ErrorCode = 'LIMIT_EXCEEDED'): void {
+export function assertJsonWithin(
+  value: unknown,
+  limits: { maxDepth: number; maxBytes: number },
+  path: string,
+  code: ErrorCode = 'LIMIT_EXCEEDED',
+): void {
   const depth = jsonDepth(value, limits.maxDepth);
   if (depth > limits.maxDepth) {
-    throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels`, { retryable: false, details: { path, limit: 'depth', expected: `at most ${limits.maxDepth} levels` } });
+    throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels`, {
+      retryable: false,
+      details: { path, limit: 'depth', expected: `at most ${limits.maxDepth} levels` },
+    });
   }
   // JSON.stringify gives undefined for undefined and functions, whatever its declared type says.
   const text: unknown = JSON.stringify(value);
   const bytes = typeof text === 'string' ? Buffer.byteLength(text) : 0;
   if (bytes > limits.maxBytes) {
-    throw new MaestroError(code, `${path} is ${bytes} bytes of JSON, more than ${limits.maxBytes}`, { retryable: false, details: { path, limit: 'bytes', expected: `at most ${limits.maxBytes} bytes`, got: bytes } });
+    throw new MaestroError(code, `${path} is ${bytes} bytes of JSON, more than ${limits.maxBytes}`, {
+      retryable: false,
+      details: { path, limit: 'bytes', expected: `at most ${limits.maxBytes} bytes`, got: bytes },
+    });
   }
 }

@@ -20,7 +20,12 @@ export const StepStatus = {
 export type StepStatus = (typeof StepStatus)[keyof typeof StepStatus];
 
 const terminalRunStatuses: ReadonlySet<string> = new Set([RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled]);
-const terminalStepStatuses: ReadonlySet<string> = new Set([StepStatus.succeeded, StepStatus.failed, StepStatus.skipped, StepStatus.cancelled]);
+const terminalStepStatuses: ReadonlySet<string> = new Set([
+  StepStatus.succeeded,
+  StepStatus.failed,
+  StepStatus.skipped,
+  StepStatus.cancelled,
+]);
 
 export function isTerminalRunStatus(status: string): boolean {
   return terminalRunStatuses.has(status);
@@ -43,7 +48,12 @@ const stepTransitions: Record<StepStatus, readonly StepStatus[]> = {
 export function assertStepTransition(stepKey: string, from: StepStatus, to: StepStatus): void {
   if (!stepTransitions[from].includes(to)) {
     throw new MaestroError('STEP_ILLEGAL_TRANSITION', `step ${stepKey} cannot go from ${from} to ${to}`, {
-      details: { path: '$.status', expected: `one of ${stepTransitions[from].join(', ') || '(none: finished)'}`, got: to, from },
+      details: {
+        path: '$.status',
+        expected: `one of ${stepTransitions[from].join(', ') || '(none: finished)'}`,
+        got: to,
+        from,
+      },
     });
   }
 }

@@ -38,7 +38,14 @@ export interface EngineServices {
    * Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. When `signal` aborts
    * because the parent step is stopped (cancel, budget, timeout), the child run is cancelled with its own children.
    */
-  runChildPlan(parent: RunDocument, parentStepId: string, idempotencyKey: string, planPath: string, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunDocument>;
+  runChildPlan(
+    parent: RunDocument,
+    parentStepId: string,
+    idempotencyKey: string,
+    planPath: string,
+    inputs: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<RunDocument>;
   /** Asks every unfinished child run of a run to stop (and so theirs): the run tree stops together. */
   cancelChildRuns(runId: string): Promise<void>;
   attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;

@@ -1,7 +1,14 @@
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ArtifactDocument, Plan, PlanDocument, RunDocument, StepDocument, UpdateStepRequest } from '../generated/schemas.js';
+import type {
+  ArtifactDocument,
+  Plan,
+  PlanDocument,
+  RunDocument,
+  StepDocument,
+  UpdateStepRequest,
+} from '../generated/schemas.js';
 import { isoNow, systemClock, type Clock } from '../domain/clock.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -101,7 +108,22 @@ export class Engine {
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
   /** The runs this process drives now, so a cancel request can reach their driver without waiting for a poll. */
   private readonly drivers = new Map<string, RunDriver>();
-  private readonly options: Readonly<Required<Omit<EngineOptions, 'store' | 'runnerId' | 'clock' | 'secrets' | 'environment' | 'inheritEnvironment' | 'allowKinds' | 'sandbox' | 'hiddenPaths'>>>;
+  private readonly options: Readonly<
+    Required<
+      Omit<
+        EngineOptions,
+        | 'store'
+        | 'runnerId'
+        | 'clock'
+        | 'secrets'
+        | 'environment'
+        | 'inheritEnvironment'
+        | 'allowKinds'
+        | 'sandbox'
+        | 'hiddenPaths'
+      >
+    >
+  >;
   private readonly environment: NodeJS.ProcessEnv;
   private readonly inheritEnvironment: boolean;
   /** Write-only inputs of the runs this process started: held in memory only, never stored. */
@@ -150,7 +172,8 @@ export class Engine {
       workspace,
       logsDir: this.options.logsDir,
       compiledPlanOf: (run) => this.compiledPlanOf(run),
-      runChildPlan: (parent, stepId, key, path, inputs, signal) => this.runChildPlan(parent, stepId, key, path, inputs, signal),
+      runChildPlan: (parent, stepId, key, path, inputs, signal) =>
+        this.runChildPlan(parent, stepId, key, path, inputs, signal),
       cancelChildRuns: (runId) => this.cancelChildRuns(runId),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
@@ -199,7 +222,10 @@ export class Engine {
     assertMatchesSchema<Plan>('plan.schema.json', plan, 'PLAN_INVALID', 'plan');
     const compiled = compilePlan(plan, this.executors);
     (plan.hooks ?? []).forEach((name, index) => {
-      if (!this.hooks.has(name)) throw new MaestroError('PLAN_INVALID', `$.hooks[${index}]: unknown hook "${name}"`, { details: { path: `$.hooks[${index}]`, expected: `one of ${this.hooks.names().join(', ')}` } });
+      if (!this.hooks.has(name))
+        throw new MaestroError('PLAN_INVALID', `$.hooks[${index}]: unknown hook "${name}"`, {
+          details: { path: `$.hooks[${index}]`, expected: `one of ${this.hooks.names().join(', ')}` },
+        });
     });
     const cached = this.compiledByVersion.get(compiled.version);
     if (cached) return cached;
@@ -220,9 +246,22 @@ export class Engine {
    * a plan using another step kind is refused (KIND_FORBIDDEN, JSON paths under `kindsPath`) before anything is
    * stored: the API's check on what callers may submit, on the one compilation the plan gets.
    */
-  async applyPlan(plan: Plan, options: { owner?: string; sourcePath?: string; allowKinds?: { policy: KindPolicy; where: string; kindsPath: string } } = {}): Promise<{ plan: PlanDocument; created: boolean }> {
+  async applyPlan(
+    plan: Plan,
+    options: {
+      owner?: string;
+      sourcePath?: string;
+      allowKinds?: { policy: KindPolicy; where: string; kindsPath: string };
+    } = {},
+  ): Promise<{ plan: PlanDocument; created: boolean }> {
     const compiled = this.compile(plan);
-    if (options.allowKinds) assertPlanKindsAllowed(compiled, options.allowKinds.policy, options.allowKinds.where, options.allowKinds.kindsPath);
+    if (options.allowKinds)
+      assertPlanKindsAllowed(
+        compiled,
+        options.allowKinds.policy,
+        options.allowKinds.where,
+        options.allowKinds.kindsPath,
+      );
     const owner = options.owner ?? plan.owner ?? this.options.defaultOwner;
     const planId = (await this.store.findPlanId(owner, plan.name)) ?? newId();
     return this.store.savePlan({
@@ -245,7 +284,9 @@ export class Engine {
       return { plan: loaded.plan, compiled: this.compile(loaded.plan), path: loaded.path };
     } catch (error) {
       if (error instanceof MaestroError && error.code === 'PLAN_INVALID' && error.details.file === undefined) {
-        throw new MaestroError('PLAN_INVALID', `${path}: ${error.message}`, { details: { ...error.details, file: path } });
+        throw new MaestroError('PLAN_INVALID', `${path}: ${error.message}`, {
+          details: { ...error.details, file: path },
+        });
       }
       throw error;
     }
@@ -258,8 +299,15 @@ export class Engine {
 
   private async compiledPlanOf(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }> {
     const planDoc = await this.store.getPlan(run.plan_id, run.plan_version);
-    if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan ${run.plan_id} version ${run.plan_version} of run ${run.run_id} is not in the store`);
-    return { compiled: this.compileStored(planDoc), planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.options.workspace };
+    if (!planDoc)
+      throw new MaestroError(
+        'PLAN_NOT_FOUND',
+        `plan ${run.plan_id} version ${run.plan_version} of run ${run.run_id} is not in the store`,
+      );
+    return {
+      compiled: this.compileStored(planDoc),
+      planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.options.workspace,
+    };
   }
 
   // ---- runs
@@ -268,7 +316,10 @@ export class Engine {
    * Validates inputs and creates the run with all its initial steps (nothing else happens: a runner executes it).
    * With an idempotency key, starting twice returns the first run.
    */
-  async startRun(planDoc: PlanDocument, options: StartRunOptions = {}): Promise<{ run: RunDocument; created: boolean }> {
+  async startRun(
+    planDoc: PlanDocument,
+    options: StartRunOptions = {},
+  ): Promise<{ run: RunDocument; created: boolean }> {
     const compiled = this.compileStored(planDoc);
     const given = options.inputs ?? {};
     assertJsonWithin(given, { maxDepth: Limits.jsonDepth, maxBytes: Limits.inputsBytes }, '$.inputs');
@@ -294,19 +345,43 @@ export class Engine {
       provenance: { intelgraph_entity_ids: [], claim_ledger_manifest_ids: [], claim_ledger_manifest_paths: [] },
       labels: options.labels ?? {},
       ...(compiled.plan.secrets?.length ? { secret_names: [...compiled.plan.secrets] } : {}),
-      ...(options.idempotencyKey ? { idempotency_key: `${owner}:${options.idempotencyKey}`, request_sha256: startRequestDigest(planDoc, inputs, options) } : {}),
+      ...(options.idempotencyKey
+        ? {
+            idempotency_key: `${owner}:${options.idempotencyKey}`,
+            request_sha256: startRequestDigest(planDoc, inputs, options),
+          }
+        : {}),
       ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
     };
     const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
     const result = await this.store.createRun(run, steps);
     if (result.created && held) this.writeOnlyInputs.set(runId, held);
     // Like a payment API: one key names one request. A different request under it is refused, not answered with the first run.
-    if (!result.created && run.request_sha256 && result.run.request_sha256 && result.run.request_sha256 !== run.request_sha256) {
-      throw new MaestroError('IDEMPOTENCY_CONFLICT', `idempotency key "${options.idempotencyKey}" was used for a different request (run ${result.run.run_id})`, {
-        details: { path: 'idempotency_key', run_id: result.run.run_id, expected: 'the same plan version, inputs and labels as the first request, or a new key' },
-      });
+    if (
+      !result.created &&
+      run.request_sha256 &&
+      result.run.request_sha256 &&
+      result.run.request_sha256 !== run.request_sha256
+    ) {
+      throw new MaestroError(
+        'IDEMPOTENCY_CONFLICT',
+        `idempotency key "${options.idempotencyKey}" was used for a different request (run ${result.run.run_id})`,
+        {
+          details: {
+            path: 'idempotency_key',
+            run_id: result.run.run_id,
+            expected: 'the same plan version, inputs and labels as the first request, or a new key',
+          },
+        },
+      );
     }
-    if (result.created) await this.events.record(runId, EventType.runCreated, { plan_id: planDoc.plan_id, plan_version: planDoc.version, owner, ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}) });
+    if (result.created)
+      await this.events.record(runId, EventType.runCreated, {
+        plan_id: planDoc.plan_id,
+        plan_version: planDoc.version,
+        owner,
+        ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
+      });
     return result;
   }
 
@@ -314,12 +389,19 @@ export class Engine {
    * Executes (or resumes) a run on this runner until it ends. When another runner holds the lease, waits for it
    * to expire (a dead runner) unless `wait` is false, in which case it returns undefined.
    */
-  async executeRun(runId: string, options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<RunDocument | undefined> {
+  async executeRun(
+    runId: string,
+    options: { wait?: boolean; signal?: AbortSignal } = {},
+  ): Promise<RunDocument | undefined> {
     for (;;) {
       const existing = await this.store.getRun(runId);
       if (!existing) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
       if (isTerminalRunStatus(existing.status)) return existing;
-      const claimed = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+      const claimed = await this.store.claimRun(runId, {
+        owner: this.runnerId,
+        now: isoNow(this.clock),
+        expires_at: this.leases.expiry(),
+      });
       if (claimed) return this.drive(claimed);
       if (options.wait === false || options.signal?.aborted) return undefined;
       await sleep(Math.min(this.options.pollMs * 5, 1000));
@@ -350,29 +432,47 @@ export class Engine {
   async cancelRun(runId: string): Promise<RunDocument> {
     const run = await this.requireRun(runId);
     if (isTerminalRunStatus(run.status)) {
-      throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}`, { details: { status: run.status } });
+      throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}`, {
+        details: { status: run.status },
+      });
     }
-    await this.store.updateRun(runId, { statusIn: ['pending', 'running'] }, { cancel_requested_at: isoNow(this.clock) });
+    await this.store.updateRun(
+      runId,
+      { statusIn: ['pending', 'running'] },
+      { cancel_requested_at: isoNow(this.clock) },
+    );
     this.drivers.get(runId)?.poke();
-    const unattended = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+    const unattended = await this.store.claimRun(runId, {
+      owner: this.runnerId,
+      now: isoNow(this.clock),
+      expires_at: this.leases.expiry(),
+    });
     return unattended ? this.drive(unattended) : this.requireRun(runId);
   }
 
   /** A new run of the same plan version, linked to the old one, reusing what succeeded before `fromStep`. */
-  async rerunFrom(runId: string, fromStep: string, options: { inputs?: Record<string, unknown>; owner?: string } = {}): Promise<RunDocument> {
+  async rerunFrom(
+    runId: string,
+    fromStep: string,
+    options: { inputs?: Record<string, unknown>; owner?: string } = {},
+  ): Promise<RunDocument> {
     const old = await this.store.getRunDetail(runId);
     if (!old) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`);
     const planDoc = await this.store.getPlan(old.run.plan_id, old.run.plan_version);
     if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan of run ${runId} is not in the store`);
     const compiled = this.compileStored(planDoc);
     if (!compiled.topLevelIds.includes(fromStep)) {
-      throw new MaestroError('INPUT_INVALID', `from_step "${fromStep}" is not a top-level step of plan ${planDoc.name}`, {
-        details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` },
-      });
+      throw new MaestroError(
+        'INPUT_INVALID',
+        `from_step "${fromStep}" is not a top-level step of plan ${planDoc.name}`,
+        {
+          details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` },
+        },
+      );
     }
     // from_step and everything downstream of it run again; the rest is reused when it succeeded.
     const rerun = new Set([fromStep]);
-    for (let grew = true; grew; ) {
+    for (let grew = true; grew;) {
       grew = false;
       for (const id of compiled.topLevelIds) {
         if (!rerun.has(id) && compiled.steps.get(id)!.needs.some((need) => rerun.has(need))) {
@@ -403,30 +503,65 @@ export class Engine {
   async updateStepStatus(runId: string, stepId: string, update: UpdateStepRequest): Promise<StepDocument> {
     const run = await this.requireRun(runId);
     const step = await this.store.getStep(stepId);
-    if (!step || step.run_id !== runId) throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { step_id: stepId } });
+    if (!step || step.run_id !== runId)
+      throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { step_id: stepId } });
     if (isTerminalRunStatus(run.status)) {
-      throw new MaestroError('STEP_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}; its steps cannot change`, { details: { path: '$.status', run_status: run.status } });
+      throw new MaestroError(
+        'STEP_ILLEGAL_TRANSITION',
+        `run ${runId} already ended ${run.status}; its steps cannot change`,
+        { details: { path: '$.status', run_status: run.status } },
+      );
     }
     assertStepTransition(step.key, step.status, update.status);
-    if (update.outputs) assertJsonWithin(update.outputs, { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes }, '$.outputs');
-    if (update.error_info) assertJsonWithin(update.error_info, { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes }, '$.error_info');
-    if (update.cost !== undefined && !(Number.isFinite(update.cost) && update.cost >= 0 && update.cost <= Limits.maxCost)) {
-      throw new MaestroError('LIMIT_EXCEEDED', `cost must be a finite number from 0 to ${Limits.maxCost}`, { details: { path: '$.cost', expected: `0 to ${Limits.maxCost}` } });
+    if (update.outputs)
+      assertJsonWithin(update.outputs, { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes }, '$.outputs');
+    if (update.error_info)
+      assertJsonWithin(
+        update.error_info,
+        { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes },
+        '$.error_info',
+      );
+    if (
+      update.cost !== undefined &&
+      !(Number.isFinite(update.cost) && update.cost >= 0 && update.cost <= Limits.maxCost)
+    ) {
+      throw new MaestroError('LIMIT_EXCEEDED', `cost must be a finite number from 0 to ${Limits.maxCost}`, {
+        details: { path: '$.cost', expected: `0 to ${Limits.maxCost}` },
+      });
     }
     const now = isoNow(this.clock);
-    const updated = await this.store.updateStep(stepId, { statusIn: [step.status] }, {
-      status: update.status,
-      ...(update.status === 'running' ? { started_at: step.started_at ?? now, lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: step.lease?.fence ?? 0 } } : {}),
-      ...(isTerminalStepStatus(update.status) ? { ended_at: now } : {}),
-      ...(update.outputs ? { outputs: update.outputs } : {}),
-      ...(update.logs_ref ? { logs_ref: update.logs_ref } : {}),
-      ...(update.error_info ? { error_info: update.error_info } : {}),
-      ...(update.cost !== undefined ? { cost: update.cost } : {}),
-    });
-    if (!updated) throw new MaestroError('CONFLICT', `step ${step.key} changed while it was being updated; read it again`, { details: { step_id: stepId } });
-    const type = { running: EventType.stepStarted, succeeded: EventType.stepSucceeded, failed: EventType.stepFailed, skipped: EventType.stepSkipped, cancelled: EventType.stepCancelled }[update.status];
+    const updated = await this.store.updateStep(
+      stepId,
+      { statusIn: [step.status] },
+      {
+        status: update.status,
+        ...(update.status === 'running'
+          ? {
+              started_at: step.started_at ?? now,
+              lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: step.lease?.fence ?? 0 },
+            }
+          : {}),
+        ...(isTerminalStepStatus(update.status) ? { ended_at: now } : {}),
+        ...(update.outputs ? { outputs: update.outputs } : {}),
+        ...(update.logs_ref ? { logs_ref: update.logs_ref } : {}),
+        ...(update.error_info ? { error_info: update.error_info } : {}),
+        ...(update.cost !== undefined ? { cost: update.cost } : {}),
+      },
+    );
+    if (!updated)
+      throw new MaestroError('CONFLICT', `step ${step.key} changed while it was being updated; read it again`, {
+        details: { step_id: stepId },
+      });
+    const type = {
+      running: EventType.stepStarted,
+      succeeded: EventType.stepSucceeded,
+      failed: EventType.stepFailed,
+      skipped: EventType.stepSkipped,
+      cancelled: EventType.stepCancelled,
+    }[update.status];
     await this.events.record(runId, type, { key: step.key, source: 'external' }, stepId);
-    if (update.cost !== undefined && update.cost > 0 && isTerminalStepStatus(update.status)) await this.store.addRunCost(runId, update.cost);
+    if (update.cost !== undefined && update.cost > 0 && isTerminalStepStatus(update.status))
+      await this.store.addRunCost(runId, update.cost);
     await this.reconcile(runId);
     await this.outbox.drain(runId);
     return updated;
@@ -434,33 +569,58 @@ export class Engine {
 
   /** When no runner attends a run, records what outside updates imply (run started, groups done, run ended). */
   private async reconcile(runId: string): Promise<void> {
-    const claimed = await this.store.claimRun(runId, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+    const claimed = await this.store.claimRun(runId, {
+      owner: this.runnerId,
+      now: isoNow(this.clock),
+      expires_at: this.leases.expiry(),
+    });
     if (claimed) await this.drive(claimed, 'reconcile');
   }
 
   /** Records an artifact: a workspace file (sha256 and size computed by streaming) or a URL. */
-  async attachArtifact(runId: string, request: ArtifactRequest & { location?: string; digest?: { sha256: string }; size_bytes?: number; claim_ledger_ref?: string }, stepId?: string): Promise<ArtifactDocument> {
+  async attachArtifact(
+    runId: string,
+    request: ArtifactRequest & {
+      location?: string;
+      digest?: { sha256: string };
+      size_bytes?: number;
+      claim_ledger_ref?: string;
+    },
+    stepId?: string,
+  ): Promise<ArtifactDocument> {
     await this.requireRun(runId);
     if (stepId !== undefined) {
       const step = await this.store.getStep(stepId);
-      if (!step || step.run_id !== runId) throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, { details: { path: '$.step_id' } });
+      if (!step || step.run_id !== runId)
+        throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, {
+          details: { path: '$.step_id' },
+        });
     }
-    if (request.metadata) assertJsonWithin(request.metadata, { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes }, '$.metadata');
+    if (request.metadata)
+      assertJsonWithin(request.metadata, { maxDepth: Limits.jsonDepth, maxBytes: Limits.metadataBytes }, '$.metadata');
     const rawLocation = request.url ?? request.path ?? request.location;
-    if (!rawLocation) throw new MaestroError('INPUT_INVALID', 'an artifact needs a path or a URL', { details: { path: '$.location' } });
+    if (!rawLocation)
+      throw new MaestroError('INPUT_INVALID', 'an artifact needs a path or a URL', { details: { path: '$.location' } });
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(rawLocation);
     let location = rawLocation;
     let digest = request.digest;
     let size = request.size_bytes;
     if (!isUrl) {
-      location = resolveInWorkspace(this.options.workspace, rawLocation, request.path ? '$.artifacts.path' : '$.location');
+      location = resolveInWorkspace(
+        this.options.workspace,
+        rawLocation,
+        request.path ? '$.artifacts.path' : '$.location',
+      );
       try {
         const computed = await digestFile(location);
         digest = { sha256: computed.sha256 };
         size = computed.size_bytes;
       } catch (error) {
         if (request.path) {
-          throw new MaestroError('STEP_FAILED', `artifact file ${rawLocation} was not produced`, { retryable: false, details: { path: '$.artifacts.path', got: rawLocation } });
+          throw new MaestroError('STEP_FAILED', `artifact file ${rawLocation} was not produced`, {
+            retryable: false,
+            details: { path: '$.artifacts.path', got: rawLocation },
+          });
         }
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
@@ -481,13 +641,31 @@ export class Engine {
       metadata: request.metadata ?? {},
     };
     await this.store.attachArtifact(artifact);
-    await this.events.record(runId, EventType.artifactAttached, { artifact_id: artifact.artifact_id, name: artifact.name, type: artifact.type, location, ...(digest ? { sha256: digest.sha256 } : {}) }, stepId);
+    await this.events.record(
+      runId,
+      EventType.artifactAttached,
+      {
+        artifact_id: artifact.artifact_id,
+        name: artifact.name,
+        type: artifact.type,
+        location,
+        ...(digest ? { sha256: digest.sha256 } : {}),
+      },
+      stepId,
+    );
     return artifact;
   }
 
   // ---- child runs and workers
 
-  private async runChildPlan(parent: RunDocument, parentStepId: string, key: string, planPath: string, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunDocument> {
+  private async runChildPlan(
+    parent: RunDocument,
+    parentStepId: string,
+    key: string,
+    planPath: string,
+    inputs: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<RunDocument> {
     const planDoc = await this.applyPlanFile(planPath, parent.owner);
     if (signal.aborted) throw signal.reason;
     const { run } = await this.startRun(planDoc, {
@@ -499,7 +677,8 @@ export class Engine {
     // A stopped parent step stops its child run. A lost lease or store does not: the runner that takes the
     // parent over runs this step again and finds the same child run by its idempotency key.
     const onAbort = (): void => {
-      if (isMaestroError(signal.reason) && stopsChildRuns.has(signal.reason.code)) void this.cancelIfUnfinished(run.run_id).catch(() => undefined);
+      if (isMaestroError(signal.reason) && stopsChildRuns.has(signal.reason.code))
+        void this.cancelIfUnfinished(run.run_id).catch(() => undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -511,9 +690,10 @@ export class Engine {
 
   /** Asks every unfinished child run of a run to stop; each stops its own children in turn. */
   private async cancelChildRuns(runId: string): Promise<void> {
-    for (let cursor: string | undefined; ; ) {
+    for (let cursor: string | undefined; ;) {
       const page = await this.store.listRuns({ parent_run_id: runId }, { limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const child of page.items) if (!isTerminalRunStatus(child.status)) await this.cancelIfUnfinished(child.run_id);
+      for (const child of page.items)
+        if (!isTerminalRunStatus(child.status)) await this.cancelIfUnfinished(child.run_id);
       if (!page.next_cursor) return;
       cursor = page.next_cursor;
     }
@@ -542,7 +722,11 @@ export class Engine {
       }
       let claimed: RunDocument | undefined;
       try {
-        claimed = await this.store.claimRun(undefined, { owner: this.runnerId, now: isoNow(this.clock), expires_at: this.leases.expiry() });
+        claimed = await this.store.claimRun(undefined, {
+          owner: this.runnerId,
+          now: isoNow(this.clock),
+          expires_at: this.leases.expiry(),
+        });
       } catch (error) {
         options.onError?.(error);
       }
@@ -578,7 +762,14 @@ export class Engine {
 
 /** What makes two starts under one idempotency key the same request. */
 function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknown>, options: StartRunOptions): string {
-  return planVersion({ plan_id: planDoc.plan_id, plan_version: planDoc.version, inputs, labels: options.labels ?? {}, parent: options.parent ?? null, rerun_of: options.rerunOf ?? null });
+  return planVersion({
+    plan_id: planDoc.plan_id,
+    plan_version: planDoc.version,
+    inputs,
+    labels: options.labels ?? {},
+    parent: options.parent ?? null,
+    rerun_of: options.rerunOf ?? null,
+  });
 }
 
 /**
@@ -586,13 +777,22 @@ function startRequestDigest(planDoc: PlanDocument, inputs: Record<string, unknow
  * when the first exec step asks (a command that runs none, like `validate`, never starts it); `on` checks at once.
  */
 function sandboxOf(mode: SandboxMode, workspace: string, hiddenPaths: readonly string[]): EngineServices['sandbox'] {
-  if (mode === 'on' && !isBubblewrapAvailable()) throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', { details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' } });
+  if (mode === 'on' && !isBubblewrapAvailable())
+    throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', {
+      details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' },
+    });
   const state = join(workspace, '.maestro');
-  const layout = { readOnly: [state], hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))] };
+  const layout = {
+    readOnly: [state],
+    hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))],
+  };
   return () => (mode !== 'off' && isBubblewrapAvailable() ? layout : undefined);
 }
 
-function splitWriteOnly(inputs: Record<string, unknown>, writeOnly: ReadonlySet<string>): { stored: Record<string, unknown>; held?: Record<string, unknown> } {
+function splitWriteOnly(
+  inputs: Record<string, unknown>,
+  writeOnly: ReadonlySet<string>,
+): { stored: Record<string, unknown>; held?: Record<string, unknown> } {
   const names = Object.keys(inputs).filter((name) => writeOnly.has(name));
   if (names.length === 0) return { stored: inputs };
   const stored = { ...inputs };
@@ -607,5 +807,12 @@ function splitWriteOnly(inputs: Record<string, unknown>, writeOnly: ReadonlySet<
 function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocument> | undefined): StepDocument {
   const old = reuse?.get(step.key);
   if (!old) return step;
-  return { ...step, status: 'succeeded', skip_reason: 'reused', outputs: old.outputs ?? {}, ...(old.cost ? { cost: old.cost } : {}), ended_at: step.created_at };
+  return {
+    ...step,
+    status: 'succeeded',
+    skip_reason: 'reused',
+    outputs: old.outputs ?? {},
+    ...(old.cost ? { cost: old.cost } : {}),
+    ended_at: step.created_at,
+  };
 }

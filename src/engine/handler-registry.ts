@@ -1,7 +1,9 @@
 import type { StepContext } from './step-context.js';
 
 /** A function registered in code and called by `uses: handler` steps; its return value becomes the step's outputs. */
-export type StepHandler = (context: StepContext) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
+export type StepHandler = (
+  context: StepContext,
+) => Promise<Record<string, unknown> | void> | Record<string, unknown> | void;
 
 export class HandlerRegistry {
   private readonly handlers = new Map<string, StepHandler>();

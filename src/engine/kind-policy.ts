@@ -25,33 +25,53 @@ export function onlyKinds(kinds: readonly string[]): KindPolicy {
 
 /** `all`, or a comma-separated list (`noop,http,exec,shell`), from a flag or the environment. */
 export function parseKindPolicy(text: string): KindPolicy {
-  const kinds = text.split(',').map((k) => k.trim()).filter(Boolean);
+  const kinds = text
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
   return kinds.length === 1 && kinds[0] === 'all' ? allKinds() : onlyKinds(kinds);
 }
 
 /** The kinds a step needs allowed: its `uses`, and `shell` too when it asks for a shell. */
 export function kindsOfStep(spec: Pick<PlanStep, 'uses' | 'with'>): string[] {
   if (!spec.uses) return [];
-  return spec.uses === 'exec' && (spec.with as { shell?: unknown } | undefined)?.shell === true ? ['exec', SHELL_KIND] : [spec.uses];
+  return spec.uses === 'exec' && (spec.with as { shell?: unknown } | undefined)?.shell === true
+    ? ['exec', SHELL_KIND]
+    : [spec.uses];
 }
 
 function forbidden(kind: string, stepId: string, path: string, policy: KindPolicy, where: string): MaestroError {
-  return new MaestroError('KIND_FORBIDDEN', `step "${stepId}" uses ${kind}, which ${where} does not allow (allowed: ${policy.description})`, {
-    details: { path, step: stepId, kind, expected: `one of ${policy.description}` },
-  });
+  return new MaestroError(
+    'KIND_FORBIDDEN',
+    `step "${stepId}" uses ${kind}, which ${where} does not allow (allowed: ${policy.description})`,
+    {
+      details: { path, step: stepId, kind, expected: `one of ${policy.description}` },
+    },
+  );
 }
 
 /** Refuses a plan with a step whose kind the policy forbids, naming the first such step and its JSON path. */
-export function assertPlanKindsAllowed(compiled: CompiledPlan, policy: KindPolicy, where: string, pathPrefix = '$'): void {
+export function assertPlanKindsAllowed(
+  compiled: CompiledPlan,
+  policy: KindPolicy,
+  where: string,
+  pathPrefix = '$',
+): void {
   for (const step of compiled.steps.values()) {
     for (const kind of kindsOfStep(step.spec)) {
-      if (!policy.allows(kind)) throw forbidden(kind, step.id, `${pathPrefix}${step.path.slice(1)}.uses`, policy, where);
+      if (!policy.allows(kind))
+        throw forbidden(kind, step.id, `${pathPrefix}${step.path.slice(1)}.uses`, policy, where);
     }
   }
 }
 
 /** Refuses to run one step whose kind the runner's policy forbids (the plan came from somewhere else). */
-export function assertStepKindAllowed(spec: Pick<PlanStep, 'uses' | 'with'>, stepId: string, path: string, policy: KindPolicy): void {
+export function assertStepKindAllowed(
+  spec: Pick<PlanStep, 'uses' | 'with'>,
+  stepId: string,
+  path: string,
+  policy: KindPolicy,
+): void {
   for (const kind of kindsOfStep(spec)) {
     if (!policy.allows(kind)) throw forbidden(kind, stepId, `${path}.uses`, policy, 'this runner');
   }

@@ -7,7 +7,15 @@ import { EventType } from '../events/event-types.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import { RUN_MEMBERS } from '../plan/check-references.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
-import { evaluateNode, evaluateValue, forEachString, hasExpression, parseTemplate, referencedStepIds, type ExpressionContext } from '../plan/expressions.js';
+import {
+  evaluateNode,
+  evaluateValue,
+  forEachString,
+  hasExpression,
+  parseTemplate,
+  referencedStepIds,
+  type ExpressionContext,
+} from '../plan/expressions.js';
 import { findSchemaFault } from '../schema/validators.js';
 import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
@@ -24,7 +32,15 @@ export const EXTERNAL_LEASE_OWNER = 'external';
 const FOREVER = '9999-12-31T23:59:59.999Z';
 
 type AttemptOutcome =
-  | { kind: 'succeeded'; key: string; token: LeaseToken; outputs: Record<string, unknown>; cost: number; logsRef: string; childRunId?: string }
+  | {
+      kind: 'succeeded';
+      key: string;
+      token: LeaseToken;
+      outputs: Record<string, unknown>;
+      cost: number;
+      logsRef: string;
+      childRunId?: string;
+    }
   | { kind: 'await_external'; key: string; token: LeaseToken; cost: number; logsRef: string }
   | { kind: 'failed'; key: string; token: LeaseToken; error: MaestroError; cost: number; logsRef: string };
 
@@ -34,7 +50,9 @@ export function errorInfoOf(error: MaestroError, attempt?: number): ErrorInfo {
     message: error.message,
     code: error.code.toLowerCase(),
     ...(attempt === undefined ? {} : { attempt }),
-    ...(Object.keys(error.details).length > 0 ? { details: JSON.parse(JSON.stringify(error.details)) as Record<string, unknown> } : {}),
+    ...(Object.keys(error.details).length > 0
+      ? { details: JSON.parse(JSON.stringify(error.details)) as Record<string, unknown> }
+      : {}),
   };
 }
 
@@ -46,7 +64,8 @@ function readsOf(step: CompiledStep): string[] {
     const found = new Set<string>();
     const collect = (value: unknown): void =>
       forEachString(value, '$', (text) => {
-        if (hasExpression(text)) for (const node of parseTemplate(text)) for (const id of referencedStepIds(node)) found.add(id);
+        if (hasExpression(text))
+          for (const node of parseTemplate(text)) for (const id of referencedStepIds(node)) found.add(id);
       });
     collect(step.spec.with ?? {});
     if (typeof step.spec.foreach === 'string') collect(step.spec.foreach);
@@ -98,14 +117,17 @@ export class RunDriver {
     private readonly mode: 'execute' | 'reconcile' = 'execute',
   ) {
     this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
-    for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {})) if (typeof value === 'string') this.masker.add(value);
+    for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {}))
+      if (typeof value === 'string') this.masker.add(value);
   }
 
   async drive(): Promise<RunDocument> {
     const { leases } = this.services;
     leases.hold('run', this.run.run_id, this.runToken, () => {
       this.lostRun = true;
-      this.abortAll(new MaestroError('LEASE_LOST', `runner ${this.runToken.owner} lost the lease of run ${this.run.run_id}`));
+      this.abortAll(
+        new MaestroError('LEASE_LOST', `runner ${this.runToken.owner} lost the lease of run ${this.run.run_id}`),
+      );
     });
     try {
       const resumed = this.run.status === 'running';
@@ -254,7 +276,11 @@ export class RunDriver {
 
   private async markStarted(): Promise<void> {
     if (this.run.status !== 'pending') return;
-    const started = await this.services.store.updateRun(this.run.run_id, { statusIn: ['pending'], lease: this.runToken }, { status: 'running', started_at: this.now() });
+    const started = await this.services.store.updateRun(
+      this.run.run_id,
+      { statusIn: ['pending'], lease: this.runToken },
+      { status: 'running', started_at: this.now() },
+    );
     if (!started) throw new MaestroError('LEASE_LOST', `run ${this.run.run_id} changed under its runner`);
     this.run = started;
     await this.services.events.record(this.run.run_id, EventType.runStarted, { runner: this.runToken.owner });
@@ -267,19 +293,32 @@ export class RunDriver {
   private async recordMissingEvents(): Promise<void> {
     // A terminal event happens once per step; a retrying event once per failed attempt.
     const recorded = new Set<string>();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const batch = await this.services.store.listEvents(this.run.run_id, after, 5_000);
-      for (const event of batch) recorded.add(`${event.step_id ?? ''}:${event.type}${event.type === EventType.stepRetrying ? `:${String(event.data.attempt)}` : ''}`);
+      for (const event of batch)
+        recorded.add(
+          `${event.step_id ?? ''}:${event.type}${event.type === EventType.stepRetrying ? `:${String(event.data.attempt)}` : ''}`,
+        );
       if (batch.length < 5_000) break;
       after = batch[batch.length - 1]!.seq;
     }
-    const terminalEvent: Record<string, EventDocument['type']> = { succeeded: EventType.stepSucceeded, failed: EventType.stepFailed, skipped: EventType.stepSkipped, cancelled: EventType.stepCancelled };
+    const terminalEvent: Record<string, EventDocument['type']> = {
+      succeeded: EventType.stepSucceeded,
+      failed: EventType.stepFailed,
+      skipped: EventType.stepSkipped,
+      cancelled: EventType.stepCancelled,
+    };
     for (const step of this.steps.values()) {
       if (step.skip_reason === 'reused') continue;
       const retrying = step.status === 'pending' && step.attempt > 0;
       const type = retrying ? EventType.stepRetrying : terminalEvent[step.status];
       if (!type || recorded.has(`${step.step_id}:${type}${retrying ? `:${step.attempt}` : ''}`)) continue;
-      await this.services.events.record(this.run.run_id, type, { key: step.key, ...(step.attempt > 0 ? { attempt: step.attempt } : {}), recovered: true }, step.step_id);
+      await this.services.events.record(
+        this.run.run_id,
+        type,
+        { key: step.key, ...(step.attempt > 0 ? { attempt: step.attempt } : {}), recovered: true },
+        step.step_id,
+      );
     }
   }
 
@@ -298,8 +337,14 @@ export class RunDriver {
     const crossed: Record<string, unknown> | undefined =
       budget.max_cost !== undefined && this.run.usage.cost > budget.max_cost
         ? { kind: 'max_cost', limit: budget.max_cost, value: this.run.usage.cost }
-        : budget.max_duration_ms !== undefined && this.run.started_at && Date.now() - Date.parse(this.run.started_at) > budget.max_duration_ms
-          ? { kind: 'max_duration_ms', limit: budget.max_duration_ms, value: Date.now() - Date.parse(this.run.started_at) }
+        : budget.max_duration_ms !== undefined &&
+            this.run.started_at &&
+            Date.now() - Date.parse(this.run.started_at) > budget.max_duration_ms
+          ? {
+              kind: 'max_duration_ms',
+              limit: budget.max_duration_ms,
+              value: Date.now() - Date.parse(this.run.started_at),
+            }
           : undefined;
     if (!crossed) return undefined;
     if (budget.mode === 'audit') {
@@ -309,7 +354,11 @@ export class RunDriver {
       }
       return undefined;
     }
-    return new MaestroError('BUDGET_EXCEEDED', `run crossed its ${String(crossed.kind)} budget (${String(crossed.value)} > ${String(crossed.limit)})`, { details: crossed });
+    return new MaestroError(
+      'BUDGET_EXCEEDED',
+      `run crossed its ${String(crossed.kind)} budget (${String(crossed.value)} > ${String(crossed.limit)})`,
+      { details: crossed },
+    );
   }
 
   private abortAll(reason: MaestroError): void {
@@ -320,7 +369,11 @@ export class RunDriver {
   private async stopAndFinish(reason: MaestroError): Promise<RunDocument> {
     if (!this.stopping) {
       this.stopping = reason;
-      if (reason.code === 'BUDGET_EXCEEDED') await this.services.events.record(this.run.run_id, EventType.budgetExceeded, { ...reason.details, mode: 'enforce' });
+      if (reason.code === 'BUDGET_EXCEEDED')
+        await this.services.events.record(this.run.run_id, EventType.budgetExceeded, {
+          ...reason.details,
+          mode: 'enforce',
+        });
       this.abortAll(reason);
     }
     while (this.inFlight.size > 0 || this.settled.length > 0) {
@@ -330,10 +383,19 @@ export class RunDriver {
     const skipReason = reason.code === 'BUDGET_EXCEEDED' ? 'budget_exceeded' : 'cancelled';
     for (const doc of [...this.steps.values()]) {
       if (isTerminalStepStatus(doc.status)) continue;
-      const cancelled = await this.services.store.updateStep(doc.step_id, { statusIn: [doc.status] }, { status: 'cancelled', skip_reason: skipReason, ended_at: this.now(), error_info: errorInfoOf(reason) });
+      const cancelled = await this.services.store.updateStep(
+        doc.step_id,
+        { statusIn: [doc.status] },
+        { status: 'cancelled', skip_reason: skipReason, ended_at: this.now(), error_info: errorInfoOf(reason) },
+      );
       if (cancelled) {
         this.put(cancelled);
-        await this.services.events.record(this.run.run_id, EventType.stepCancelled, { key: cancelled.key, reason: skipReason }, cancelled.step_id);
+        await this.services.events.record(
+          this.run.run_id,
+          EventType.stepCancelled,
+          { key: cancelled.key, reason: skipReason },
+          cancelled.step_id,
+        );
       }
     }
     // Child runs that no step of this runner was waiting on (their runner is elsewhere, or none) stop too.
@@ -349,7 +411,11 @@ export class RunDriver {
     let errorInfo: ErrorInfo | undefined = stop
       ? errorInfoOf(stop)
       : failedStep
-        ? { code: 'step_failed', message: `step ${failedStep.key} failed${failedStep.error_info ? `: ${failedStep.error_info.message}` : ''}`, details: { step_id: failedStep.step_id, key: failedStep.key } }
+        ? {
+            code: 'step_failed',
+            message: `step ${failedStep.key} failed${failedStep.error_info ? `: ${failedStep.error_info.message}` : ''}`,
+            details: { step_id: failedStep.step_id, key: failedStep.key },
+          }
         : undefined;
     if (status === 'succeeded' && this.compiled.plan.outputs) {
       try {
@@ -371,10 +437,20 @@ export class RunDriver {
         ...(errorInfo ? { error_info: errorInfo } : {}),
       },
     );
-    if (!ended) throw new MaestroError('LEASE_LOST', `run ${this.run.run_id} could not be ended: another runner holds it`);
+    if (!ended)
+      throw new MaestroError('LEASE_LOST', `run ${this.run.run_id} could not be ended: another runner holds it`);
     this.run = ended;
-    const type = finalStatus === 'succeeded' ? EventType.runSucceeded : finalStatus === 'cancelled' ? EventType.runCancelled : EventType.runFailed;
-    await this.services.events.record(this.run.run_id, type, { status: finalStatus, ...(errorInfo ? { error_info: errorInfo } : {}), usage: ended.usage });
+    const type =
+      finalStatus === 'succeeded'
+        ? EventType.runSucceeded
+        : finalStatus === 'cancelled'
+          ? EventType.runCancelled
+          : EventType.runFailed;
+    await this.services.events.record(this.run.run_id, type, {
+      status: finalStatus,
+      ...(errorInfo ? { error_info: errorInfo } : {}),
+      usage: ended.usage,
+    });
     return ended;
   }
 
@@ -402,16 +478,22 @@ export class RunDriver {
     if (doc.status === 'running') {
       if (role !== 'leaf') return this.completeContainerIfDone(doc, role);
       // Running but not ours: an external update is awaited, or another runner holds (or held) it.
-      if (doc.lease && doc.lease.owner !== EXTERNAL_LEASE_OWNER && Date.parse(doc.lease.expires_at) < Date.now()) return this.launch(doc);
+      if (doc.lease && doc.lease.owner !== EXTERNAL_LEASE_OWNER && Date.parse(doc.lease.expires_at) < Date.now())
+        return this.launch(doc);
       this.watched.add(key);
       return;
     }
 
     if ((this.unfinishedNeeds.get(key) ?? 0) > 0) return;
-    const needs = doc.needs.map((needKey) => this.steps.get(needKey)).filter((need): need is StepDocument => need !== undefined);
-    const failedNeed = needs.find((need) => need.status === 'cancelled' || (need.status === 'failed' && !this.compiledOf(need).continueOnError));
+    const needs = doc.needs
+      .map((needKey) => this.steps.get(needKey))
+      .filter((need): need is StepDocument => need !== undefined);
+    const failedNeed = needs.find(
+      (need) => need.status === 'cancelled' || (need.status === 'failed' && !this.compiledOf(need).continueOnError),
+    );
     if (failedNeed) return this.skip(doc, 'upstream_failed');
-    if (!compiled.condition && needs.some((need) => need.status === 'skipped')) return this.skip(doc, 'upstream_skipped');
+    if (!compiled.condition && needs.some((need) => need.status === 'skipped'))
+      return this.skip(doc, 'upstream_skipped');
     if (compiled.condition) {
       let pass: boolean;
       try {
@@ -428,32 +510,49 @@ export class RunDriver {
   }
 
   private wakeAt(key: string, at: string): void {
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      this.dirty.add(key);
-      this.notify();
-    }, Math.max(0, Date.parse(at) - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.retryTimers.delete(timer);
+        this.dirty.add(key);
+        this.notify();
+      },
+      Math.max(0, Date.parse(at) - Date.now()),
+    );
     this.retryTimers.add(timer);
   }
 
   private async skip(doc: StepDocument, reason: NonNullable<StepDocument['skip_reason']>): Promise<void> {
-    const skipped = await this.services.store.updateStep(doc.step_id, { statusIn: ['pending'] }, { status: 'skipped', skip_reason: reason, ended_at: this.now() });
+    const skipped = await this.services.store.updateStep(
+      doc.step_id,
+      { statusIn: ['pending'] },
+      { status: 'skipped', skip_reason: reason, ended_at: this.now() },
+    );
     if (!skipped) return this.refreshOne(doc.key);
     this.put(skipped);
     await this.services.events.record(this.run.run_id, EventType.stepSkipped, { key: doc.key, reason }, doc.step_id);
     // The nested steps of a skipped group never run either.
     for (const childKey of this.childrenOf.get(doc.key) ?? []) {
       const child = this.steps.get(childKey);
-      if (child && child.status === 'pending') await this.skip(child, reason === 'condition_false' ? 'upstream_skipped' : reason);
+      if (child && child.status === 'pending')
+        await this.skip(child, reason === 'condition_false' ? 'upstream_skipped' : reason);
     }
     this.markFinished(skipped);
   }
 
   private async failWithoutRunning(doc: StepDocument, error: MaestroError): Promise<void> {
-    const failed = await this.services.store.updateStep(doc.step_id, { statusIn: ['pending', 'running'] }, { status: 'failed', ended_at: this.now(), error_info: errorInfoOf(error) });
+    const failed = await this.services.store.updateStep(
+      doc.step_id,
+      { statusIn: ['pending', 'running'] },
+      { status: 'failed', ended_at: this.now(), error_info: errorInfoOf(error) },
+    );
     if (!failed) return this.refreshOne(doc.key);
     this.put(failed);
-    await this.services.events.record(this.run.run_id, EventType.stepFailed, { key: doc.key, error: errorInfoOf(error) }, doc.step_id);
+    await this.services.events.record(
+      this.run.run_id,
+      EventType.stepFailed,
+      { key: doc.key, error: errorInfoOf(error) },
+      doc.step_id,
+    );
     for (const childKey of this.childrenOf.get(doc.key) ?? []) {
       const child = this.steps.get(childKey);
       if (child && child.status === 'pending') await this.skip(child, 'upstream_failed');
@@ -462,10 +561,19 @@ export class RunDriver {
   }
 
   private async startContainer(doc: StepDocument): Promise<void> {
-    const started = await this.services.store.updateStep(doc.step_id, { statusIn: ['pending'] }, { status: 'running', started_at: this.now() });
+    const started = await this.services.store.updateStep(
+      doc.step_id,
+      { statusIn: ['pending'] },
+      { status: 'running', started_at: this.now() },
+    );
     if (!started) return this.refreshOne(doc.key);
     this.put(started);
-    await this.services.events.record(this.run.run_id, EventType.stepStarted, { key: doc.key, attempt: 0 }, doc.step_id);
+    await this.services.events.record(
+      this.run.run_id,
+      EventType.stepStarted,
+      { key: doc.key, attempt: 0 },
+      doc.step_id,
+    );
     for (const childKey of this.childrenOf.get(doc.key) ?? []) this.dirty.add(childKey);
     this.dirty.add(doc.key);
   }
@@ -479,10 +587,30 @@ export class RunDriver {
       return this.failWithoutRunning(doc, toMaestroError(error, 'EXPRESSION_INVALID'));
     }
     if (Array.isArray(items) && items.length > Limits.foreachItems) {
-      return this.failWithoutRunning(doc, new MaestroError('LIMIT_EXCEEDED', `foreach of ${doc.key} gave ${items.length} items, more than ${Limits.foreachItems}`, { details: { path: `${compiled.path}.foreach`, limit: 'foreach_items', expected: `at most ${Limits.foreachItems} items` } }));
+      return this.failWithoutRunning(
+        doc,
+        new MaestroError(
+          'LIMIT_EXCEEDED',
+          `foreach of ${doc.key} gave ${items.length} items, more than ${Limits.foreachItems}`,
+          {
+            details: {
+              path: `${compiled.path}.foreach`,
+              limit: 'foreach_items',
+              expected: `at most ${Limits.foreachItems} items`,
+            },
+          },
+        ),
+      );
     }
     if (!Array.isArray(items)) {
-      return this.failWithoutRunning(doc, new MaestroError('EXPRESSION_INVALID', `foreach of ${doc.key} gave ${items === null ? 'null' : typeof items}, not an array`, { details: { path: `${compiled.path}.foreach` } }));
+      return this.failWithoutRunning(
+        doc,
+        new MaestroError(
+          'EXPRESSION_INVALID',
+          `foreach of ${doc.key} gave ${items === null ? 'null' : typeof items}, not an array`,
+          { details: { path: `${compiled.path}.foreach` } },
+        ),
+      );
     }
     // Copies first, then the parent turns running: a resumed runner that sees it running finds its copies.
     await this.services.store.insertSteps(buildForeachCopies(this.compiled, doc, items, this.now()));
@@ -493,23 +621,42 @@ export class RunDriver {
   private async completeContainerIfDone(doc: StepDocument, role: 'group' | 'fanout'): Promise<void> {
     if ((this.unfinishedChildren.get(doc.key) ?? 0) > 0) return;
     const children = (this.childrenOf.get(doc.key) ?? []).map((key) => this.steps.get(key)!);
-    const failedChild = children.find((child) => child.status === 'cancelled' || (child.status === 'failed' && !this.compiledOf(child).continueOnError));
+    const failedChild = children.find(
+      (child) => child.status === 'cancelled' || (child.status === 'failed' && !this.compiledOf(child).continueOnError),
+    );
     const outputs =
       role === 'fanout'
         ? { items: [...children].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((child) => child.outputs ?? {}) }
         : Object.fromEntries(children.map((child) => [planStepIdOf(child.key), child.outputs ?? {}]));
     const status: StepStatus = failedChild ? 'failed' : 'succeeded';
     const cost = children.reduce((sum, child) => sum + (child.cost ?? 0), 0);
-    const done = await this.services.store.updateStep(doc.step_id, { statusIn: ['running'] }, {
-      status,
-      outputs,
-      ended_at: this.now(),
-      ...(cost > 0 ? { cost } : {}),
-      ...(failedChild ? { error_info: { code: 'step_failed', message: `nested step ${failedChild.key} ${failedChild.status}`, details: { key: failedChild.key } } } : {}),
-    });
+    const done = await this.services.store.updateStep(
+      doc.step_id,
+      { statusIn: ['running'] },
+      {
+        status,
+        outputs,
+        ended_at: this.now(),
+        ...(cost > 0 ? { cost } : {}),
+        ...(failedChild
+          ? {
+              error_info: {
+                code: 'step_failed',
+                message: `nested step ${failedChild.key} ${failedChild.status}`,
+                details: { key: failedChild.key },
+              },
+            }
+          : {}),
+      },
+    );
     if (!done) return this.refreshOne(doc.key);
     this.put(done);
-    await this.services.events.record(this.run.run_id, failedChild ? EventType.stepFailed : EventType.stepSucceeded, { key: doc.key, ...(done.error_info ? { error: done.error_info } : {}) }, doc.step_id);
+    await this.services.events.record(
+      this.run.run_id,
+      failedChild ? EventType.stepFailed : EventType.stepSucceeded,
+      { key: doc.key, ...(done.error_info ? { error: done.error_info } : {}) },
+      doc.step_id,
+    );
     this.markFinished(done);
   }
 
@@ -526,7 +673,11 @@ export class RunDriver {
       return;
     }
     const claimed = await this.services.store
-      .claimStep(doc.step_id, { owner: this.runToken.owner, now: this.now(), expires_at: this.services.leases.expiry() })
+      .claimStep(doc.step_id, {
+        owner: this.runToken.owner,
+        now: this.now(),
+        expires_at: this.services.leases.expiry(),
+      })
       .catch((error: unknown) => {
         this.services.slots.release();
         throw error;
@@ -545,7 +696,12 @@ export class RunDriver {
     this.services.leases.hold('step', claimed.step_id, token, () =>
       controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
     );
-    await this.services.events.record(this.run.run_id, EventType.stepStarted, { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) }, claimed.step_id);
+    await this.services.events.record(
+      this.run.run_id,
+      EventType.stepStarted,
+      { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) },
+      claimed.step_id,
+    );
     void this.attempt(claimed, token, controller).then((outcome) => {
       this.settled.push(outcome);
       this.notify();
@@ -555,15 +711,32 @@ export class RunDriver {
   /** Runs one attempt; never throws: every ending is an outcome for the loop to record. */
   private async attempt(step: StepDocument, token: LeaseToken, controller: AbortController): Promise<AttemptOutcome> {
     const compiled = this.compiledOf(step);
-    const logsRef = join(this.services.logsDir, this.run.run_id, `${step.key.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${step.attempt}.log`);
+    const logsRef = join(
+      this.services.logsDir,
+      this.run.run_id,
+      `${step.key.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${step.attempt}.log`,
+    );
     const log = new StepLog(logsRef, this.masker);
     let cost = 0;
     const timer = compiled.timeoutMs
-      ? setTimeout(() => controller.abort(new MaestroError('STEP_TIMEOUT', `step ${step.key} ran longer than its timeout of ${compiled.timeoutMs} ms`, { details: { timeout_ms: compiled.timeoutMs } })), compiled.timeoutMs)
+      ? setTimeout(
+          () =>
+            controller.abort(
+              new MaestroError(
+                'STEP_TIMEOUT',
+                `step ${step.key} ran longer than its timeout of ${compiled.timeoutMs} ms`,
+                { details: { timeout_ms: compiled.timeoutMs } },
+              ),
+            ),
+          compiled.timeoutMs,
+        )
       : undefined;
     try {
       const executor = this.services.executors.get(step.uses ?? '');
-      if (!executor) throw new MaestroError('EXECUTOR_UNKNOWN', `no executor for step kind "${step.uses}" on this runner`, { retryable: false });
+      if (!executor)
+        throw new MaestroError('EXECUTOR_UNKNOWN', `no executor for step kind "${step.uses}" on this runner`, {
+          retryable: false,
+        });
       const base = this.contextFor(step);
       const context = { ...base, inputs: this.inputsWithWriteOnly(), secrets: await this.resolveSecrets(compiled) };
       let args: Record<string, unknown>;
@@ -576,7 +749,15 @@ export class RunDriver {
       assertStepKindAllowed({ uses: step.uses, with: args }, compiled.id, compiled.path, this.services.kindPolicy);
       if (executor.withSchema) {
         const fault = findSchemaFault(executor.withSchema, args);
-        if (fault) throw new MaestroError('INPUT_INVALID', `step ${step.key}: resolved with is invalid at ${fault.path}: expected ${fault.expected}`, { retryable: false, details: { path: `${compiled.path}.with${fault.path.slice(1)}`, expected: fault.expected } });
+        if (fault)
+          throw new MaestroError(
+            'INPUT_INVALID',
+            `step ${step.key}: resolved with is invalid at ${fault.path}: expected ${fault.expected}`,
+            {
+              retryable: false,
+              details: { path: `${compiled.path}.with${fault.path.slice(1)}`, expected: fault.expected },
+            },
+          );
       }
       const { services } = this;
       const passthrough = this.compiled.plan.env_passthrough ?? [];
@@ -600,13 +781,21 @@ export class RunDriver {
         logPath: logsRef,
         logger: log,
         planDirectory: this.planDirectory,
-        attachArtifact: (request) => this.services.attachArtifact(this.run, step.step_id, this.masker.maskValue(request)),
+        attachArtifact: (request) =>
+          this.services.attachArtifact(this.run, step.step_id, this.masker.maskValue(request)),
         addProvenance: (refs) => this.services.addProvenance(this.run.run_id, refs),
         reportCost: (amount) => {
           if (Number.isFinite(amount) && amount > 0) cost = Math.min(cost + amount, Limits.maxCost);
         },
         runChildPlan: async (planPath, inputs) => {
-          const child = await this.services.runChildPlan(this.run, step.step_id, `${this.run.run_id}:${step.key}:child`, planPath, inputs, controller.signal);
+          const child = await this.services.runChildPlan(
+            this.run,
+            step.step_id,
+            `${this.run.run_id}:${step.key}:child`,
+            planPath,
+            inputs,
+            controller.signal,
+          );
           cost += child.usage.cost;
           return child;
         },
@@ -616,10 +805,25 @@ export class RunDriver {
       if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost, logsRef };
       // Nothing a step returns is stored before every secret in it is masked, nor when it is too big to store.
       const outputs = this.masker.maskValue(result.outputs ?? {});
-      assertJsonWithin(outputs, { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes }, `outputs of step ${step.key}`, 'OUTPUT_TOO_LARGE');
-      return { kind: 'succeeded', key: step.key, token, outputs, cost, logsRef, ...(result.child_run_id ? { childRunId: result.child_run_id } : {}) };
+      assertJsonWithin(
+        outputs,
+        { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes },
+        `outputs of step ${step.key}`,
+        'OUTPUT_TOO_LARGE',
+      );
+      return {
+        kind: 'succeeded',
+        key: step.key,
+        token,
+        outputs,
+        cost,
+        logsRef,
+        ...(result.child_run_id ? { childRunId: result.child_run_id } : {}),
+      };
     } catch (error) {
-      const failure = this.maskError(controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED'));
+      const failure = this.maskError(
+        controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED'),
+      );
       log.error(failure.message);
       return { kind: 'failed', key: step.key, token, error: failure, cost, logsRef };
     } finally {
@@ -651,7 +855,10 @@ export class RunDriver {
 
   private maskError(error: MaestroError): MaestroError {
     if (this.masker.isEmpty) return error;
-    return new MaestroError(error.code, this.masker.maskText(error.message), { retryable: error.retryable, details: this.masker.maskValue(error.details) });
+    return new MaestroError(error.code, this.masker.maskText(error.message), {
+      retryable: error.retryable,
+      details: this.masker.maskValue(error.details),
+    });
   }
 
   private async processSettled(): Promise<void> {
@@ -670,7 +877,10 @@ export class RunDriver {
     if (outcome.cost > 0) await this.addCost(outcome.cost);
 
     if (outcome.kind === 'await_external') {
-      const waiting = await store.updateStep(step.step_id, guard, { logs_ref: outcome.logsRef, lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: outcome.token.fence } });
+      const waiting = await store.updateStep(step.step_id, guard, {
+        logs_ref: outcome.logsRef,
+        lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: outcome.token.fence },
+      });
       if (waiting) this.put(waiting);
       this.watched.add(step.key);
       return;
@@ -679,10 +889,23 @@ export class RunDriver {
     if (outcome.kind === 'succeeded') {
       try {
         for (const spec of this.compiledOf(step).spec.artifacts ?? []) {
-          await this.services.attachArtifact(this.run, step.step_id, { type: spec.type, ...(spec.name ? { name: spec.name } : {}), ...(spec.path ? { path: spec.path } : {}), ...(spec.url ? { url: spec.url } : {}), ...(spec.media_type ? { media_type: spec.media_type } : {}) });
+          await this.services.attachArtifact(this.run, step.step_id, {
+            type: spec.type,
+            ...(spec.name ? { name: spec.name } : {}),
+            ...(spec.path ? { path: spec.path } : {}),
+            ...(spec.url ? { url: spec.url } : {}),
+            ...(spec.media_type ? { media_type: spec.media_type } : {}),
+          });
         }
       } catch (error) {
-        return this.recordOutcome({ kind: 'failed', key: outcome.key, token: outcome.token, error: toMaestroError(error, 'STEP_FAILED'), cost: 0, logsRef: outcome.logsRef });
+        return this.recordOutcome({
+          kind: 'failed',
+          key: outcome.key,
+          token: outcome.token,
+          error: toMaestroError(error, 'STEP_FAILED'),
+          cost: 0,
+          logsRef: outcome.logsRef,
+        });
       }
       let done: StepDocument | undefined;
       try {
@@ -699,34 +922,71 @@ export class RunDriver {
         // for every resume to run again; an outage (retryable) stops this runner, resumably.
         const failure = toMaestroError(error);
         if (failure.retryable) throw error;
-        return this.recordOutcome({ kind: 'failed', key: outcome.key, token: outcome.token, error: new MaestroError(failure.code, failure.message, { retryable: false, details: failure.details }), cost: 0, logsRef: outcome.logsRef });
+        return this.recordOutcome({
+          kind: 'failed',
+          key: outcome.key,
+          token: outcome.token,
+          error: new MaestroError(failure.code, failure.message, { retryable: false, details: failure.details }),
+          cost: 0,
+          logsRef: outcome.logsRef,
+        });
       }
       if (!done) return this.refreshOne(step.key);
       this.put(done);
-      await events.record(this.run.run_id, EventType.stepSucceeded, { key: done.key, attempt: done.attempt, outputs: outcome.outputs }, done.step_id);
+      await events.record(
+        this.run.run_id,
+        EventType.stepSucceeded,
+        { key: done.key, attempt: done.attempt, outputs: outcome.outputs },
+        done.step_id,
+      );
       this.markFinished(done);
       return;
     }
 
     const { error } = outcome;
     const compiled = this.compiledOf(step);
-    const stopped = this.stopping ?? (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED' ? error : undefined);
+    const stopped =
+      this.stopping ?? (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED' ? error : undefined);
     if (error.code === 'LEASE_LOST') return this.refreshOne(step.key);
     if (!stopped && error.retryable && step.attempt < step.max_attempts) {
-      const delay = Math.min(compiled.retry.backoff_ms * compiled.retry.backoff_factor ** (step.attempt - 1), compiled.retry.max_backoff_ms ?? Number.POSITIVE_INFINITY);
+      const delay = Math.min(
+        compiled.retry.backoff_ms * compiled.retry.backoff_factor ** (step.attempt - 1),
+        compiled.retry.max_backoff_ms ?? Number.POSITIVE_INFINITY,
+      );
       const readyAt = addMs(this.now(), delay);
-      const retrying = await store.updateStep(step.step_id, guard, { status: 'pending', ready_at: readyAt, error_info: errorInfoOf(error, step.attempt), logs_ref: outcome.logsRef });
+      const retrying = await store.updateStep(step.step_id, guard, {
+        status: 'pending',
+        ready_at: readyAt,
+        error_info: errorInfoOf(error, step.attempt),
+        logs_ref: outcome.logsRef,
+      });
       if (!retrying) return this.refreshOne(step.key);
       this.put(retrying);
-      await events.record(this.run.run_id, EventType.stepRetrying, { key: step.key, attempt: step.attempt, next_attempt_at: readyAt, error: errorInfoOf(error) }, step.step_id);
+      await events.record(
+        this.run.run_id,
+        EventType.stepRetrying,
+        { key: step.key, attempt: step.attempt, next_attempt_at: readyAt, error: errorInfoOf(error) },
+        step.step_id,
+      );
       this.wakeAt(step.key, readyAt);
       return;
     }
     const status: StepStatus = stopped ? 'cancelled' : 'failed';
-    const ended = await store.updateStep(step.step_id, guard, { status, ended_at: this.now(), error_info: errorInfoOf(error, step.attempt), logs_ref: outcome.logsRef, ...(outcome.cost > 0 ? { cost: outcome.cost } : {}) });
+    const ended = await store.updateStep(step.step_id, guard, {
+      status,
+      ended_at: this.now(),
+      error_info: errorInfoOf(error, step.attempt),
+      logs_ref: outcome.logsRef,
+      ...(outcome.cost > 0 ? { cost: outcome.cost } : {}),
+    });
     if (!ended) return this.refreshOne(step.key);
     this.put(ended);
-    await events.record(this.run.run_id, status === 'cancelled' ? EventType.stepCancelled : EventType.stepFailed, { key: step.key, attempt: step.attempt, error: errorInfoOf(error) }, step.step_id);
+    await events.record(
+      this.run.run_id,
+      status === 'cancelled' ? EventType.stepCancelled : EventType.stepFailed,
+      { key: step.key, attempt: step.attempt, error: errorInfoOf(error) },
+      step.step_id,
+    );
     this.markFinished(ended);
   }
 
@@ -779,7 +1039,9 @@ export class RunDriver {
   private contextFor(doc: StepDocument | undefined): ExpressionContext {
     const steps: Record<string, UpstreamStep> = {};
     // A step sees what its expressions read and what it needs (handlers read `upstream` in code).
-    const ids = doc ? [...new Set([...readsOf(this.compiledOf(doc)), ...this.compiledOf(doc).needs])] : this.compiled.topLevelIds;
+    const ids = doc
+      ? [...new Set([...readsOf(this.compiledOf(doc)), ...this.compiledOf(doc).needs])]
+      : this.compiled.topLevelIds;
     for (const id of ids) {
       const found = doc ? this.lookupVisible(id, doc) : this.steps.get(id);
       if (found) steps[id] = { status: found.status, outputs: found.outputs ?? {} };

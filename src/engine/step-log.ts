@@ -53,7 +53,7 @@ export class StepLog implements StepLogger {
     // A secret that is not complete yet starts within the last (longest - 1) characters.
     let cut = Math.max(0, text.length - (this.masker!.longest - 1));
     // A complete one across the cut is written whole, so it is masked whole.
-    for (let moved = true; moved; ) {
+    for (let moved = true; moved;) {
       moved = false;
       for (const at of this.masker!.occurrences(text)) {
         if (at.start < cut && at.end > cut) {

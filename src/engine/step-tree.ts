@@ -26,13 +26,23 @@ export function roleOf(compiled: CompiledStep, doc: Pick<StepDocument, 'index'>)
   return compiled.isGroup ? 'group' : 'leaf';
 }
 
-function makeStepDocument(compiled: CompiledStep, runId: string, key: string, scope: string, now: string, parent?: StepDocument, extra: Partial<StepDocument> = {}): StepDocument {
+function makeStepDocument(
+  compiled: CompiledStep,
+  runId: string,
+  key: string,
+  scope: string,
+  now: string,
+  parent?: StepDocument,
+  extra: Partial<StepDocument> = {},
+): StepDocument {
   return {
     step_id: newId(),
     run_id: runId,
     key,
     name: compiled.spec.name ?? compiled.id,
-    ...(compiled.spec.uses !== undefined && (compiled.spec.foreach === undefined || extra.index !== undefined) ? { uses: compiled.spec.uses } : {}),
+    ...(compiled.spec.uses !== undefined && (compiled.spec.foreach === undefined || extra.index !== undefined)
+      ? { uses: compiled.spec.uses }
+      : {}),
     status: 'pending',
     attempt: 0,
     max_attempts: compiled.retry.max_attempts,
@@ -44,7 +54,13 @@ function makeStepDocument(compiled: CompiledStep, runId: string, key: string, sc
 }
 
 /** The documents of a level of the plan and, for groups (not foreach parents), of their children, recursively. */
-function buildLevel(plan: CompiledPlan, ids: readonly string[], runId: string, now: string, parent?: StepDocument): StepDocument[] {
+function buildLevel(
+  plan: CompiledPlan,
+  ids: readonly string[],
+  runId: string,
+  now: string,
+  parent?: StepDocument,
+): StepDocument[] {
   const scope = parent ? `${parent.key}.` : '';
   return ids.flatMap((id) => {
     const compiled = plan.steps.get(id)!;
@@ -59,12 +75,21 @@ export function buildInitialSteps(plan: CompiledPlan, runId: string, now: string
 }
 
 /** One copy per foreach item (with its nested steps when the foreach step is a group). */
-export function buildForeachCopies(plan: CompiledPlan, fanout: StepDocument, items: readonly unknown[], now: string): StepDocument[] {
+export function buildForeachCopies(
+  plan: CompiledPlan,
+  fanout: StepDocument,
+  items: readonly unknown[],
+  now: string,
+): StepDocument[] {
   const compiled = plan.steps.get(planStepIdOf(fanout.key))!;
   const scope = fanout.key.includes('.') ? `${parentKeyOf(fanout.key)}.` : '';
   return items.flatMap((item, index) => {
     // Copies do not wait on the fanout's own needs: the fanout starts only once those are met.
-    const copy = makeStepDocument(compiled, fanout.run_id, `${fanout.key}[${index}]`, scope, now, fanout, { index, item: item as never, needs: [] });
+    const copy = makeStepDocument(compiled, fanout.run_id, `${fanout.key}[${index}]`, scope, now, fanout, {
+      index,
+      item: item as never,
+      needs: [],
+    });
     return compiled.isGroup ? [copy, ...buildLevel(plan, compiled.childIds, fanout.run_id, now, copy)] : [copy];
   });
 }

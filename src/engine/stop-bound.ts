@@ -14,7 +14,11 @@ export function settleWithinBound<T>(work: Promise<T>, signal: AbortSignal): Pro
   let onAbort: (() => void) | undefined;
   const bound = new Promise<never>((_, reject) => {
     onAbort = () => {
-      timer = setTimeout(() => reject(signal.reason instanceof MaestroError ? signal.reason : new MaestroError('CANCELLED', 'step stopped')), SETTLE_BOUND_MS);
+      timer = setTimeout(
+        () =>
+          reject(signal.reason instanceof MaestroError ? signal.reason : new MaestroError('CANCELLED', 'step stopped')),
+        SETTLE_BOUND_MS,
+      );
       timer.unref();
     };
     if (signal.aborted) onAbort();

@@ -28,9 +28,12 @@ export function resolveWithin(root: string, path: string, field: string, rootNam
   const base = resolve(root);
   const target = resolve(base, path);
   const refuse = (why: string) =>
-    new MaestroError('PATH_FORBIDDEN', `${field}: "${path}" ${why} ${rootName} ${base}`, { details: { path: field, expected: `a path inside ${rootName}`, got: path } });
+    new MaestroError('PATH_FORBIDDEN', `${field}: "${path}" ${why} ${rootName} ${base}`, {
+      details: { path: field, expected: `a path inside ${rootName}`, got: path },
+    });
   if (!isInside(base, target)) throw refuse('is outside');
-  if (!isInside(realpathOfMaybeMissing(base), realpathOfMaybeMissing(target))) throw refuse('leads (through a symlink) outside');
+  if (!isInside(realpathOfMaybeMissing(base), realpathOfMaybeMissing(target)))
+    throw refuse('leads (through a symlink) outside');
   return target;
 }
 

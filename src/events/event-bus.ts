@@ -7,7 +7,9 @@ import type { RunStore } from '../store/port.js';
 import type { EventType } from './event-types.js';
 
 /** Listeners by event type, plus `event` for every one. Listeners see an event only after it is stored. */
-export type LifecycleEvents = { [K in EventType]: (event: EventDocument) => void } & { event: (event: EventDocument) => void };
+export type LifecycleEvents = { [K in EventType]: (event: EventDocument) => void } & {
+  event: (event: EventDocument) => void;
+};
 
 /**
  * Records lifecycle events: stored first (with the run's next gap-free seq), then emitted. Renderers, loggers
@@ -24,9 +26,17 @@ export class EventBus extends (EventEmitter as new () => TypedEmitter<LifecycleE
     this.setMaxListeners(100);
   }
 
-  async record(runId: string, type: EventType, data: Record<string, unknown> = {}, stepId?: string): Promise<EventDocument> {
+  async record(
+    runId: string,
+    type: EventType,
+    data: Record<string, unknown> = {},
+    stepId?: string,
+  ): Promise<EventDocument> {
     // The id is chosen once, so a store retry after a lost answer recognises its own write.
-    const event = await this.store.appendEvent({ run_id: runId, type, at: isoNow(this.clock), data, ...(stepId ? { step_id: stepId } : {}) }, newId());
+    const event = await this.store.appendEvent(
+      { run_id: runId, type, at: isoNow(this.clock), data, ...(stepId ? { step_id: stepId } : {}) },
+      newId(),
+    );
     this.emit(type, event);
     this.emit('event', event);
     return event;

@@ -84,7 +84,12 @@ export class HookOutbox {
   }
 
   /** One event to one hook: retried a few times, then recorded as a failure on the run; never thrown. */
-  private async callHook(hook: ProvenanceHook, handler: NonNullable<ProvenanceHook['on']['*']>, event: Parameters<typeof handler>[0], run: RunDocument): Promise<void> {
+  private async callHook(
+    hook: ProvenanceHook,
+    handler: NonNullable<ProvenanceHook['on']['*']>,
+    event: Parameters<typeof handler>[0],
+    run: RunDocument,
+  ): Promise<void> {
     const context: HookContext = {
       run,
       getRunDetail: (id) => this.options.store.getRunDetail(id),

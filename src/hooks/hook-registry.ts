@@ -32,7 +32,10 @@ export class HookRegistry {
     const names = [...new Set([...this.always, ...planHooks])];
     return names.map((name) => {
       const hook = this.hooks.get(name);
-      if (!hook) throw new MaestroError('PLAN_INVALID', `unknown hook "${name}"`, { details: { path: '$.hooks', expected: `one of ${this.names().join(', ')}` } });
+      if (!hook)
+        throw new MaestroError('PLAN_INVALID', `unknown hook "${name}"`, {
+          details: { path: '$.hooks', expected: `one of ${this.names().join(', ')}` },
+        });
       return hook;
     });
   }

@@ -19,7 +19,9 @@ export interface HooksConfig {
 }
 
 function configError(path: string, message: string, field: string): MaestroError {
-  return new MaestroError('CONFIG_INVALID', `hooks config ${path}: ${message}`, { details: { path: field, file: path } });
+  return new MaestroError('CONFIG_INVALID', `hooks config ${path}: ${message}`, {
+    details: { path: field, file: path },
+  });
 }
 
 export async function applyHooksConfigFile(registry: HookRegistry, path: string): Promise<void> {
@@ -31,12 +33,17 @@ export async function applyHooksConfigFile(registry: HookRegistry, path: string)
   }
   const always = new Set(config.always ?? []);
   for (const [name, entry] of Object.entries(config.hooks ?? {})) {
-    if (!entry || typeof entry !== 'object') throw configError(path, `$.hooks.${name} must be an object`, `$.hooks.${name}`);
+    if (!entry || typeof entry !== 'object')
+      throw configError(path, `$.hooks.${name} must be an object`, `$.hooks.${name}`);
     let hook: ProvenanceHook;
     if (typeof entry.module === 'string') {
-      const module = (await import(pathToFileURL(resolve(dirname(path), entry.module)).href)) as { createHook?: HookFactory; default?: HookFactory };
+      const module = (await import(pathToFileURL(resolve(dirname(path), entry.module)).href)) as {
+        createHook?: HookFactory;
+        default?: HookFactory;
+      };
       const factory = module.createHook ?? module.default;
-      if (typeof factory !== 'function') throw configError(path, `${entry.module} must export createHook(options)`, `$.hooks.${name}.module`);
+      if (typeof factory !== 'function')
+        throw configError(path, `${entry.module} must export createHook(options)`, `$.hooks.${name}.module`);
       hook = { ...factory((entry.options as Record<string, unknown> | undefined) ?? {}), name };
     } else if (builtinHooks[name]) {
       hook = builtinHooks[name](entry);

@@ -33,11 +33,20 @@ export interface DeclaredNames {
 
 /** The names a plan declares: closed inputs, write-only inputs, secrets. */
 export function declaredNames(plan: Plan): DeclaredNames {
-  const schema = plan.inputs as { properties?: Record<string, { writeOnly?: unknown; format?: unknown } | boolean>; additionalProperties?: unknown } | undefined;
+  const schema = plan.inputs as
+    | {
+        properties?: Record<string, { writeOnly?: unknown; format?: unknown } | boolean>;
+        additionalProperties?: unknown;
+      }
+    | undefined;
   const properties = Object.entries(schema?.properties ?? {});
   return {
     inputs: schema && schema.additionalProperties === false ? new Set(properties.map(([name]) => name)) : undefined,
-    writeOnlyInputs: new Set(properties.filter(([, p]) => typeof p === 'object' && (p.writeOnly === true || p.format === 'password')).map(([name]) => name)),
+    writeOnlyInputs: new Set(
+      properties
+        .filter(([, p]) => typeof p === 'object' && (p.writeOnly === true || p.format === 'password'))
+        .map(([name]) => name),
+    ),
     secrets: new Set(plan.secrets ?? []),
   };
 }
@@ -67,36 +76,65 @@ function refused(where: string, message: string, expected: string): MaestroError
  * `steps.<id>` must be upstream of the reader and followed by a member that exists; `inputs.<name>` must be
  * declared when the inputs schema is closed; `run.<field>` must exist; `item` / `index` only inside foreach.
  */
-export function checkReferences(node: ExpressionNode, where: string, scope: ReferenceScope, names: DeclaredNames): void {
+export function checkReferences(
+  node: ExpressionNode,
+  where: string,
+  scope: ReferenceScope,
+  names: DeclaredNames,
+): void {
   for (const path of pathsOf(node)) {
     const first = staticSegment(path.segments[0]);
     switch (path.root) {
       case 'steps': {
         const visible = (): string => scope.visibleSteps().join(', ') || '(none: add the step to needs)';
-        if (first === undefined) throw refused(where, 'steps must be followed by a step id', `steps.<id> with one of ${visible()}`);
+        if (first === undefined)
+          throw refused(where, 'steps must be followed by a step id', `steps.<id> with one of ${visible()}`);
         if (!scope.canSee(first)) {
-          throw refused(where, `${scope.reader} reads steps.${first}, which is not upstream of it (list it in needs, directly or through an enclosing group)`, `one of ${visible()}`);
+          throw refused(
+            where,
+            `${scope.reader} reads steps.${first}, which is not upstream of it (list it in needs, directly or through an enclosing group)`,
+            `one of ${visible()}`,
+          );
         }
         const member = path.segments[1];
         if (member !== undefined && !(STEP_MEMBERS as readonly string[]).includes(staticSegment(member) ?? '')) {
-          throw refused(where, `steps.${first} has no member "${staticSegment(member) ?? '[…]'}"`, `steps.${first}.${STEP_MEMBERS.join(` or steps.${first}.`)}`);
+          throw refused(
+            where,
+            `steps.${first} has no member "${staticSegment(member) ?? '[…]'}"`,
+            `steps.${first}.${STEP_MEMBERS.join(` or steps.${first}.`)}`,
+          );
         }
         break;
       }
       case 'inputs':
         if (first === undefined) {
-          if (names.writeOnlyInputs.size > 0 && !scope.allowsSecrets) throw refused(where, 'inputs may not be read whole where the plan has write-only inputs', `inputs.<name>, or the write-only ones only in ${SECRET_PLACES}`);
+          if (names.writeOnlyInputs.size > 0 && !scope.allowsSecrets)
+            throw refused(
+              where,
+              'inputs may not be read whole where the plan has write-only inputs',
+              `inputs.<name>, or the write-only ones only in ${SECRET_PLACES}`,
+            );
           break;
         }
         if (names.inputs && !names.inputs.has(first)) {
-          throw refused(where, `inputs.${first} is not declared by the plan's inputs schema (it allows no other properties)`, `one of ${[...names.inputs].join(', ') || '(no inputs)'}`);
+          throw refused(
+            where,
+            `inputs.${first} is not declared by the plan's inputs schema (it allows no other properties)`,
+            `one of ${[...names.inputs].join(', ') || '(no inputs)'}`,
+          );
         }
-        if (names.writeOnlyInputs.has(first) && !scope.allowsSecrets) throw refused(where, `inputs.${first} is write-only (a secret) and may not be read here`, SECRET_PLACES);
+        if (names.writeOnlyInputs.has(first) && !scope.allowsSecrets)
+          throw refused(where, `inputs.${first} is write-only (a secret) and may not be read here`, SECRET_PLACES);
         break;
       case 'secrets':
-        if (!scope.allowsSecrets) throw refused(where, `secrets may not be read here: a value here could be stored or shown`, SECRET_PLACES);
+        if (!scope.allowsSecrets)
+          throw refused(where, `secrets may not be read here: a value here could be stored or shown`, SECRET_PLACES);
         if (first === undefined || !names.secrets.has(first)) {
-          throw refused(where, `secrets.${first ?? '[…]'} is not declared in the plan's secrets`, `one of ${[...names.secrets].join(', ') || '(none: list the name in secrets)'}`);
+          throw refused(
+            where,
+            `secrets.${first ?? '[…]'} is not declared in the plan's secrets`,
+            `one of ${[...names.secrets].join(', ') || '(none: list the name in secrets)'}`,
+          );
         }
         break;
       case 'run':
@@ -106,7 +144,12 @@ export function checkReferences(node: ExpressionNode, where: string, scope: Refe
         break;
       case 'item':
       case 'index':
-        if (!scope.inForeach) throw refused(where, `${path.root} is only defined inside a foreach step`, 'a step that has foreach, or one nested in it');
+        if (!scope.inForeach)
+          throw refused(
+            where,
+            `${path.root} is only defined inside a foreach step`,
+            'a step that has foreach, or one nested in it',
+          );
         break;
       default:
         break;

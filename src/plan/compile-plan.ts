@@ -90,7 +90,10 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   const defaults = plan.defaults ?? {};
 
   const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined, depth = 0): string[] => {
-    if (depth > MAX_NESTING_DEPTH) throw planInvalid(`groups nest deeper than ${MAX_NESTING_DEPTH} levels`, basePath, { expected: `at most ${MAX_NESTING_DEPTH} levels of nested steps` });
+    if (depth > MAX_NESTING_DEPTH)
+      throw planInvalid(`groups nest deeper than ${MAX_NESTING_DEPTH} levels`, basePath, {
+        expected: `at most ${MAX_NESTING_DEPTH} levels of nested steps`,
+      });
     const ids: string[] = [];
     specs.forEach((spec, index) => {
       const path = `${basePath}[${index}]`;
@@ -108,7 +111,7 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
         needs: spec.needs ?? [],
         isGroup,
         retry: { ...DEFAULT_RETRY, ...defaults.retry, ...spec.retry },
-        ...(spec.timeout_ms ?? defaults.timeout_ms ? { timeoutMs: spec.timeout_ms ?? defaults.timeout_ms } : {}),
+        ...((spec.timeout_ms ?? defaults.timeout_ms) ? { timeoutMs: spec.timeout_ms ?? defaults.timeout_ms } : {}),
         continueOnError: spec.continue_on_error ?? defaults.continue_on_error ?? false,
       };
       steps.set(spec.id, compiled);
@@ -120,8 +123,12 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
     ids.forEach((id, index) => {
       steps.get(id)!.needs.forEach((need, needIndex) => {
         if (!siblings.has(need)) {
-          const where = steps.has(need) ? `"${need}" is not a sibling (needs may only name steps of the same level)` : `unknown step "${need}"`;
-          throw planInvalid(where, `${basePath}[${index}].needs[${needIndex}]`, { expected: `one of ${[...siblings].filter((s) => s !== id).join(', ') || '(no siblings)'}` });
+          const where = steps.has(need)
+            ? `"${need}" is not a sibling (needs may only name steps of the same level)`
+            : `unknown step "${need}"`;
+          throw planInvalid(where, `${basePath}[${index}].needs[${needIndex}]`, {
+            expected: `one of ${[...siblings].filter((s) => s !== id).join(', ') || '(no siblings)'}`,
+          });
         }
       });
     });
@@ -138,11 +145,19 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   for (const step of steps.values()) checkExpressions(step, steps, names);
   if (plan.outputs) {
     const topLevel = new Set(topLevelIds);
-    const scope: ReferenceScope = { reader: "the plan's outputs", canSee: (id) => topLevel.has(id), visibleSteps: () => topLevelIds, inForeach: false, allowsSecrets: false };
+    const scope: ReferenceScope = {
+      reader: "the plan's outputs",
+      canSee: (id) => topLevel.has(id),
+      visibleSteps: () => topLevelIds,
+      inForeach: false,
+      allowsSecrets: false,
+    };
     checkExpressionStrings(plan.outputs, '$.outputs', scope, names);
   }
 
-  const inputValidator: ValidateFunction | undefined = plan.inputs ? compileUserSchema(plan.inputs, '$.inputs') : undefined;
+  const inputValidator: ValidateFunction | undefined = plan.inputs
+    ? compileUserSchema(plan.inputs, '$.inputs')
+    : undefined;
   return {
     plan,
     version: planVersion(plan),
@@ -154,7 +169,9 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
       const [first] = inputValidator.errors ?? [];
       const fault = first ? describeAjvError(first) : { path: '$', expected: 'valid inputs' };
       const path = fault.path.replace(/^\$/, '$.inputs');
-      throw new MaestroError('INPUT_INVALID', `run inputs are invalid at ${path}: expected ${fault.expected}`, { details: { path, expected: fault.expected } });
+      throw new MaestroError('INPUT_INVALID', `run inputs are invalid at ${path}: expected ${fault.expected}`, {
+        details: { path, expected: fault.expected },
+      });
     },
   };
 }
@@ -163,12 +180,19 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
 function checkShellScript(spec: PlanStep, path: string): void {
   const args = spec.with as { shell?: unknown; command?: unknown } | undefined;
   if (spec.uses !== 'exec' || !args) return;
-  if (typeof args.shell === 'string') throw planInvalid('shell must be a literal true or false, not an expression', `${path}.with.shell`, { expected: 'true or false' });
+  if (typeof args.shell === 'string')
+    throw planInvalid('shell must be a literal true or false, not an expression', `${path}.with.shell`, {
+      expected: 'true or false',
+    });
   const script: unknown = Array.isArray(args.command) ? args.command[0] : undefined;
   if (args.shell === true && typeof script === 'string' && hasExpression(script)) {
-    throw planInvalid('with shell: true, command[0] is the script itself: pass values as later command elements ($1, $2, …) or in env, never inside the script', `${path}.with.command[0]`, {
-      expected: 'a script with no ${{ }}',
-    });
+    throw planInvalid(
+      'with shell: true, command[0] is the script itself: pass values as later command elements ($1, $2, …) or in env, never inside the script',
+      `${path}.with.command[0]`,
+      {
+        expected: 'a script with no ${{ }}',
+      },
+    );
   }
 }
 
@@ -176,7 +200,9 @@ function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): 
   checkShellScript(spec, path);
   const kind = spec.uses!;
   if (!catalog.has(kind)) {
-    throw planInvalid(`unknown step kind "${kind}"`, `${path}.uses`, { expected: `one of ${catalog.kinds().join(', ')}` });
+    throw planInvalid(`unknown step kind "${kind}"`, `${path}.uses`, {
+      expected: `one of ${catalog.kinds().join(', ')}`,
+    });
   }
   const schemaId = catalog.withSchemaOf(kind);
   const args = spec.with ?? {};
@@ -186,7 +212,10 @@ function checkStepKind(spec: PlanStep, path: string, catalog: StepKindCatalog): 
   // With expressions the values are only known at run time: the executor validates them then.
   if (schemaId && !holdsExpression) {
     const fault = findSchemaFault(schemaId, args);
-    if (fault) throw planInvalid(`expected ${fault.expected}`, joinPath(`${path}.with`, fault.path), { expected: fault.expected });
+    if (fault)
+      throw planInvalid(`expected ${fault.expected}`, joinPath(`${path}.with`, fault.path), {
+        expected: fault.expected,
+      });
   }
 }
 
@@ -221,20 +250,32 @@ function isUpstream(target: string, from: CompiledStep, steps: ReadonlyMap<strin
 /** A step and its enclosing groups, innermost first. */
 function withEnclosing(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>): CompiledStep[] {
   const chain: CompiledStep[] = [];
-  for (let cursor: CompiledStep | undefined = step; cursor; cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)) chain.push(cursor);
+  for (
+    let cursor: CompiledStep | undefined = step;
+    cursor;
+    cursor = cursor.parentId === undefined ? undefined : steps.get(cursor.parentId)
+  )
+    chain.push(cursor);
   return chain;
 }
 
 /** Everything upstream of a step, itself and its enclosing groups (for the message of a refused reference). */
 function upstreamIds(chain: readonly CompiledStep[], steps: ReadonlyMap<string, CompiledStep>): string[] {
   return chain.flatMap((cursor) => {
-    const level = cursor.parentId === undefined ? [...steps.values()].filter((s) => s.parentId === undefined) : steps.get(cursor.parentId)!.childIds.map((id) => steps.get(id)!);
+    const level =
+      cursor.parentId === undefined
+        ? [...steps.values()].filter((s) => s.parentId === undefined)
+        : steps.get(cursor.parentId)!.childIds.map((id) => steps.get(id)!);
     return level.filter((candidate) => isUpstream(candidate.id, cursor, steps)).map((candidate) => candidate.id);
   });
 }
 
 /** What a step's expressions may read: upstream steps of it or of an enclosing group; item inside foreach. */
-function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, place: 'with' | 'foreach' | 'if'): ReferenceScope {
+function scopeOf(
+  step: CompiledStep,
+  steps: ReadonlyMap<string, CompiledStep>,
+  place: 'with' | 'foreach' | 'if',
+): ReferenceScope {
   const forForeachItself = place === 'foreach';
   const chain = withEnclosing(step, steps);
   // A step's own foreach list is read before its copies exist: there `item` is that of an enclosing foreach only.
@@ -252,16 +293,19 @@ function scopeOf(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, p
 function checkExpressions(step: CompiledStep, steps: ReadonlyMap<string, CompiledStep>, names: DeclaredNames): void {
   const { spec, path } = step;
   if (spec.with) checkExpressionStrings(spec.with, `${path}.with`, scopeOf(step, steps, 'with'), names);
-  if (typeof spec.foreach === 'string' && !/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach)) throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
+  if (typeof spec.foreach === 'string' && !/^\s*\$\{\{[\s\S]*\}\}\s*$/.test(spec.foreach))
+    throw planInvalid('foreach must be one ${{ }} expression or an array', `${path}.foreach`);
   // A literal array may hold expressions too.
-  if (spec.foreach !== undefined) checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
+  if (spec.foreach !== undefined)
+    checkExpressionStrings(spec.foreach, `${path}.foreach`, scopeOf(step, steps, 'foreach'), names);
   if (spec.if !== undefined) {
     const source = spec.if.trim();
     const inner = /^\$\{\{([\s\S]*)\}\}$/.exec(source)?.[1] ?? source;
     try {
       step.condition = parseExpression(inner.trim());
     } catch (error) {
-      if (isMaestroError(error)) throw planInvalid(error.message, `${path}.if`, { expected: 'a valid ${{ }} expression' });
+      if (isMaestroError(error))
+        throw planInvalid(error.message, `${path}.if`, { expected: 'a valid ${{ }} expression' });
       throw error;
     }
     // The condition is read for each foreach copy too, so item is in scope where the step has foreach.

@@ -26,9 +26,13 @@ const MAX_DEPTH = 64;
 type Token = { type: 'num' | 'str' | 'name' | 'op' | 'punct'; value: string; at: number };
 
 function expressionError(source: string, message: string): MaestroError {
-  return new MaestroError('EXPRESSION_INVALID', `expression "${source.length > 80 ? `${source.slice(0, 80)}…` : source}": ${message}`, {
-    details: { expected: 'a valid ${{ }} expression', got: source.slice(0, 200) },
-  });
+  return new MaestroError(
+    'EXPRESSION_INVALID',
+    `expression "${source.length > 80 ? `${source.slice(0, 80)}…` : source}": ${message}`,
+    {
+      details: { expected: 'a valid ${{ }} expression', got: source.slice(0, 200) },
+    },
+  );
 }
 
 function tokenize(source: string): Token[] {
@@ -38,7 +42,15 @@ function tokenize(source: string): Token[] {
     const ch = source[i] as string;
     if (/\s/.test(ch)) {
       i += 1;
-    } else if (/[0-9]/.test(ch) || (ch === '-' && /[0-9]/.test(source[i + 1] ?? '') && (tokens.length === 0 || tokens[tokens.length - 1]?.type === 'op' || tokens[tokens.length - 1]?.value === '(' || tokens[tokens.length - 1]?.value === ','))) {
+    } else if (
+      /[0-9]/.test(ch) ||
+      (ch === '-' &&
+        /[0-9]/.test(source[i + 1] ?? '') &&
+        (tokens.length === 0 ||
+          tokens[tokens.length - 1]?.type === 'op' ||
+          tokens[tokens.length - 1]?.value === '(' ||
+          tokens[tokens.length - 1]?.value === ','))
+    ) {
       const match = /^-?\d+(\.\d+)?/.exec(source.slice(i));
       tokens.push({ type: 'num', value: match![0], at: i });
       i += match![0].length;
@@ -78,7 +90,8 @@ function tokenize(source: string): Token[] {
 
 /** Parses the inside of one `${{ }}`; throws EXPRESSION_INVALID with the reason. */
 export function parseExpression(source: string): ExpressionNode {
-  if (source.length > MAX_EXPRESSION_LENGTH) throw expressionError(source, `longer than ${MAX_EXPRESSION_LENGTH} characters`);
+  if (source.length > MAX_EXPRESSION_LENGTH)
+    throw expressionError(source, `longer than ${MAX_EXPRESSION_LENGTH} characters`);
   const tokens = tokenize(source);
   let pos = 0;
   let depth = 0;
@@ -86,7 +99,12 @@ export function parseExpression(source: string): ExpressionNode {
   const take = (value?: string): Token => {
     const token = tokens[pos];
     if (!token || (value !== undefined && token.value !== value)) {
-      throw expressionError(source, token ? `expected "${value}" at ${token.at}, found "${token.value}"` : `expected ${value ? `"${value}"` : 'more'} at the end`);
+      throw expressionError(
+        source,
+        token
+          ? `expected "${value}" at ${token.at}, found "${token.value}"`
+          : `expected ${value ? `"${value}"` : 'more'} at the end`,
+      );
     }
     pos += 1;
     return token;
@@ -170,7 +188,8 @@ export function parseExpression(source: string): ExpressionNode {
         if (peek()?.value === '.') {
           take('.');
           const name = take();
-          if (name.type !== 'name' && name.type !== 'num') throw expressionError(source, `expected a property name at ${name.at}`);
+          if (name.type !== 'name' && name.type !== 'num')
+            throw expressionError(source, `expected a property name at ${name.at}`);
           segments.push(name.value);
         } else if (peek()?.value === '[') {
           take('[');
@@ -181,7 +200,8 @@ export function parseExpression(source: string): ExpressionNode {
         }
       }
       for (const segment of segments) {
-        if (typeof segment === 'string' && forbiddenKeys.has(segment)) throw expressionError(source, `"${segment}" is not accessible`);
+        if (typeof segment === 'string' && forbiddenKeys.has(segment))
+          throw expressionError(source, `"${segment}" is not accessible`);
       }
       return { kind: 'path', root: token.value, segments };
     }
@@ -196,9 +216,13 @@ export function parseExpression(source: string): ExpressionNode {
 /** Refuses a string past the expression result limit (checked as it grows, so nothing huge is ever built). */
 function boundedLength(length: number): void {
   if (length > Limits.expressionResultChars) {
-    throw new MaestroError('LIMIT_EXCEEDED', `an expression result would be longer than ${Limits.expressionResultChars} characters`, {
-      details: { limit: 'expression_result_chars', expected: `at most ${Limits.expressionResultChars} characters` },
-    });
+    throw new MaestroError(
+      'LIMIT_EXCEEDED',
+      `an expression result would be longer than ${Limits.expressionResultChars} characters`,
+      {
+        details: { limit: 'expression_result_chars', expected: `at most ${Limits.expressionResultChars} characters` },
+      },
+    );
   }
 }
 
@@ -214,10 +238,21 @@ function joinBounded(parts: readonly string[], separator: string): string {
 }
 
 const functions: Record<string, (...args: unknown[]) => unknown> = {
-  length: (value) => (typeof value === 'string' || Array.isArray(value) ? value.length : value && typeof value === 'object' ? Object.keys(value).length : 0),
-  contains: (haystack, needle) => (typeof haystack === 'string' ? haystack.includes(String(needle)) : Array.isArray(haystack) ? haystack.some((x) => x === needle) : false),
+  length: (value) =>
+    typeof value === 'string' || Array.isArray(value)
+      ? value.length
+      : value && typeof value === 'object'
+        ? Object.keys(value).length
+        : 0,
+  contains: (haystack, needle) =>
+    typeof haystack === 'string'
+      ? haystack.includes(String(needle))
+      : Array.isArray(haystack)
+        ? haystack.some((x) => x === needle)
+        : false,
   startsWith: (value, prefix) => typeof value === 'string' && value.startsWith(String(prefix)),
-  join: (value, separator) => (Array.isArray(value) ? joinBounded(value.map(textOf), separator === undefined ? ',' : textOf(separator)) : ''),
+  join: (value, separator) =>
+    Array.isArray(value) ? joinBounded(value.map(textOf), separator === undefined ? ',' : textOf(separator)) : '',
   toJSON: (value) => JSON.stringify(value ?? null),
   fromJSON: (value) => {
     try {
@@ -242,7 +277,9 @@ function readOwn(container: unknown, key: unknown): unknown {
   if (container === null || typeof container !== 'object') return undefined;
   const name = typeof key === 'number' ? String(key) : key;
   if (typeof name !== 'string' || forbiddenKeys.has(name)) return undefined;
-  return Object.prototype.hasOwnProperty.call(container, name) ? (container as Record<string, unknown>)[name] : undefined;
+  return Object.prototype.hasOwnProperty.call(container, name)
+    ? (container as Record<string, unknown>)[name]
+    : undefined;
 }
 
 function isTruthy(value: unknown): boolean {
@@ -342,7 +379,12 @@ export function forEachString(value: unknown, path: string, visit: (text: string
   if (typeof value === 'string') visit(value, path);
   else if (Array.isArray(value)) value.forEach((item, i) => forEachString(item, `${path}[${i}]`, visit));
   else if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) forEachString(inner, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, visit);
+    for (const [key, inner] of Object.entries(value))
+      forEachString(
+        inner,
+        /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`,
+        visit,
+      );
   }
 }
 
@@ -364,5 +406,7 @@ export function pathsOf(node: ExpressionNode): Array<Extract<ExpressionNode, { k
 
 /** The step ids an expression reads through `steps.<id>`. */
 export function referencedStepIds(node: ExpressionNode): string[] {
-  return pathsOf(node).flatMap((path) => (path.root === 'steps' && typeof path.segments[0] === 'string' ? [path.segments[0]] : []));
+  return pathsOf(node).flatMap((path) =>
+    path.root === 'steps' && typeof path.segments[0] === 'string' ? [path.segments[0]] : [],
+  );
 }

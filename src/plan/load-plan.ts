@@ -14,7 +14,9 @@ export const MAX_PLAN_DEPTH = 96;
 /** Parses plan JSON text and checks it against schemas/plan.schema.json; errors name the file and JSON path. */
 export function parsePlan(text: string, source: string): Plan {
   if (text.length > MAX_PLAN_BYTES) {
-    throw new MaestroError('PLAN_INVALID', `${source}: plan is larger than ${MAX_PLAN_BYTES} bytes`, { details: { path: '$', file: source } });
+    throw new MaestroError('PLAN_INVALID', `${source}: plan is larger than ${MAX_PLAN_BYTES} bytes`, {
+      details: { path: '$', file: source },
+    });
   }
   let parsed: unknown;
   try {
@@ -42,9 +44,13 @@ export function loadPlanFile(path: string): { plan: Plan; path: string } {
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    throw new MaestroError('PLAN_INVALID', `${path}: cannot read plan file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, {
-      details: { path: '$', file: path },
-    });
+    throw new MaestroError(
+      'PLAN_INVALID',
+      `${path}: cannot read plan file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      {
+        details: { path: '$', file: path },
+      },
+    );
   }
   return { plan: parsePlan(text, path), path: absolute };
 }

@@ -9,7 +9,13 @@ export function pointerToJsonPath(pointer: string): string {
       .split('/')
       .slice(1)
       .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .map((segment) => (/^\d+$/.test(segment) ? `[${segment}]` : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment) ? `.${segment}` : `[${JSON.stringify(segment)}]`))
+      .map((segment) =>
+        /^\d+$/.test(segment)
+          ? `[${segment}]`
+          : /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)
+            ? `.${segment}`
+            : `[${JSON.stringify(segment)}]`,
+      )
       .join('')
   );
 }

@@ -58,7 +58,12 @@ export function findSchemaFault(schemaId: SchemaId, value: unknown): ValidationF
 }
 
 /** Throws a MaestroError with `code` naming the JSON path and what was expected there. */
-export function assertMatchesSchema<T>(schemaId: SchemaId, value: unknown, code: ErrorCode, what: string): asserts value is T {
+export function assertMatchesSchema<T>(
+  schemaId: SchemaId,
+  value: unknown,
+  code: ErrorCode,
+  what: string,
+): asserts value is T {
   const fault = findSchemaFault(schemaId, value);
   if (fault) {
     throw new MaestroError(code, `${what} is invalid at ${fault.path}: expected ${fault.expected}`, {

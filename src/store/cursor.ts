@@ -25,11 +25,17 @@ export function decodeCursor(cursor: string): CursorPosition {
   } catch {
     // fall through to the typed error
   }
-  throw new MaestroError('CURSOR_INVALID', 'cursor is not one this server issued', { details: { path: '$.cursor', expected: 'a next_cursor value from a previous page' } });
+  throw new MaestroError('CURSOR_INVALID', 'cursor is not one this server issued', {
+    details: { path: '$.cursor', expected: 'a next_cursor value from a previous page' },
+  });
 }
 
 /** The page's items and next cursor, given one item more than the limit was fetched. */
-export function toPage<T>(fetched: T[], limit: number, positionOf: (item: T) => CursorPosition): { items: T[]; next_cursor?: string } {
+export function toPage<T>(
+  fetched: T[],
+  limit: number,
+  positionOf: (item: T) => CursorPosition,
+): { items: T[]; next_cursor?: string } {
   if (fetched.length <= limit) return { items: fetched };
   const items = fetched.slice(0, limit);
   return { items, next_cursor: encodeCursor(positionOf(items[items.length - 1] as T)) };

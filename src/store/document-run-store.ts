@@ -161,7 +161,10 @@ export class DocumentRunStore implements RunStore {
       $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }],
     };
     if (runId !== undefined) filter._id = runId;
-    const update = { $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) }, $inc: { 'lease.fence': 1 } };
+    const update = {
+      $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) },
+      $inc: { 'lease.fence': 1 },
+    };
     const claimed = this.driver.atomicUpdates
       ? await this.runs.findOneAndUpdate(filter, update, { created_at: 1, _id: 1 })
       : await this.claimThroughGate(this.runs, filter, update, lease, { created_at: 1, _id: 1 }, true);
@@ -170,13 +173,27 @@ export class DocumentRunStore implements RunStore {
 
   async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
     return this.write(runId, async () => {
-      return (await this.updateWhere(this.runs, runId, { 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(expiresAt) } })) !== undefined;
+      return (
+        (await this.updateWhere(
+          this.runs,
+          runId,
+          { 'lease.owner': token.owner, 'lease.fence': token.fence },
+          { $set: { 'lease.expires_at': new Date(expiresAt) } },
+        )) !== undefined
+      );
     });
   }
 
   async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
     return this.write(runId, async () => {
-      return (await this.updateWhere(this.runs, runId, { 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(0) } })) !== undefined;
+      return (
+        (await this.updateWhere(
+          this.runs,
+          runId,
+          { 'lease.owner': token.owner, 'lease.fence': token.fence },
+          { $set: { 'lease.expires_at': new Date(0) } },
+        )) !== undefined
+      );
     });
   }
 
@@ -213,7 +230,9 @@ export class DocumentRunStore implements RunStore {
 
   async insertSteps(steps: StepDocument[]): Promise<void> {
     for (const step of steps) assertValidDocument(Collection.steps, step);
-    await this.steps.insertManyIgnoringDuplicates(steps.map((step) => ({ ...toStored(Collection.steps, step), _id: step.step_id })));
+    await this.steps.insertManyIgnoringDuplicates(
+      steps.map((step) => ({ ...toStored(Collection.steps, step), _id: step.step_id })),
+    );
   }
 
   async listSteps(runId: string): Promise<StepDocument[]> {
@@ -231,22 +250,40 @@ export class DocumentRunStore implements RunStore {
       const now = new Date(lease.now);
       const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
       const claim = (filter: Filter, update: Record<string, unknown>) =>
-        this.driver.atomicUpdates ? this.steps.findOneAndUpdate(filter, update) : this.claimThroughGate(this.steps, filter, update, lease);
+        this.driver.atomicUpdates
+          ? this.steps.findOneAndUpdate(filter, update)
+          : this.claimThroughGate(this.steps, filter, update, lease);
       // A new attempt of a pending step whose backoff has passed...
       const fresh = await claim(
-        { _id: stepId, status: StepStatus.pending, $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }] },
-        { $set: { ...leaseSet, status: StepStatus.running, started_at: now }, $inc: { attempt: 1, 'lease.fence': 1 }, $unset: { ready_at: true } },
+        {
+          _id: stepId,
+          status: StepStatus.pending,
+          $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }],
+        },
+        {
+          $set: { ...leaseSet, status: StepStatus.running, started_at: now },
+          $inc: { attempt: 1, 'lease.fence': 1 },
+          $unset: { ready_at: true },
+        },
       );
       if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
       // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
-      const takenOver = await claim({ _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } }, { $set: leaseSet, $inc: { 'lease.fence': 1 } });
+      const takenOver = await claim(
+        { _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } },
+        { $set: leaseSet, $inc: { 'lease.fence': 1 } },
+      );
       return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
     });
   }
 
   async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
     return this.write(stepId, async () => {
-      const renewed = await this.updateWhere(this.steps, stepId, { status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence }, { $set: { 'lease.expires_at': new Date(expiresAt) } });
+      const renewed = await this.updateWhere(
+        this.steps,
+        stepId,
+        { status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
+        { $set: { 'lease.expires_at': new Date(expiresAt) } },
+      );
       return renewed !== undefined;
     });
   }
@@ -275,11 +312,15 @@ export class DocumentRunStore implements RunStore {
     return artifact;
   }
 
-  async setArtifactProvenance(artifactId: string, refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] }): Promise<void> {
+  async setArtifactProvenance(
+    artifactId: string,
+    refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] },
+  ): Promise<void> {
     return this.write(artifactId, async () => {
       const update: Record<string, unknown> = {};
       if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
-      if (refs.intelgraph_entity_ids?.length) update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
+      if (refs.intelgraph_entity_ids?.length)
+        update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
       if (Object.keys(update).length > 0) await this.artifacts.updateOne({ _id: artifactId }, update);
     });
   }
@@ -333,7 +374,12 @@ export class DocumentRunStore implements RunStore {
    * document is read by _id, the guard is checked here with MongoDB semantics, and it is written by _id; the
    * per-document write queue keeps this process's writes to it in order.
    */
-  private async updateWhere(collection: DocumentCollection, id: string, guard: Filter, update: Record<string, unknown>): Promise<StoredDocument | undefined> {
+  private async updateWhere(
+    collection: DocumentCollection,
+    id: string,
+    guard: Filter,
+    update: Record<string, unknown>,
+  ): Promise<StoredDocument | undefined> {
     if (this.isolatedUpdates) return collection.findOneAndUpdate({ ...guard, _id: id }, update);
     const current = await collection.findOne({ _id: id });
     if (!current || !matchesFilter(current, guard)) return undefined;
@@ -359,7 +405,9 @@ export class DocumentRunStore implements RunStore {
   ): Promise<StoredDocument | undefined> {
     const byKey = typeof filter._id === 'string';
     const candidates = byKey
-      ? [await collection.findOne({ _id: filter._id })].filter((doc): doc is StoredDocument => doc !== undefined && matchesFilter(doc, filter))
+      ? [await collection.findOne({ _id: filter._id })].filter(
+          (doc): doc is StoredDocument => doc !== undefined && matchesFilter(doc, filter),
+        )
       : await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
     // A gate older than a lease belongs to a claimer that died between its gate and its write: skip past it.
     const staleBefore = Date.parse(lease.now) - Math.max(1, Date.parse(lease.expires_at) - Date.parse(lease.now));
@@ -369,7 +417,8 @@ export class DocumentRunStore implements RunStore {
       if (nextFence === undefined) continue;
       const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
       const fencedUpdate = withFence(update, nextFence);
-      const claim = () => this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, fencedUpdate);
+      const claim = () =>
+        this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, fencedUpdate);
       // Step claims already run in their step's write queue; run claims join their run's here.
       const claimed = serializeWrite ? await this.writes.run(candidate._id, claim) : await claim();
       if (claimed) return claimed;
@@ -427,7 +476,11 @@ export class DocumentRunStore implements RunStore {
 function withFence(update: Record<string, unknown>, fence: number): Record<string, unknown> {
   const { $inc, $set, ...rest } = update as { $inc?: Record<string, unknown>; $set?: Record<string, unknown> };
   const { 'lease.fence': _incremented, ...otherIncrements } = $inc ?? {};
-  return { ...rest, $set: { ...$set, 'lease.fence': fence }, ...(Object.keys(otherIncrements).length > 0 ? { $inc: otherIncrements } : {}) };
+  return {
+    ...rest,
+    $set: { ...$set, 'lease.fence': fence },
+    ...(Object.keys(otherIncrements).length > 0 ? { $inc: otherIncrements } : {}),
+  };
 }
 
 function leaseAndStatusFilter(guard: RunGuard | StepGuard): Filter {

@@ -18,5 +18,8 @@ export function parseListRunsQuery(raw: Record<string, unknown>): { filter: RunF
   if (query.parent_run_id !== undefined) filter.parent_run_id = query.parent_run_id;
   if (query.created_after !== undefined) filter.created_after = query.created_after;
   if (query.created_before !== undefined) filter.created_before = query.created_before;
-  return { filter, page: { limit: query.limit ?? DEFAULT_PAGE_LIMIT, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) } };
+  return {
+    filter,
+    page: { limit: query.limit ?? DEFAULT_PAGE_LIMIT, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) },
+  };
 }

@@ -43,9 +43,14 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
         ...(w === null ? {} : { w: w === 'majority' ? ('majority' as const) : Number(w) }),
         ...(query.get('journal') === null ? {} : { journal: query.get('journal') === 'true' }),
       },
-      readPreference: (query.get('readPreference') as MongoRunStoreConfig['readPreference'] | null) ?? defaultMongoConfig.readPreference,
-      serverSelectionTimeoutMS: positiveMs(query.get('serverSelectionTimeoutMS'), 'serverSelectionTimeoutMS') ?? defaultMongoConfig.serverSelectionTimeoutMS,
-      socketTimeoutMS: positiveMs(query.get('socketTimeoutMS'), 'socketTimeoutMS') ?? defaultMongoConfig.socketTimeoutMS,
+      readPreference:
+        (query.get('readPreference') as MongoRunStoreConfig['readPreference'] | null) ??
+        defaultMongoConfig.readPreference,
+      serverSelectionTimeoutMS:
+        positiveMs(query.get('serverSelectionTimeoutMS'), 'serverSelectionTimeoutMS') ??
+        defaultMongoConfig.serverSelectionTimeoutMS,
+      socketTimeoutMS:
+        positiveMs(query.get('socketTimeoutMS'), 'socketTimeoutMS') ?? defaultMongoConfig.socketTimeoutMS,
       autoMigrate: query.get('autoMigrate') !== 'false',
     };
   }
@@ -55,14 +60,19 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
 function positiveMs(value: string | null, name: string): number | undefined {
   if (value === null) return undefined;
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms <= 0) throw new MaestroError('STORE_URL_INVALID', `store URL option ${name} must be a positive whole number of ms`, { details: { path: `store.${name}`, got: value } });
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new MaestroError('STORE_URL_INVALID', `store URL option ${name} must be a positive whole number of ms`, {
+      details: { path: `store.${name}`, got: value },
+    });
   return ms;
 }
 
 function invalidUrl(url: string, why: string): MaestroError {
   // The URL may carry a password: name the scheme only.
   const scheme = url.split(':')[0] ?? '';
-  return new MaestroError('STORE_URL_INVALID', `store URL (${scheme}:…) is invalid: ${why}`, { details: { path: 'store', expected: why } });
+  return new MaestroError('STORE_URL_INVALID', `store URL (${scheme}:…) is invalid: ${why}`, {
+    details: { path: 'store', expected: why },
+  });
 }
 
 export interface OpenStoreOptions {

@@ -4,13 +4,7 @@
  * so no adapter needs multi-document transactions. Documents use the wire form (ISO-8601 strings);
  * adapters store real dates and convert at their edge.
  */
-import type {
-  ArtifactDocument,
-  EventDocument,
-  PlanDocument,
-  RunDocument,
-  StepDocument,
-} from '../generated/schemas.js';
+import type { ArtifactDocument, EventDocument, PlanDocument, RunDocument, StepDocument } from '../generated/schemas.js';
 import type { RunStatus, StepStatus } from '../domain/status.js';
 
 export interface PageRequest {
@@ -74,7 +68,17 @@ export interface RunGuard {
 export type StepPatch = Partial<
   Pick<
     StepDocument,
-    'status' | 'started_at' | 'ended_at' | 'ready_at' | 'logs_ref' | 'error_info' | 'outputs' | 'cost' | 'child_run_id' | 'skip_reason' | 'max_attempts'
+    | 'status'
+    | 'started_at'
+    | 'ended_at'
+    | 'ready_at'
+    | 'logs_ref'
+    | 'error_info'
+    | 'outputs'
+    | 'cost'
+    | 'child_run_id'
+    | 'skip_reason'
+    | 'max_attempts'
   >
 > & { lease?: StepDocument['lease'] };
 
@@ -157,7 +161,10 @@ export interface RunStore {
 
   // Artifacts
   attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument>;
-  setArtifactProvenance(artifactId: string, refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] }): Promise<void>;
+  setArtifactProvenance(
+    artifactId: string,
+    refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] },
+  ): Promise<void>;
   listArtifacts(runId: string): Promise<ArtifactDocument[]>;
 
   // Events

@@ -37,7 +37,8 @@ export function retryOnOutage(store: RunStore, policy: OutagePolicy): RunStore {
       const value = Reflect.get(target, property, receiver) as unknown;
       // close ends the store; ping must say "down" now, not after the outage (readiness).
       if (typeof value !== 'function' || property === 'close' || property === 'ping') return value;
-      return (...args: unknown[]) => retrying(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      return (...args: unknown[]) =>
+        retrying(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
     },
   });
 }

@@ -73,7 +73,10 @@ export function toStored<T extends object>(collection: Collection, doc: T): Reco
   const stored = mapNestedKeys(doc as Record<string, unknown>, escapeKey);
   for (const field of dateFields[collection]) mapPath(stored, field, toDate);
   if (collection === Collection.runs && Array.isArray(stored.hook_failures)) {
-    stored.hook_failures = (stored.hook_failures as Array<Record<string, unknown>>).map((f) => ({ ...f, at: toDate(f.at) }));
+    stored.hook_failures = (stored.hook_failures as Array<Record<string, unknown>>).map((f) => ({
+      ...f,
+      at: toDate(f.at),
+    }));
   }
   return stored;
 }

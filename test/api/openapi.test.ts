@@ -18,11 +18,15 @@ describe('/openapi.json', () => {
   it('is OpenAPI 3.1 whose every route is reachable, and whose examples validate against their schemas', async () => {
     const spec = (await api.request('GET', '/openapi.json', { token: null })).body;
     expect(spec.openapi).toBe('3.1.0');
-    const plan = (await api.request('POST', '/v1/plans', { body: { plan: { name: 'p', steps: [{ id: 's', uses: 'manual' }] } } })).body.plan;
+    const plan = (
+      await api.request('POST', '/v1/plans', { body: { plan: { name: 'p', steps: [{ id: 's', uses: 'manual' }] } } })
+    ).body.plan;
     const run = (await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id } })).body;
     const step = (await api.request('GET', `/v1/runs/${run.run_id}`)).body.steps[0];
     const ids: Record<string, string> = { plan_id: plan.plan_id, run_id: run.run_id, step_id: step.step_id };
-    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
+    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => ({ path, method })),
+    );
     expect(operations.length).toBeGreaterThanOrEqual(14);
     for (const { path, method } of operations) {
       const url = path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!);

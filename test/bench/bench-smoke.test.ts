@@ -8,25 +8,54 @@ import { REPO_ROOT } from '../support/spawn-cli.js';
 describe('bench (smoke run, no timing assertions)', () => {
   it('runs every workload on tiny sizes and writes results with every field', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'maestro-bench-')), 'results.json');
-    const stdout = execFileSync(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'run.js'), '--smoke', `--out=${out}`], { encoding: 'utf8', timeout: 170_000 });
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const report = JSON.parse(readFileSync(out, 'utf8')) as { machine: object; results: Array<Record<string, unknown>> };
+    const stdout = execFileSync(
+      process.execPath,
+      [join(REPO_ROOT, 'dist', 'bench', 'run.js'), '--smoke', `--out=${out}`],
+      { encoding: 'utf8', timeout: 170_000 },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as {
+      machine: object;
+      results: Array<Record<string, unknown>>;
+    };
     expect(report.results).toEqual(lines);
     expect(report.machine).toMatchObject({ cpus: expect.any(Number), node: process.version });
     for (const result of report.results) {
-      for (const field of ['workload', 'backend', 'ops', 'p50', 'p95', 'peak_rss_mb']) expect(result, `${JSON.stringify(result)} lacks ${field}`).toHaveProperty(field);
+      for (const field of ['workload', 'backend', 'ops', 'p50', 'p95', 'peak_rss_mb'])
+        expect(result, `${JSON.stringify(result)} lacks ${field}`).toHaveProperty(field);
     }
     const kinds = new Set(report.results.map((r) => r.workload));
     expect([...kinds].sort()).toEqual(['cli-cold-start', 'dag', 'dag-scaling', 'query', 'raw-store-writes']);
     for (const dag of report.results.filter((r) => r.workload === 'dag')) {
-      expect(dag).toEqual(expect.objectContaining({ overhead_per_step_ms: expect.any(Number), raw_writes_per_step_ms: expect.any(Number), overhead_to_raw: expect.any(Number), steps_per_s: expect.any(Number), wall_ms: expect.any(Number) }));
+      expect(dag).toEqual(
+        expect.objectContaining({
+          overhead_per_step_ms: expect.any(Number),
+          raw_writes_per_step_ms: expect.any(Number),
+          overhead_to_raw: expect.any(Number),
+          steps_per_s: expect.any(Number),
+          wall_ms: expect.any(Number),
+        }),
+      );
     }
-    expect(report.results.filter((r) => r.workload === 'dag-scaling').map((r) => `${String(r.backend)}/${String(r.shape)}`).sort()).toEqual(
+    expect(
+      report.results
+        .filter((r) => r.workload === 'dag-scaling')
+        .map((r) => `${String(r.backend)}/${String(r.shape)}`)
+        .sort(),
+    ).toEqual(
       ['memory', 'nedb-file'].flatMap((b) => ['chain', 'fan', 'lattice', 'nested'].map((s) => `${b}/${s}`)).sort(),
     );
-    for (const scaling of report.results.filter((r) => r.workload === 'dag-scaling')) expect(scaling.ratio_10k_1k).toEqual(expect.any(Number));
+    for (const scaling of report.results.filter((r) => r.workload === 'dag-scaling'))
+      expect(scaling.ratio_10k_1k).toEqual(expect.any(Number));
     const vias = report.results.filter((r) => r.workload === 'query').map((r) => `${String(r.query)}/${String(r.via)}`);
-    expect(new Set(vias)).toEqual(new Set(['list_runs/raw', 'list_runs/engine', 'list_runs/api', 'get_run/raw', 'get_run/engine', 'get_run/api']));
-    expect(report.results.find((r) => r.workload === 'cli-cold-start')).toEqual(expect.objectContaining({ node_baseline_p50: expect.any(Number), cold_start_to_node: expect.any(Number) }));
+    expect(new Set(vias)).toEqual(
+      new Set(['list_runs/raw', 'list_runs/engine', 'list_runs/api', 'get_run/raw', 'get_run/engine', 'get_run/api']),
+    );
+    expect(report.results.find((r) => r.workload === 'cli-cold-start')).toEqual(
+      expect.objectContaining({ node_baseline_p50: expect.any(Number), cold_start_to_node: expect.any(Number) }),
+    );
   }, 180_000);
 });

@@ -19,19 +19,28 @@ describe('maestro-run (the real binary)', () => {
     const lines = jsonLines(result.stdout);
     expect(lines[0]).toMatchObject({ type: 'event', event: { type: 'run.created', seq: 1 } });
     const final = lines.at(-1) as { type: string; run: { status: string; outputs: unknown } };
-    expect(final).toMatchObject({ type: 'result', run: { status: 'succeeded', outputs: { greeting: 'hello, tests' } } });
+    expect(final).toMatchObject({
+      type: 'result',
+      run: { status: 'succeeded', outputs: { greeting: 'hello, tests' } },
+    });
     expect(readdirSync(join(cwd, '.maestro', 'store'))).toContain('runs.db');
   });
 
   it('exits 1 when the run fails, and says which step failed', async () => {
     const result = await runCli(MAESTRO_RUN, [join(plansDir, 'budget.json'), '--json'], { cwd: workspace() });
     expect(result.code).toBe(1);
-    expect(jsonLines(result.stdout).at(-1)).toMatchObject({ type: 'result', run: { status: 'failed', error_info: { code: 'budget_exceeded' } } });
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({
+      type: 'result',
+      run: { status: 'failed', error_info: { code: 'budget_exceeded' } },
+    });
   });
 
   it('exits 2 for an invalid plan, printing the file, the JSON path and what was expected', async () => {
     const cwd = workspace();
-    writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ name: 'bad', steps: [{ id: 'a', uses: 'noop', timeout_ms: 'soon' }] }));
+    writeFileSync(
+      join(cwd, 'bad.json'),
+      JSON.stringify({ name: 'bad', steps: [{ id: 'a', uses: 'noop', timeout_ms: 'soon' }] }),
+    );
     const result = await runCli(MAESTRO_RUN, ['bad.json'], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('PLAN_INVALID');
@@ -60,25 +69,33 @@ describe('maestro-run (the real binary)', () => {
     expect(detached.code).toBe(0);
     // Without a TTY every output is JSON, the run id included.
     const runId = (jsonLines(detached.stdout)[0] as { run: { run_id: string } }).run.run_id;
-    const pending = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as { run: { status: string } };
+    const pending = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as {
+      run: { status: string };
+    };
     expect(pending.run.status).toBe('pending');
     const resumed = await runCli(MAESTRO_RUN, ['--resume', runId, '--json'], { cwd });
     expect(resumed.code).toBe(0);
     expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ run: { run_id: runId, status: 'succeeded' } });
   });
 
-  it.each(['hello.json', 'diamond.json', 'fan-out.json', 'budget.json', 'provenance.json'])('runs the sample plan %s to the end it documents', async (file) => {
-    const result = await runCli(MAESTRO_RUN, [join(plansDir, file), '--json'], { cwd: workspace() });
-    const final = jsonLines(result.stdout).at(-1) as { run: { status: string; outputs?: Record<string, unknown> }; steps: Array<{ key: string; attempt: number }> };
-    const expected = file === 'budget.json' ? 'failed' : 'succeeded';
-    expect(final.run.status).toBe(expected);
-    expect(result.code).toBe(expected === 'succeeded' ? 0 : 1);
-    if (file === 'diamond.json') {
-      expect(final.run.outputs).toEqual({ published: 'app-0123abc.tgz', tests: 42 });
-      expect(final.steps.find((s) => s.key === 'test')?.attempt).toBe(2);
-    }
-    if (file === 'fan-out.json') expect(final.run.outputs).toEqual({ signed: 3 });
-  });
+  it.each(['hello.json', 'diamond.json', 'fan-out.json', 'budget.json', 'provenance.json'])(
+    'runs the sample plan %s to the end it documents',
+    async (file) => {
+      const result = await runCli(MAESTRO_RUN, [join(plansDir, file), '--json'], { cwd: workspace() });
+      const final = jsonLines(result.stdout).at(-1) as {
+        run: { status: string; outputs?: Record<string, unknown> };
+        steps: Array<{ key: string; attempt: number }>;
+      };
+      const expected = file === 'budget.json' ? 'failed' : 'succeeded';
+      expect(final.run.status).toBe(expected);
+      expect(result.code).toBe(expected === 'succeeded' ? 0 : 1);
+      if (file === 'diamond.json') {
+        expect(final.run.outputs).toEqual({ published: 'app-0123abc.tgz', tests: 42 });
+        expect(final.steps.find((s) => s.key === 'test')?.attempt).toBe(2);
+      }
+      if (file === 'fan-out.json') expect(final.run.outputs).toEqual({ signed: 3 });
+    },
+  );
 });
 
 describe('the provenance sample plan', () => {
@@ -87,13 +104,27 @@ describe('the provenance sample plan', () => {
     const result = await runCli(MAESTRO_RUN, [join(plansDir, 'provenance.json'), '--json'], { cwd });
     expect(result.code).toBe(0);
     const runId = (jsonLines(result.stdout).at(-1) as { run: { run_id: string } }).run.run_id;
-    const ledger = await runCli(MAESTRO, ['ledger', 'verify', join(cwd, '.maestro', 'ledger', `${runId}.json`)], { cwd });
+    const ledger = await runCli(MAESTRO, ['ledger', 'verify', join(cwd, '.maestro', 'ledger', `${runId}.json`)], {
+      cwd,
+    });
     expect(ledger).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok: 4 entries, manifest [0-9a-f]{64}$/m) });
-    const lineage = readFileSync(join(cwd, '.maestro', 'openlineage', `${runId}.jsonl`), 'utf8').trim().split('\n');
-    expect(lineage.map((line) => (JSON.parse(line) as { eventType: string }).eventType)).toEqual(['START', 'START', 'COMPLETE', 'START', 'COMPLETE', 'COMPLETE']);
+    const lineage = readFileSync(join(cwd, '.maestro', 'openlineage', `${runId}.jsonl`), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lineage.map((line) => (JSON.parse(line) as { eventType: string }).eventType)).toEqual([
+      'START',
+      'START',
+      'COMPLETE',
+      'START',
+      'COMPLETE',
+      'COMPLETE',
+    ]);
     const envelope = join(cwd, '.maestro', 'attestations', `${runId}.dsse.json`);
     const key = join(cwd, '.maestro', 'keys', 'attestation-ed25519.pub.pem');
-    expect(await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd })).toMatchObject({ code: 0, stdout: expect.stringContaining('2 subjects match') });
+    expect(await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd })).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('2 subjects match'),
+    });
     writeFileSync(join(cwd, 'out', 'disclosure', 'report.md'), 'forged');
     const forged = await runCli(MAESTRO, ['verify', envelope, '--key', key], { cwd });
     expect(forged.code).toBe(1);
@@ -104,9 +135,28 @@ describe('the provenance sample plan', () => {
 describe('maestro-run on a terminal', () => {
   it('shows the live step tree with a progress bar, and the log tail of a failed step', async () => {
     const cwd = workspace();
-    writeFileSync(join(cwd, 'fails.json'), JSON.stringify({ name: 'fails', steps: [{ id: 'ok', uses: 'noop' }, { id: 'broken', uses: 'exec', needs: ['ok'], with: { command: ['node', '-e', 'console.error("disk full on /var"); process.exit(4)'] } }] }));
+    writeFileSync(
+      join(cwd, 'fails.json'),
+      JSON.stringify({
+        name: 'fails',
+        steps: [
+          { id: 'ok', uses: 'noop' },
+          {
+            id: 'broken',
+            uses: 'exec',
+            needs: ['ok'],
+            with: { command: ['node', '-e', 'console.error("disk full on /var"); process.exit(4)'] },
+          },
+        ],
+      }),
+    );
     // `script` gives the binary a real pseudo-terminal, as a person's shell would.
-    const result = spawnSync('script', ['-qec', `${process.execPath} ${MAESTRO_RUN} fails.json`, '/dev/null'], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const result = spawnSync('script', ['-qec', `${process.execPath} ${MAESTRO_RUN} fails.json`, '/dev/null'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     // eslint-disable-next-line no-control-regex -- the cursor moves of the live view are what is removed
     const screen = result.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
     expect(result.status).toBe(1);
@@ -120,11 +170,25 @@ describe('maestro-run on a terminal', () => {
   it('gives the same run for a repeated idempotency key, and exits 2 when the key is reused with other inputs', async () => {
     const cwd = workspace();
     const hello = join(plansDir, 'hello.json');
-    const first = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'], { cwd });
-    const again = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'], { cwd });
+    const first = await runCli(
+      MAESTRO_RUN,
+      [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'],
+      { cwd },
+    );
+    const again = await runCli(
+      MAESTRO_RUN,
+      [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=a'],
+      { cwd },
+    );
     expect(first.code).toBe(0);
-    expect((jsonLines(again.stdout)[0] as { run: { run_id: string } }).run.run_id).toBe((jsonLines(first.stdout)[0] as { run: { run_id: string } }).run.run_id);
-    const other = await runCli(MAESTRO_RUN, [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=b'], { cwd });
+    expect((jsonLines(again.stdout)[0] as { run: { run_id: string } }).run.run_id).toBe(
+      (jsonLines(first.stdout)[0] as { run: { run_id: string } }).run.run_id,
+    );
+    const other = await runCli(
+      MAESTRO_RUN,
+      [hello, '--json', '--detach', '--idempotency-key', 'k1', '--input', 'who=b'],
+      { cwd },
+    );
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('IDEMPOTENCY_CONFLICT');
   });

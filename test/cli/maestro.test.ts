@@ -29,15 +29,28 @@ describe('maestro (the real binary)', () => {
         '',
       ].join('\n'),
     );
-    const dot = await runCli(MAESTRO, ['graph', join(plansDir, 'diamond.json'), '--format', 'dot'], { cwd: workspace() });
+    const dot = await runCli(MAESTRO, ['graph', join(plansDir, 'diamond.json'), '--format', 'dot'], {
+      cwd: workspace(),
+    });
     expect(dot.stdout).toContain('digraph "diamond" {');
     expect(dot.stdout).toContain('"build" -> "publish";');
   });
 
   it('validates plans, naming the cycle of a cyclic one with exit 2', async () => {
     const cwd = workspace();
-    expect((await runCli(MAESTRO, ['validate', join(plansDir, 'hello.json'), join(plansDir, 'diamond.json')], { cwd })).code).toBe(0);
-    writeFileSync(join(cwd, 'cycle.json'), JSON.stringify({ name: 'cycle', steps: [{ id: 'a', uses: 'noop', needs: ['b'] }, { id: 'b', uses: 'noop', needs: ['a'] }] }));
+    expect(
+      (await runCli(MAESTRO, ['validate', join(plansDir, 'hello.json'), join(plansDir, 'diamond.json')], { cwd })).code,
+    ).toBe(0);
+    writeFileSync(
+      join(cwd, 'cycle.json'),
+      JSON.stringify({
+        name: 'cycle',
+        steps: [
+          { id: 'a', uses: 'noop', needs: ['b'] },
+          { id: 'b', uses: 'noop', needs: ['a'] },
+        ],
+      }),
+    );
     const result = await runCli(MAESTRO, ['validate', 'cycle.json'], { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('cycle:    a -> b -> a');
@@ -49,7 +62,12 @@ describe('maestro (the real binary)', () => {
     await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--owner', 'team-a'], { cwd });
     await runCli(MAESTRO_RUN, [join(plansDir, 'budget.json'), '--owner', 'team-a'], { cwd });
     await runCli(MAESTRO_RUN, [join(plansDir, 'hello.json'), '--owner', 'team-b'], { cwd });
-    const list = async (...flags: string[]) => (JSON.parse((await runCli(MAESTRO, ['runs', 'list', '--json', ...flags], { cwd })).stdout) as { items: Array<{ plan_name: string; owner: string; status: string; plan_id: string }> }).items;
+    const list = async (...flags: string[]) =>
+      (
+        JSON.parse((await runCli(MAESTRO, ['runs', 'list', '--json', ...flags], { cwd })).stdout) as {
+          items: Array<{ plan_name: string; owner: string; status: string; plan_id: string }>;
+        }
+      ).items;
     expect(await list()).toHaveLength(3);
     expect((await list('--status', 'failed')).map((r) => r.plan_name)).toEqual(['budget']);
     expect((await list('--owner', 'team-a')).map((r) => r.plan_name)).toEqual(['budget', 'hello']);
@@ -67,14 +85,33 @@ describe('maestro (the real binary)', () => {
 
   it('reports a manual step from outside and attaches an artifact', async () => {
     const cwd = workspace();
-    writeFileSync(join(cwd, 'approval.json'), JSON.stringify({ name: 'approval', steps: [{ id: 'approve', uses: 'manual' }] }));
+    writeFileSync(
+      join(cwd, 'approval.json'),
+      JSON.stringify({ name: 'approval', steps: [{ id: 'approve', uses: 'manual' }] }),
+    );
     writeFileSync(join(cwd, 'notes.txt'), 'approved by alice');
     const runId = (await runCli(MAESTRO, ['runs', 'start', 'approval.json'], { cwd })).stdout.split(' ')[0]!;
-    const updated = await runCli(MAESTRO, ['steps', 'update', runId, 'approve', '--status', 'succeeded', '--outputs', '{"by":"alice"}'], { cwd });
+    const updated = await runCli(
+      MAESTRO,
+      ['steps', 'update', runId, 'approve', '--status', 'succeeded', '--outputs', '{"by":"alice"}'],
+      { cwd },
+    );
     expect(updated.code).toBe(0);
-    const attached = await runCli(MAESTRO, ['artifacts', 'attach', runId, 'notes.txt', '--type', 'document', '--json'], { cwd });
-    expect(JSON.parse(attached.stdout)).toMatchObject({ name: 'notes.txt', size_bytes: 17, digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
-    const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as { run: { status: string }; steps: Array<{ outputs: unknown }>; artifacts: unknown[] };
+    const attached = await runCli(
+      MAESTRO,
+      ['artifacts', 'attach', runId, 'notes.txt', '--type', 'document', '--json'],
+      { cwd },
+    );
+    expect(JSON.parse(attached.stdout)).toMatchObject({
+      name: 'notes.txt',
+      size_bytes: 17,
+      digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd })).stdout) as {
+      run: { status: string };
+      steps: Array<{ outputs: unknown }>;
+      artifacts: unknown[];
+    };
     expect(shown.run.status).toBe('succeeded');
     expect(shown.steps[0]!.outputs).toEqual({ by: 'alice' });
     expect(shown.artifacts).toHaveLength(1);
@@ -94,7 +131,10 @@ describe('maestro (the real binary)', () => {
 describe('maestro with hostile files and output', () => {
   it('loads a plan file saved with a UTF-8 byte order mark', async () => {
     const cwd = workspace();
-    writeFileSync(join(cwd, 'bom.json'), `\uFEFF${JSON.stringify({ name: 'bom', steps: [{ id: 'a', uses: 'noop' }] })}`);
+    writeFileSync(
+      join(cwd, 'bom.json'),
+      `\uFEFF${JSON.stringify({ name: 'bom', steps: [{ id: 'a', uses: 'noop' }] })}`,
+    );
     const result = await runCli(MAESTRO, ['validate', 'bom.json'], { cwd });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -103,7 +143,9 @@ describe('maestro with hostile files and output', () => {
   it('reports a malformed tokens file without quoting it (it holds tokens)', async () => {
     const cwd = workspace();
     writeFileSync(join(cwd, 'tokens.json'), '{"tokens": [{"token": "leaky-token-0123456789abcdef", oops}]}');
-    const result = await runCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
+    const result = await runCli(MAESTRO, ['serve', '--port', '0', '--tokens', 'tokens.json', '--store', 'memory://'], {
+      cwd,
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('is not valid JSON');
     expect(result.stderr).not.toContain('leaky-token');
@@ -120,10 +162,13 @@ describe('maestro with hostile files and output', () => {
     expect(result.stderr).toContain('runs.db');
   });
 
-  it('never sends a step\'s terminal escape sequences to the operator\'s terminal', async () => {
+  it("never sends a step's terminal escape sequences to the operator's terminal", async () => {
     const cwd = workspace();
     const evil = "process.stdout.write('\\u001b]0;owned\\u0007\\u001b[2J\\u001b[31mred\\n'); process.exit(1)";
-    writeFileSync(join(cwd, 'evil.json'), JSON.stringify({ name: 'evil', steps: [{ id: 'e', uses: 'exec', with: { command: ['node', '-e', evil] } }] }));
+    writeFileSync(
+      join(cwd, 'evil.json'),
+      JSON.stringify({ name: 'evil', steps: [{ id: 'e', uses: 'exec', with: { command: ['node', '-e', evil] } }] }),
+    );
     const run = await runCli(MAESTRO_RUN, ['evil.json', '--json'], { cwd });
     expect(run.code).toBe(1);
     const runId = (jsonLines(run.stdout).at(-1) as { run: { run_id: string } }).run.run_id;
@@ -137,10 +182,15 @@ describe('maestro with hostile files and output', () => {
 describe('maestro serve (the real binary)', () => {
   it('serves on loopback, answers health, and drains and exits 0 on SIGTERM', async () => {
     const cwd = workspace();
-    writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token: 'serve-test-token-0123456789', owner: 'team-a', role: 'runner' }] }));
+    writeFileSync(
+      join(cwd, 'tokens.json'),
+      JSON.stringify({ tokens: [{ token: 'serve-test-token-0123456789', owner: 'team-a', role: 'runner' }] }),
+    );
     const { server, url } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://'], { cwd });
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
-    expect((await fetch(`${url}/v1/runs`, { headers: { authorization: 'Bearer serve-test-token-0123456789' } })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/v1/runs`, { headers: { authorization: 'Bearer serve-test-token-0123456789' } })).status,
+    ).toBe(200);
     server.kill('SIGTERM');
     const result = await server.output;
     expect(result.code).toBe(0);
@@ -151,8 +201,16 @@ describe('maestro serve (the real binary)', () => {
   it('starts with --no-runner and a tokens file of hashes, and logs requests without a token sent in the query string', async () => {
     const cwd = workspace();
     const token = 'hashed-only-token-0123456789';
-    writeFileSync(join(cwd, 'tokens.json'), JSON.stringify({ tokens: [{ token_sha256: createHash('sha256').update(token).digest('hex'), owner: 'team-a', role: 'reader' }] }));
-    const { server, url } = await startServe(['--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'], { cwd });
+    writeFileSync(
+      join(cwd, 'tokens.json'),
+      JSON.stringify({
+        tokens: [{ token_sha256: createHash('sha256').update(token).digest('hex'), owner: 'team-a', role: 'reader' }],
+      }),
+    );
+    const { server, url } = await startServe(
+      ['--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'],
+      { cwd },
+    );
     expect((await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await fetch(`${url}/v1/runs?access_token=${token}`)).status).toBeGreaterThanOrEqual(400);
     server.kill('SIGTERM');
@@ -163,7 +221,10 @@ describe('maestro serve (the real binary)', () => {
   });
 
   it('refuses to start without a tokens file', async () => {
-    const result = await runCli(MAESTRO, ['serve', '--store', 'memory://'], { cwd: workspace(), env: { MAESTRO_TOKENS_FILE: '' } });
+    const result = await runCli(MAESTRO, ['serve', '--store', 'memory://'], {
+      cwd: workspace(),
+      env: { MAESTRO_TOKENS_FILE: '' },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('CONFIG_INVALID');
   });

@@ -9,9 +9,24 @@ import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/sp
 
 /** A parent over a child over a grandchild that each sleep 5 s. */
 function writeTree(cwd: string): void {
-  writeFileSync(join(cwd, 'grandchild.json'), JSON.stringify({ name: 'grandchild', steps: [{ id: 'nap', uses: 'sleep', with: { ms: 5000 } }] }));
-  writeFileSync(join(cwd, 'child.json'), JSON.stringify({ name: 'child', steps: [{ id: 'nap', uses: 'sleep', with: { ms: 5000 } }, { id: 'deeper', uses: 'plan', with: { plan: 'grandchild.json' } }] }));
-  writeFileSync(join(cwd, 'parent.json'), JSON.stringify({ name: 'parent', steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json' } }] }));
+  writeFileSync(
+    join(cwd, 'grandchild.json'),
+    JSON.stringify({ name: 'grandchild', steps: [{ id: 'nap', uses: 'sleep', with: { ms: 5000 } }] }),
+  );
+  writeFileSync(
+    join(cwd, 'child.json'),
+    JSON.stringify({
+      name: 'child',
+      steps: [
+        { id: 'nap', uses: 'sleep', with: { ms: 5000 } },
+        { id: 'deeper', uses: 'plan', with: { plan: 'grandchild.json' } },
+      ],
+    }),
+  );
+  writeFileSync(
+    join(cwd, 'parent.json'),
+    JSON.stringify({ name: 'parent', steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json' } }] }),
+  );
 }
 
 /** Starts the tree and resolves once the grandchild run has started (so a stop must travel two levels down). */
@@ -29,7 +44,8 @@ function statusesOf(stdout: string): Map<string, string> {
   const statuses = new Map<string, string>();
   for (const line of jsonLines(stdout)) {
     const event = line.event as { run_id: string; type: string } | undefined;
-    if (event && /^run\.(succeeded|failed|cancelled)$/.test(event.type)) statuses.set(event.run_id, event.type.slice(4));
+    if (event && /^run\.(succeeded|failed|cancelled)$/.test(event.type))
+      statuses.set(event.run_id, event.type.slice(4));
   }
   return statuses;
 }
@@ -49,27 +65,32 @@ describe('stopping a run tree from the command line', () => {
   });
 
   describe.each(mongoStoreEntries())('on $name', ({ base }) => {
-    it.skipIf(unavailable(base !== undefined))('`maestro runs cancel` from another process cancels the whole tree and the runner exits promptly', async () => {
-      const url = freshMongoUrl(requireBase(base));
-      const cwd = mkdtempSync(join(tmpdir(), 'maestro-tree-'));
-      const env = { MAESTRO_STORE: url, MAESTRO_POLL_MS: '100' };
-      try {
-        const { child, runIds } = await startTree(cwd, env);
-        const cancel = await runCli(MAESTRO, ['runs', 'cancel', runIds[0]!, '--json'], { cwd, env });
-        expect(cancel.code).toBe(0);
-        // Timed from the recorded request: starting the second CLI process is not the runner's delay.
-        const cancelledAt = Date.now();
-        const result = await child.output;
-        expect(Date.now() - cancelledAt).toBeLessThan(2_500);
-        // Not interrupted itself: a run that ended other than succeeded exits 1.
-        expect(result.code).toBe(1);
-        for (const runId of runIds) {
-          const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd, env })).stdout) as { run: RunDocument };
-          expect(shown.run.status).toBe('cancelled');
+    it.skipIf(unavailable(base !== undefined))(
+      '`maestro runs cancel` from another process cancels the whole tree and the runner exits promptly',
+      async () => {
+        const url = freshMongoUrl(requireBase(base));
+        const cwd = mkdtempSync(join(tmpdir(), 'maestro-tree-'));
+        const env = { MAESTRO_STORE: url, MAESTRO_POLL_MS: '100' };
+        try {
+          const { child, runIds } = await startTree(cwd, env);
+          const cancel = await runCli(MAESTRO, ['runs', 'cancel', runIds[0]!, '--json'], { cwd, env });
+          expect(cancel.code).toBe(0);
+          // Timed from the recorded request: starting the second CLI process is not the runner's delay.
+          const cancelledAt = Date.now();
+          const result = await child.output;
+          expect(Date.now() - cancelledAt).toBeLessThan(2_500);
+          // Not interrupted itself: a run that ended other than succeeded exits 1.
+          expect(result.code).toBe(1);
+          for (const runId of runIds) {
+            const shown = JSON.parse(
+              (await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd, env })).stdout,
+            ) as { run: RunDocument };
+            expect(shown.run.status).toBe('cancelled');
+          }
+        } finally {
+          await dropMongoDatabase(url);
         }
-      } finally {
-        await dropMongoDatabase(url);
-      }
-    });
+      },
+    );
   });
 });

@@ -57,7 +57,12 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     });
 
     it('keeps user keys that start with $ or hold dots or percent signs, as they were', async () => {
-      const spec = { $schema: '../schemas/plan.schema.json', name: 'odd-keys', inputs: { $defs: { 'a.b': { type: 'string' } }, '100%': true }, steps: [{ id: 'a', uses: 'noop' }] };
+      const spec = {
+        $schema: '../schemas/plan.schema.json',
+        name: 'odd-keys',
+        inputs: { $defs: { 'a.b': { type: 'string' } }, '100%': true },
+        steps: [{ id: 'a', uses: 'noop' }],
+      };
       const plan = makePlanDocument({ name: 'odd-keys', steps_spec: spec });
       await store.savePlan(plan);
       expect((await store.getPlan(plan.plan_id, plan.version))?.steps_spec).toEqual(spec);
@@ -67,7 +72,9 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     });
 
     it('rejects a malformed plan naming the field, and stores nothing', async () => {
-      const bad = makePlanDocument({ steps_spec: { name: 'x', steps: [{ id: 'a', uses: 'noop', needs: 'b' }] } as never });
+      const bad = makePlanDocument({
+        steps_spec: { name: 'x', steps: [{ id: 'a', uses: 'noop', needs: 'b' }] } as never,
+      });
       const error = await expectMaestroError(store.savePlan(bad), 'DOCUMENT_INVALID');
       expect(error.details.path).toBe('$.steps_spec.steps[0].needs');
       expect((await store.listPlans({}, { limit: 10 })).items).toEqual([]);
@@ -124,10 +131,18 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     it('applies a run update only while its guard holds', async () => {
       const run = makeRun();
       await store.createRun(run, []);
-      const started = await store.updateRun(run.run_id, { statusIn: ['pending'] }, { status: 'running', started_at: isoAt(Date.now()) });
+      const started = await store.updateRun(
+        run.run_id,
+        { statusIn: ['pending'] },
+        { status: 'running', started_at: isoAt(Date.now()) },
+      );
       expect(started?.status).toBe('running');
       expect(await store.updateRun(run.run_id, { statusIn: ['pending'] }, { status: 'failed' })).toBeUndefined();
-      const ended = await store.updateRun(run.run_id, { statusIn: ['running'] }, { status: 'succeeded', outputs: { ok: true }, duration_ms: 12 });
+      const ended = await store.updateRun(
+        run.run_id,
+        { statusIn: ['running'] },
+        { status: 'succeeded', outputs: { ok: true }, duration_ms: 12 },
+      );
       expect(ended?.usage).toEqual({ cost: 0, duration_ms: 12 });
       expect((await store.getRun(run.run_id))?.outputs).toEqual({ ok: true });
     });
@@ -137,14 +152,22 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       await store.createRun(run, []);
       const now = Date.now();
       const claims = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => store.claimRun(run.run_id, { owner: `runner-${i}`, now: isoAt(now), expires_at: isoAt(now + 30_000) })),
+        Array.from({ length: 10 }, (_, i) =>
+          store.claimRun(run.run_id, { owner: `runner-${i}`, now: isoAt(now), expires_at: isoAt(now + 30_000) }),
+        ),
       );
       const winners = claims.filter((c) => c !== undefined);
       expect(winners).toHaveLength(1);
       const holder = winners[0]!.lease!;
       expect(holder.fence).toBe(1);
-      expect(await store.claimRun(run.run_id, { owner: 'late', now: isoAt(now + 1000), expires_at: isoAt(now + 31_000) })).toBeUndefined();
-      const takeover = await store.claimRun(undefined, { owner: 'late', now: isoAt(now + 31_000), expires_at: isoAt(now + 61_000) });
+      expect(
+        await store.claimRun(run.run_id, { owner: 'late', now: isoAt(now + 1000), expires_at: isoAt(now + 31_000) }),
+      ).toBeUndefined();
+      const takeover = await store.claimRun(undefined, {
+        owner: 'late',
+        now: isoAt(now + 31_000),
+        expires_at: isoAt(now + 61_000),
+      });
       expect(takeover?.lease).toMatchObject({ owner: 'late', fence: 2 });
       expect(await store.renewRunLease(run.run_id, holder, isoAt(now + 90_000))).toBe(false);
       expect(await store.updateRun(run.run_id, { lease: holder }, { status: 'running' })).toBeUndefined();
@@ -154,7 +177,9 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     it('never hands out the lease of a finished run', async () => {
       const run = makeRun({ status: 'succeeded' });
       await store.createRun(run, []);
-      expect(await store.claimRun(undefined, { owner: 'w', now: isoAt(Date.now()), expires_at: isoAt(Date.now() + 1000) })).toBeUndefined();
+      expect(
+        await store.claimRun(undefined, { owner: 'w', now: isoAt(Date.now()), expires_at: isoAt(Date.now() + 1000) }),
+      ).toBeUndefined();
     });
 
     it('adds costs, provenance references and hook delivery state to a run', async () => {
@@ -167,17 +192,27 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
         await store.addRunCost(run.run_id, 1.5);
         await store.addRunCost(run.run_id, 2);
       }
-      await store.addRunProvenance(run.run_id, { claim_ledger_manifest_ids: ['m1'], intelgraph_entity_ids: ['e1', 'e2'] });
+      await store.addRunProvenance(run.run_id, {
+        claim_ledger_manifest_ids: ['m1'],
+        intelgraph_entity_ids: ['e1', 'e2'],
+      });
       await store.addRunProvenance(run.run_id, { claim_ledger_manifest_ids: ['m1', 'm2'] });
       await store.recordHookDelivery(run.run_id, 'claim-ledger', 5);
       await store.recordHookDelivery(run.run_id, 'claim-ledger', 3);
-      await store.recordHookFailure(run.run_id, { hook: 'openlineage', seq: 2, message: 'boom', at: isoAt(1_700_000_000_000) });
+      await store.recordHookFailure(run.run_id, {
+        hook: 'openlineage',
+        seq: 2,
+        message: 'boom',
+        at: isoAt(1_700_000_000_000),
+      });
       const stored = await store.getRun(run.run_id);
       expect(stored?.usage.cost).toBeCloseTo(3.5);
       expect(stored?.provenance.claim_ledger_manifest_ids).toEqual(['m1', 'm2']);
       expect(stored?.provenance.intelgraph_entity_ids).toEqual(['e1', 'e2']);
       expect(stored?.hook_cursors).toEqual({ 'claim-ledger': 5 });
-      expect(stored?.hook_failures).toEqual([{ hook: 'openlineage', seq: 2, message: 'boom', at: isoAt(1_700_000_000_000) }]);
+      expect(stored?.hook_failures).toEqual([
+        { hook: 'openlineage', seq: 2, message: 'boom', at: isoAt(1_700_000_000_000) },
+      ]);
     });
   });
 
@@ -187,14 +222,26 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       const owners = ['team-a', 'team-b'];
       const statuses = ['pending', 'running', 'succeeded', 'failed'] as const;
       for (let i = 0; i < 12; i += 1) {
-        await store.createRun(makeRun({ owner: owners[i % 2]!, status: statuses[i % 4]!, plan_id: i < 6 ? '01ARZ3NDEKTSV4RRFFQ69G5FAV' : '01BX5ZZKBKACTAV9WEVGEMMVRZ', created_at: isoAt(base + i * 60_000) }), []);
+        await store.createRun(
+          makeRun({
+            owner: owners[i % 2]!,
+            status: statuses[i % 4]!,
+            plan_id: i < 6 ? '01ARZ3NDEKTSV4RRFFQ69G5FAV' : '01BX5ZZKBKACTAV9WEVGEMMVRZ',
+            created_at: isoAt(base + i * 60_000),
+          }),
+          [],
+        );
       }
     }
 
     it('filters by status, owner and plan', async () => {
       await seedRuns();
       const byStatusOwner = await store.listRuns({ status: 'pending', owner: 'team-a' }, { limit: 50 });
-      expect(byStatusOwner.items.map((r) => [r.status, r.owner])).toEqual([['pending', 'team-a'], ['pending', 'team-a'], ['pending', 'team-a']]);
+      expect(byStatusOwner.items.map((r) => [r.status, r.owner])).toEqual([
+        ['pending', 'team-a'],
+        ['pending', 'team-a'],
+        ['pending', 'team-a'],
+      ]);
       const byPlan = await store.listRuns({ plan_id: '01BX5ZZKBKACTAV9WEVGEMMVRZ' }, { limit: 50 });
       expect(byPlan.items).toHaveLength(6);
       expect(byPlan.items.every((r) => r.plan_id === '01BX5ZZKBKACTAV9WEVGEMMVRZ')).toBe(true);
@@ -203,8 +250,15 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     it('treats created_after as inclusive and created_before as exclusive, to the millisecond', async () => {
       await seedRuns();
       const base = Date.UTC(2026, 0, 1);
-      const window = await store.listRuns({ created_after: isoAt(base + 2 * 60_000), created_before: isoAt(base + 5 * 60_000) }, { limit: 50 });
-      expect(window.items.map((r) => r.created_at)).toEqual([isoAt(base + 4 * 60_000), isoAt(base + 3 * 60_000), isoAt(base + 2 * 60_000)]);
+      const window = await store.listRuns(
+        { created_after: isoAt(base + 2 * 60_000), created_before: isoAt(base + 5 * 60_000) },
+        { limit: 50 },
+      );
+      expect(window.items.map((r) => r.created_at)).toEqual([
+        isoAt(base + 4 * 60_000),
+        isoAt(base + 3 * 60_000),
+        isoAt(base + 2 * 60_000),
+      ]);
       const justAfter = await store.listRuns({ created_after: isoAt(base + 11 * 60_000 + 1) }, { limit: 50 });
       expect(justAfter.items).toEqual([]);
       const justBefore = await store.listRuns({ created_before: isoAt(base + 1) }, { limit: 50 });
@@ -248,7 +302,9 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       await store.createRun(run, [step]);
       const now = Date.now();
       const claims = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.claimStep(step.step_id, { owner: `runner-${i}`, now: isoAt(now), expires_at: isoAt(now + 30_000) })),
+        Array.from({ length: 20 }, (_, i) =>
+          store.claimStep(step.step_id, { owner: `runner-${i}`, now: isoAt(now), expires_at: isoAt(now + 30_000) }),
+        ),
       );
       const winners = claims.filter((c) => c !== undefined);
       expect(winners).toHaveLength(1);
@@ -260,16 +316,36 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       const step = makeStep(run.run_id, 'a');
       await store.createRun(run, [step]);
       const now = Date.now();
-      const first = await store.claimStep(step.step_id, { owner: 'r1', now: isoAt(now), expires_at: isoAt(now + 1000) });
-      expect(await store.claimStep(step.step_id, { owner: 'r2', now: isoAt(now + 500), expires_at: isoAt(now + 1500) })).toBeUndefined();
-      const second = await store.claimStep(step.step_id, { owner: 'r2', now: isoAt(now + 1001), expires_at: isoAt(now + 31_000) });
+      const first = await store.claimStep(step.step_id, {
+        owner: 'r1',
+        now: isoAt(now),
+        expires_at: isoAt(now + 1000),
+      });
+      expect(
+        await store.claimStep(step.step_id, { owner: 'r2', now: isoAt(now + 500), expires_at: isoAt(now + 1500) }),
+      ).toBeUndefined();
+      const second = await store.claimStep(step.step_id, {
+        owner: 'r2',
+        now: isoAt(now + 1001),
+        expires_at: isoAt(now + 31_000),
+      });
       expect(second).toMatchObject({ attempt: 1, lease: { owner: 'r2', fence: 2 } });
       const oldToken = { owner: 'r1', fence: first!.lease!.fence };
       expect(await store.renewStepLease(step.step_id, oldToken, isoAt(now + 60_000))).toBe(false);
       expect(await store.updateStep(step.step_id, { lease: oldToken }, { status: 'succeeded' })).toBeUndefined();
-      const done = await store.updateStep(step.step_id, { lease: { owner: 'r2', fence: 2 }, statusIn: ['running'] }, { status: 'succeeded', outputs: { n: 1 }, ended_at: isoAt(now + 2000) });
+      const done = await store.updateStep(
+        step.step_id,
+        { lease: { owner: 'r2', fence: 2 }, statusIn: ['running'] },
+        { status: 'succeeded', outputs: { n: 1 }, ended_at: isoAt(now + 2000) },
+      );
       expect(done).toMatchObject({ status: 'succeeded', outputs: { n: 1 } });
-      expect(await store.claimStep(step.step_id, { owner: 'r3', now: isoAt(now + 99_000), expires_at: isoAt(now + 199_000) })).toBeUndefined();
+      expect(
+        await store.claimStep(step.step_id, {
+          owner: 'r3',
+          now: isoAt(now + 99_000),
+          expires_at: isoAt(now + 199_000),
+        }),
+      ).toBeUndefined();
     });
 
     it('does not hand out a retry before its backoff has passed', async () => {
@@ -277,10 +353,24 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       const step = makeStep(run.run_id, 'a', { max_attempts: 3 });
       await store.createRun(run, [step]);
       const now = Date.now();
-      const claimed = await store.claimStep(step.step_id, { owner: 'r1', now: isoAt(now), expires_at: isoAt(now + 30_000) });
-      await store.updateStep(step.step_id, { lease: { owner: 'r1', fence: claimed!.lease!.fence } }, { status: 'pending', ready_at: isoAt(now + 5000) });
-      expect(await store.claimStep(step.step_id, { owner: 'r1', now: isoAt(now + 4999), expires_at: isoAt(now + 30_000) })).toBeUndefined();
-      const retry = await store.claimStep(step.step_id, { owner: 'r1', now: isoAt(now + 5000), expires_at: isoAt(now + 30_000) });
+      const claimed = await store.claimStep(step.step_id, {
+        owner: 'r1',
+        now: isoAt(now),
+        expires_at: isoAt(now + 30_000),
+      });
+      await store.updateStep(
+        step.step_id,
+        { lease: { owner: 'r1', fence: claimed!.lease!.fence } },
+        { status: 'pending', ready_at: isoAt(now + 5000) },
+      );
+      expect(
+        await store.claimStep(step.step_id, { owner: 'r1', now: isoAt(now + 4999), expires_at: isoAt(now + 30_000) }),
+      ).toBeUndefined();
+      const retry = await store.claimStep(step.step_id, {
+        owner: 'r1',
+        now: isoAt(now + 5000),
+        expires_at: isoAt(now + 30_000),
+      });
       expect(retry).toMatchObject({ attempt: 2, status: 'running', lease: { fence: 2 } });
       expect(retry?.ready_at).toBeUndefined();
     });
@@ -290,7 +380,10 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       await store.createRun(run, [makeStep(run.run_id, 'a')]);
       await store.insertSteps([makeStep(run.run_id, 'a', { name: 'duplicate' }), makeStep(run.run_id, 'each[0]')]);
       const steps = await store.listSteps(run.run_id);
-      expect(steps.map((s) => [s.key, s.name])).toEqual([['a', 'a'], ['each[0]', 'each[0]']]);
+      expect(steps.map((s) => [s.key, s.name])).toEqual([
+        ['a', 'a'],
+        ['each[0]', 'each[0]'],
+      ]);
     });
 
     it('applies a step update only from the statuses its guard allows', async () => {
@@ -298,7 +391,13 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       const step = makeStep(run.run_id, 'a');
       await store.createRun(run, [step]);
       expect(await store.updateStep(step.step_id, { statusIn: ['running'] }, { status: 'succeeded' })).toBeUndefined();
-      expect(await store.updateStep(step.step_id, { statusIn: ['pending'] }, { status: 'skipped', skip_reason: 'condition_false' })).toMatchObject({ status: 'skipped' });
+      expect(
+        await store.updateStep(
+          step.step_id,
+          { statusIn: ['pending'] },
+          { status: 'skipped', skip_reason: 'condition_false' },
+        ),
+      ).toMatchObject({ status: 'skipped' });
       expect((await store.getStep(step.step_id))?.skip_reason).toBe('condition_false');
     });
   });
@@ -309,8 +408,14 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       await store.createRun(run, []);
       const artifact = makeArtifact(run.run_id, { digest: { sha256: 'b'.repeat(64) }, size_bytes: 10 });
       await store.attachArtifact(artifact);
-      await store.setArtifactProvenance(artifact.artifact_id, { claim_ledger_ref: 'ledger:abc', intelgraph_entity_ids: ['ig-1'] });
-      const error = await expectMaestroError(store.attachArtifact(makeArtifact(run.run_id, { type: 'video' as never })), 'DOCUMENT_INVALID');
+      await store.setArtifactProvenance(artifact.artifact_id, {
+        claim_ledger_ref: 'ledger:abc',
+        intelgraph_entity_ids: ['ig-1'],
+      });
+      const error = await expectMaestroError(
+        store.attachArtifact(makeArtifact(run.run_id, { type: 'video' as never })),
+        'DOCUMENT_INVALID',
+      );
       expect(error.details.path).toBe('$.type');
       const listed = await store.listArtifacts(run.run_id);
       expect(listed).toEqual([{ ...artifact, claim_ledger_ref: 'ledger:abc', intelgraph_entity_ids: ['ig-1'] }]);
@@ -321,7 +426,11 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     it('numbers concurrent appends 1..n with no gaps or repeats, and lists them after a seq', async () => {
       const run = makeRun();
       await store.createRun(run, []);
-      await Promise.all(Array.from({ length: 40 }, (_, i) => store.appendEvent({ run_id: run.run_id, type: 'step.started', at: isoAt(Date.now()), data: { i } })));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          store.appendEvent({ run_id: run.run_id, type: 'step.started', at: isoAt(Date.now()), data: { i } }),
+        ),
+      );
       const events = await store.listEvents(run.run_id, 0, 1000);
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect(new Set(events.map((e) => (e.data as { i: number }).i)).size).toBe(40);
@@ -336,7 +445,14 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       const other = await openStore(url);
       try {
         await Promise.all(
-          Array.from({ length: 30 }, (_, i) => (i % 2 ? store : other).appendEvent({ run_id: run.run_id, type: 'step.succeeded', at: isoAt(Date.now()), data: {} })),
+          Array.from({ length: 30 }, (_, i) =>
+            (i % 2 ? store : other).appendEvent({
+              run_id: run.run_id,
+              type: 'step.succeeded',
+              at: isoAt(Date.now()),
+              data: {},
+            }),
+          ),
         );
       } finally {
         await other.close();
@@ -348,7 +464,10 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
     it('rejects an event of an unknown type and stores nothing', async () => {
       const run = makeRun();
       await store.createRun(run, []);
-      const error = await expectMaestroError(store.appendEvent({ run_id: run.run_id, type: 'run.exploded' as never, at: isoAt(Date.now()), data: {} }), 'DOCUMENT_INVALID');
+      const error = await expectMaestroError(
+        store.appendEvent({ run_id: run.run_id, type: 'run.exploded' as never, at: isoAt(Date.now()), data: {} }),
+        'DOCUMENT_INVALID',
+      );
       expect(error.details.path).toBe('$.type');
       expect(await store.listEvents(run.run_id, 0, 10)).toEqual([]);
     });

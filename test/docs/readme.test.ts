@@ -14,7 +14,9 @@ function tableFields(marker: string): string[] {
 
 function schemaFields(pointer: (schema: any) => Record<string, unknown>): string[] {
   const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'plan.schema.json'), 'utf8'));
-  return Object.keys(pointer(schema)).filter((k) => k !== '$schema').sort();
+  return Object.keys(pointer(schema))
+    .filter((k) => k !== '$schema')
+    .sort();
 }
 
 describe('README', () => {
@@ -35,8 +37,14 @@ describe('README', () => {
     // A real copy: npm replaces a symlinked node_modules, and must find nothing to fetch (CI is offline but for registries).
     cpSync(join(REPO_ROOT, 'node_modules'), join(copy, 'node_modules'), { recursive: true, verbatimSymlinks: true });
     // The first command, as written (npm install runs the build); `npm test` is what is running this test.
-    const output = execSync(`${quickStart[0]!.replace('npm install', 'npm install --offline --no-audit --no-fund')} --json`, { cwd: copy, encoding: 'utf8', timeout: 120_000, env: { ...process.env, MONGOMS_DISABLE_POSTINSTALL: '1' } });
+    const output = execSync(
+      `${quickStart[0]!.replace('npm install', 'npm install --offline --no-audit --no-fund')} --json`,
+      { cwd: copy, encoding: 'utf8', timeout: 120_000, env: { ...process.env, MONGOMS_DISABLE_POSTINSTALL: '1' } },
+    );
     const result = JSON.parse(output.trim().split('\n').at(-1)!);
-    expect(result).toMatchObject({ type: 'result', run: { status: 'succeeded', outputs: { greeting: 'hello, world' } } });
+    expect(result).toMatchObject({
+      type: 'result',
+      run: { status: 'succeeded', outputs: { greeting: 'hello, world' } },
+    });
   }, 150_000);
 });

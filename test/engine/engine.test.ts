@@ -8,7 +8,11 @@ import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
 import { testBackends, type TestBackend } from '../support/backends.js';
 import { harnessForEachTest } from '../support/engine-harness.js';
 
-function seqOf(events: { type: string; seq: number; data: Record<string, unknown> }[], type: string, key?: string): number {
+function seqOf(
+  events: { type: string; seq: number; data: Record<string, unknown> }[],
+  type: string,
+  key?: string,
+): number {
   const found = events.find((e) => e.type === type && (key === undefined || e.data.key === key));
   if (!found) throw new Error(`no ${type} event${key ? ` for ${key}` : ''}`);
   return found.seq;
@@ -24,7 +28,12 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
         { id: 'a', uses: 'noop', with: { outputs: { n: 1 } } },
         { id: 'b', uses: 'noop', needs: ['a'], with: { outputs: { n: '${{ steps.a.outputs.n }}' } } },
         { id: 'c', uses: 'sleep', needs: ['a'], with: { ms: 30 } },
-        { id: 'd', uses: 'noop', needs: ['b', 'c'], with: { outputs: { from_b: '${{ steps.b.outputs.n }}', slept: '${{ steps.c.outputs.slept_ms }}' } } },
+        {
+          id: 'd',
+          uses: 'noop',
+          needs: ['b', 'c'],
+          with: { outputs: { from_b: '${{ steps.b.outputs.n }}', slept: '${{ steps.c.outputs.slept_ms }}' } },
+        },
       ],
       outputs: { d: '${{ steps.d.outputs }}' },
     };
@@ -42,15 +51,31 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
       name: 'fan',
       inputs: { type: 'object', properties: { items: { type: 'array' } }, required: ['items'] },
       steps: [
-        { id: 'each', foreach: '${{ inputs.items }}', uses: 'noop', with: { outputs: { doubled: '${{ item }}${{ item }}', at: '${{ index }}' } } },
+        {
+          id: 'each',
+          foreach: '${{ inputs.items }}',
+          uses: 'noop',
+          with: { outputs: { doubled: '${{ item }}${{ item }}', at: '${{ index }}' } },
+        },
         { id: 'collect', uses: 'noop', needs: ['each'], with: { outputs: { all: '${{ steps.each.outputs.items }}' } } },
       ],
       outputs: { all: '${{ steps.collect.outputs.all }}' },
     };
     const { run, steps } = await h.runPlan(plan, { items: ['x', 'y', 'z'] });
     expect(run.status).toBe('succeeded');
-    expect(run.outputs).toEqual({ all: [{ doubled: 'xx', at: 0 }, { doubled: 'yy', at: 1 }, { doubled: 'zz', at: 2 }] });
-    expect(steps['each[1]']).toMatchObject({ parent_step_id: steps.each!.step_id, item: 'y', index: 1, status: 'succeeded' });
+    expect(run.outputs).toEqual({
+      all: [
+        { doubled: 'xx', at: 0 },
+        { doubled: 'yy', at: 1 },
+        { doubled: 'zz', at: 2 },
+      ],
+    });
+    expect(steps['each[1]']).toMatchObject({
+      parent_step_id: steps.each!.step_id,
+      item: 'y',
+      index: 1,
+      status: 'succeeded',
+    });
   });
 
   it('runs nested groups, and foreach over a group, with parent_step_id links', async () => {
@@ -64,24 +89,49 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
             { id: 'y', uses: 'noop', needs: ['x'], with: { outputs: { v: '${{ steps.x.outputs.v }}' } } },
           ],
         },
-        { id: 'per', needs: ['g'], foreach: ['p', 'q'], steps: [{ id: 'sign', uses: 'noop', with: { outputs: { signed: '${{ item }}' } } }] },
+        {
+          id: 'per',
+          needs: ['g'],
+          foreach: ['p', 'q'],
+          steps: [{ id: 'sign', uses: 'noop', with: { outputs: { signed: '${{ item }}' } } }],
+        },
       ],
     };
     const { run, steps } = await h.runPlan(plan);
     expect(run.status).toBe('succeeded');
     expect(steps['g.y']).toMatchObject({ status: 'succeeded', parent_step_id: steps.g!.step_id, outputs: { v: 1 } });
     expect(steps.g!.outputs).toEqual({ x: { v: 1 }, y: { v: 1 } });
-    expect(steps['per[1].sign']).toMatchObject({ status: 'succeeded', outputs: { signed: 'q' }, parent_step_id: steps['per[1]']!.step_id });
+    expect(steps['per[1].sign']).toMatchObject({
+      status: 'succeeded',
+      outputs: { signed: 'q' },
+      parent_step_id: steps['per[1]']!.step_id,
+    });
     expect(steps.per!.outputs).toEqual({ items: [{ sign: { signed: 'p' } }, { sign: { signed: 'q' } }] });
   });
 
   it('runs a child plan as a child run and takes its outputs', async () => {
-    h.writePlan({ name: 'child', inputs: { type: 'object', properties: { word: { type: 'string' } } }, steps: [{ id: 'say', uses: 'noop', with: { outputs: { said: '${{ inputs.word }}!' } } }], outputs: { said: '${{ steps.say.outputs.said }}' } }, 'child.json');
-    const { run, steps } = await h.runPlan({ name: 'parent', steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json', inputs: { word: 'hi' } } }] });
+    h.writePlan(
+      {
+        name: 'child',
+        inputs: { type: 'object', properties: { word: { type: 'string' } } },
+        steps: [{ id: 'say', uses: 'noop', with: { outputs: { said: '${{ inputs.word }}!' } } }],
+        outputs: { said: '${{ steps.say.outputs.said }}' },
+      },
+      'child.json',
+    );
+    const { run, steps } = await h.runPlan({
+      name: 'parent',
+      steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json', inputs: { word: 'hi' } } }],
+    });
     expect(run.status).toBe('succeeded');
     expect(steps.sub!.outputs).toEqual({ said: 'hi!' });
     const child = await h.store.getRun(steps.sub!.child_run_id!);
-    expect(child).toMatchObject({ parent_run_id: run.run_id, parent_step_id: steps.sub!.step_id, root_run_id: run.run_id, status: 'succeeded' });
+    expect(child).toMatchObject({
+      parent_run_id: run.run_id,
+      parent_step_id: steps.sub!.step_id,
+      root_run_id: run.run_id,
+      status: 'succeeded',
+    });
   });
 
   it('skips a step whose if is false and its dependants, unless a dependant asks with its own if', async () => {
@@ -111,7 +161,14 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
     });
     const { run, steps, events } = await h.runPlan({
       name: 'flaky',
-      steps: [{ id: 'f', uses: 'handler', with: { handler: 'flaky' }, retry: { max_attempts: 3, backoff_ms: 20, backoff_factor: 2 } }],
+      steps: [
+        {
+          id: 'f',
+          uses: 'handler',
+          with: { handler: 'flaky' },
+          retry: { max_attempts: 3, backoff_ms: 20, backoff_factor: 2 },
+        },
+      ],
     });
     expect(run.status).toBe('succeeded');
     expect(seen).toEqual([1, 2, 3]);
@@ -125,14 +182,20 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
       calls += 1;
       throw new MaestroError('STEP_FAILED', 'bad request', { retryable: false });
     });
-    const { run, steps } = await h.runPlan({ name: 'fatal', steps: [{ id: 'f', uses: 'handler', with: { handler: 'fatal' }, retry: { max_attempts: 5, backoff_ms: 1 } }] });
+    const { run, steps } = await h.runPlan({
+      name: 'fatal',
+      steps: [{ id: 'f', uses: 'handler', with: { handler: 'fatal' }, retry: { max_attempts: 5, backoff_ms: 1 } }],
+    });
     expect(calls).toBe(1);
     expect(run).toMatchObject({ status: 'failed', error_info: { code: 'step_failed' } });
     expect(steps.f!.error_info).toMatchObject({ code: 'step_failed', message: 'bad request', attempt: 1 });
   });
 
   it('fails a step that outlives its timeout and the run with it', async () => {
-    const { run, steps } = await h.runPlan({ name: 'slow', steps: [{ id: 's', uses: 'sleep', with: { ms: 10_000 }, timeout_ms: 100 }] });
+    const { run, steps } = await h.runPlan({
+      name: 'slow',
+      steps: [{ id: 's', uses: 'sleep', with: { ms: 10_000 }, timeout_ms: 100 }],
+    });
     expect(run.status).toBe('failed');
     expect(steps.s!.error_info).toMatchObject({ code: 'step_timeout' });
   });
@@ -154,7 +217,15 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
   });
 
   it('cancels a running run: the waiting step and the run end cancelled', async () => {
-    const planDoc = await h.engine.applyPlanFile(h.writePlan({ name: 'wait', steps: [{ id: 'approve', uses: 'manual' }, { id: 'after', uses: 'noop', needs: ['approve'] }] }));
+    const planDoc = await h.engine.applyPlanFile(
+      h.writePlan({
+        name: 'wait',
+        steps: [
+          { id: 'approve', uses: 'manual' },
+          { id: 'after', uses: 'noop', needs: ['approve'] },
+        ],
+      }),
+    );
     const { run } = await h.engine.startRun(planDoc);
     const executing = h.engine.executeRun(run.run_id);
     await sleep(100);
@@ -168,7 +239,20 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
   });
 
   it('continues a run when a manual step is reported from outside', async () => {
-    const planDoc = await h.engine.applyPlanFile(h.writePlan({ name: 'approval', steps: [{ id: 'approve', uses: 'manual' }, { id: 'after', uses: 'noop', needs: ['approve'], with: { outputs: { by: '${{ steps.approve.outputs.by }}' } } }] }));
+    const planDoc = await h.engine.applyPlanFile(
+      h.writePlan({
+        name: 'approval',
+        steps: [
+          { id: 'approve', uses: 'manual' },
+          {
+            id: 'after',
+            uses: 'noop',
+            needs: ['approve'],
+            with: { outputs: { by: '${{ steps.approve.outputs.by }}' } },
+          },
+        ],
+      }),
+    );
     const { run } = await h.engine.startRun(planDoc);
     const executing = h.engine.executeRun(run.run_id);
     let approve;
@@ -180,7 +264,9 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
     const ended = await executing;
     expect(ended?.status).toBe('succeeded');
     expect((await h.result(run.run_id)).steps.after!.outputs).toEqual({ by: 'alice' });
-    await expect(h.engine.updateStepStatus(run.run_id, approve.step_id, { status: 'failed' })).rejects.toMatchObject({ code: 'STEP_ILLEGAL_TRANSITION' });
+    await expect(h.engine.updateStepStatus(run.run_id, approve.step_id, { status: 'failed' })).rejects.toMatchObject({
+      code: 'STEP_ILLEGAL_TRANSITION',
+    });
   });
 
   it('fails a run that crosses max_cost, cancelling what had not run', async () => {
@@ -195,25 +281,44 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
     });
     expect(run).toMatchObject({ status: 'failed', error_info: { code: 'budget_exceeded' }, usage: { cost: 6 } });
     expect(steps.three!.status).toBe('cancelled');
-    expect(events.find((e) => e.type === 'budget.exceeded')?.data).toMatchObject({ kind: 'max_cost', limit: 5, value: 6, mode: 'enforce' });
+    expect(events.find((e) => e.type === 'budget.exceeded')?.data).toMatchObject({
+      kind: 'max_cost',
+      limit: 5,
+      value: 6,
+      mode: 'enforce',
+    });
   });
 
   it('fails a run that crosses max_duration_ms, stopping the running step', async () => {
-    const { run, steps } = await h.runPlan({ name: 'long', budget: { max_duration_ms: 150 }, steps: [{ id: 'nap', uses: 'sleep', with: { ms: 10_000 } }] });
+    const { run, steps } = await h.runPlan({
+      name: 'long',
+      budget: { max_duration_ms: 150 },
+      steps: [{ id: 'nap', uses: 'sleep', with: { ms: 10_000 } }],
+    });
     expect(run).toMatchObject({ status: 'failed', error_info: { code: 'budget_exceeded' } });
     expect(steps.nap!.status).toBe('cancelled');
     expect(run.usage.duration_ms).toBeLessThan(5_000);
   });
 
   it('only records a crossed budget in audit mode', async () => {
-    const { run, events } = await h.runPlan({ name: 'audited', budget: { max_cost: 1, mode: 'audit' }, steps: [{ id: 'one', uses: 'noop', with: { cost: 3 } }, { id: 'two', uses: 'noop', needs: ['one'] }] });
+    const { run, events } = await h.runPlan({
+      name: 'audited',
+      budget: { max_cost: 1, mode: 'audit' },
+      steps: [
+        { id: 'one', uses: 'noop', with: { cost: 3 } },
+        { id: 'two', uses: 'noop', needs: ['one'] },
+      ],
+    });
     expect(run.status).toBe('succeeded');
     expect(events.filter((e) => e.type === 'budget.exceeded').map((e) => e.data.mode)).toEqual(['audit']);
   });
 
   it('rolls the cost of a child run up into its parent', async () => {
     h.writePlan({ name: 'spender', steps: [{ id: 'spend', uses: 'noop', with: { cost: 2.5 } }] }, 'spender.json');
-    const { run, steps } = await h.runPlan({ name: 'holder', steps: [{ id: 'sub', uses: 'plan', with: { plan: 'spender.json' } }] });
+    const { run, steps } = await h.runPlan({
+      name: 'holder',
+      steps: [{ id: 'sub', uses: 'plan', with: { plan: 'spender.json' } }],
+    });
     expect(run.usage.cost).toBeCloseTo(2.5);
     expect(steps.sub!.cost).toBeCloseTo(2.5);
   });
@@ -248,8 +353,16 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
     await h.engine.executeRun(rerun.run_id);
     const second = await h.result(rerun.run_id);
     expect(calls).toEqual(['fetch', 'build', 'publish', 'build', 'publish']);
-    expect(second.run).toMatchObject({ status: 'succeeded', rerun_of: { run_id: first.run.run_id, from_step: 'build' }, inputs: { tag: 'v2' } });
-    expect(second.steps.fetch).toMatchObject({ status: 'succeeded', skip_reason: 'reused', outputs: { key: 'fetch', tag: 'v1' } });
+    expect(second.run).toMatchObject({
+      status: 'succeeded',
+      rerun_of: { run_id: first.run.run_id, from_step: 'build' },
+      inputs: { tag: 'v2' },
+    });
+    expect(second.steps.fetch).toMatchObject({
+      status: 'succeeded',
+      skip_reason: 'reused',
+      outputs: { key: 'fetch', tag: 'v1' },
+    });
     expect(second.steps.publish!.outputs).toEqual({ key: 'publish', tag: 'v2' });
   });
 
@@ -257,9 +370,36 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
     const { run, steps } = await h.runPlan({
       name: 'execs',
       steps: [
-        { id: 'line', uses: 'exec', with: { command: ['node', '-e', 'console.log("noise"); console.log(JSON.stringify({ arg: process.argv[1] }))', '$(echo hacked); rm -rf / `x` | y'] } },
-        { id: 'file', uses: 'exec', with: { command: ['node', '-e', 'require("fs").writeFileSync(process.env.MAESTRO_OUTPUT, JSON.stringify({ key: process.env.MAESTRO_IDEMPOTENCY_KEY }))'] } },
-        { id: 'bad', uses: 'exec', needs: ['line'], with: { command: ['node', '-e', 'process.exit(3)'] }, continue_on_error: true },
+        {
+          id: 'line',
+          uses: 'exec',
+          with: {
+            command: [
+              'node',
+              '-e',
+              'console.log("noise"); console.log(JSON.stringify({ arg: process.argv[1] }))',
+              '$(echo hacked); rm -rf / `x` | y',
+            ],
+          },
+        },
+        {
+          id: 'file',
+          uses: 'exec',
+          with: {
+            command: [
+              'node',
+              '-e',
+              'require("fs").writeFileSync(process.env.MAESTRO_OUTPUT, JSON.stringify({ key: process.env.MAESTRO_IDEMPOTENCY_KEY }))',
+            ],
+          },
+        },
+        {
+          id: 'bad',
+          uses: 'exec',
+          needs: ['line'],
+          with: { command: ['node', '-e', 'process.exit(3)'] },
+          continue_on_error: true,
+        },
       ],
     });
     expect(steps.line!.outputs).toEqual({ arg: '$(echo hacked); rm -rf / `x` | y' });
@@ -274,18 +414,34 @@ describe.each(testBackends())('engine on $name', (backend: TestBackend) => {
       name: 'artifacts',
       steps: [
         { id: 'ok', uses: 'noop', artifacts: [{ type: 'report', path: 'report.txt' }] },
-        { id: 'escape', uses: 'noop', artifacts: [{ type: 'report', path: '../../etc/passwd' }], continue_on_error: true },
+        {
+          id: 'escape',
+          uses: 'noop',
+          artifacts: [{ type: 'report', path: '../../etc/passwd' }],
+          continue_on_error: true,
+        },
       ],
     });
     const artifacts = await h.store.listArtifacts(steps.ok!.run_id);
     expect(artifacts).toHaveLength(1);
     const sha256 = createHash('sha256').update('hello artifact').digest('hex');
-    expect(artifacts[0]).toMatchObject({ name: 'report.txt', size_bytes: 14, digest: { sha256 }, step_id: steps.ok!.step_id });
+    expect(artifacts[0]).toMatchObject({
+      name: 'report.txt',
+      size_bytes: 14,
+      digest: { sha256 },
+      step_id: steps.ok!.step_id,
+    });
     expect(steps.escape).toMatchObject({ status: 'failed', error_info: { code: 'path_forbidden' } });
   });
 
   it('rejects invalid inputs naming the field and stores no run', async () => {
-    const planDoc = await h.engine.applyPlanFile(h.writePlan({ name: 'typed', inputs: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] }, steps: [{ id: 'a', uses: 'noop' }] }));
+    const planDoc = await h.engine.applyPlanFile(
+      h.writePlan({
+        name: 'typed',
+        inputs: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+        steps: [{ id: 'a', uses: 'noop' }],
+      }),
+    );
     const error = await h.engine.startRun(planDoc, { inputs: { n: 'three' } }).catch((e: unknown) => e);
     expect(isMaestroError(error, 'INPUT_INVALID')).toBe(true);
     expect((error as MaestroError).details.path).toBe('$.inputs.n');

@@ -16,13 +16,18 @@ function writeTree(h: Harness, parentBudget?: Plan['budget']): Plan {
     },
     'child.json',
   );
-  return { name: 'parent', ...(parentBudget ? { budget: parentBudget } : {}), steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json' } }] };
+  return {
+    name: 'parent',
+    ...(parentBudget ? { budget: parentBudget } : {}),
+    steps: [{ id: 'sub', uses: 'plan', with: { plan: 'child.json' } }],
+  };
 }
 
 /** Every run of the tree rooted at a run, found through parent_run_id. */
 async function runTree(h: Harness, root: RunDocument): Promise<RunDocument[]> {
   const tree = [root];
-  for (let i = 0; i < tree.length; i += 1) tree.push(...(await h.store.listRuns({ parent_run_id: tree[i]!.run_id }, { limit: 100 })).items);
+  for (let i = 0; i < tree.length; i += 1)
+    tree.push(...(await h.store.listRuns({ parent_run_id: tree[i]!.run_id }, { limit: 100 })).items);
   return tree;
 }
 
@@ -47,7 +52,8 @@ describe.each(testBackends())('stopping a run tree on $name', (backend: TestBack
     const { run } = await h.engine.startRun(planDoc);
     const driving = h.engine.executeRun(run.run_id);
     // Cancel once the grandchild exists, so the stop has to travel two levels down.
-    for (let tree = await runTree(h, run); tree.length < 3; tree = await runTree(h, run)) await new Promise((r) => setTimeout(r, 20));
+    for (let tree = await runTree(h, run); tree.length < 3; tree = await runTree(h, run))
+      await new Promise((r) => setTimeout(r, 20));
     const cancelledAt = Date.now();
     await h.engine.cancelRun(run.run_id);
     const ended = await driving;
@@ -59,16 +65,29 @@ describe.each(testBackends())('stopping a run tree on $name', (backend: TestBack
 
   it('a plan step that times out cancels its child run', async () => {
     const plan = writeTree(h);
-    const { run, steps } = await h.runPlan({ ...plan, steps: [{ ...plan.steps[0]!, timeout_ms: 300, retry: { max_attempts: 1 } }] });
+    const { run, steps } = await h.runPlan({
+      ...plan,
+      steps: [{ ...plan.steps[0]!, timeout_ms: 300, retry: { max_attempts: 1 } }],
+    });
     expect(run.status).toBe('failed');
     expect(steps.sub).toMatchObject({ status: 'failed', error_info: { code: 'step_timeout' } });
     const tree = await runTree(h, run);
-    expect(tree.slice(1).map((r) => r.status).every((s) => s === 'cancelled')).toBe(true);
+    expect(
+      tree
+        .slice(1)
+        .map((r) => r.status)
+        .every((s) => s === 'cancelled'),
+    ).toBe(true);
   });
 
   it('a handler that ignores its signal does not hold a cancelled run past the settle bound', async () => {
-    h.engine.registerHandler('stubborn', () => new Promise((resolve) => setTimeout(() => resolve({ late: true }), 20_000).unref()));
-    const planDoc = await h.engine.applyPlanFile(h.writePlan({ name: 'stubborn', steps: [{ id: 'hold', uses: 'handler', with: { handler: 'stubborn' } }] }));
+    h.engine.registerHandler(
+      'stubborn',
+      () => new Promise((resolve) => setTimeout(() => resolve({ late: true }), 20_000).unref()),
+    );
+    const planDoc = await h.engine.applyPlanFile(
+      h.writePlan({ name: 'stubborn', steps: [{ id: 'hold', uses: 'handler', with: { handler: 'stubborn' } }] }),
+    );
     const { run } = await h.engine.startRun(planDoc);
     const driving = h.engine.executeRun(run.run_id);
     await new Promise((r) => setTimeout(r, 200));

@@ -9,14 +9,26 @@ import { REPO_ROOT } from '../support/spawn-cli.js';
 
 const examplesDir = join(REPO_ROOT, 'examples');
 
-function runExample(file: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(examplesDir, file)], { cwd: mkdtempSync(join(tmpdir(), 'maestro-example-')), env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+function runExample(
+  file: string,
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(examplesDir, file)], {
+    cwd: mkdtempSync(join(tmpdir(), 'maestro-example-')),
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 describe('examples/', () => {
   it('has a test for every script', () => {
-    expect(readdirSync(examplesDir).filter((f) => f.endsWith('.mjs')).sort()).toEqual(['claim-ledger-integration.mjs', 'http-api.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']);
+    expect(
+      readdirSync(examplesDir)
+        .filter((f) => f.endsWith('.mjs'))
+        .sort(),
+    ).toEqual(['claim-ledger-integration.mjs', 'http-api.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']);
   });
 
   it('library-embedded-store.mjs: plan, run, outside step updates, artifact, get_run and list_runs', () => {
@@ -35,8 +47,12 @@ describe('examples/', () => {
       const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         // Run it asynchronously: the server lives in this process.
         void import('node:child_process').then(({ execFile }) =>
-          execFile(process.execPath, [join(examplesDir, 'http-api.mjs')], { env: { ...process.env, MAESTRO_API_URL: api.baseUrl, MAESTRO_API_TOKEN: TOKENS.teamA }, timeout: 60_000 }, (error, stdout, stderr) =>
-            resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          execFile(
+            process.execPath,
+            [join(examplesDir, 'http-api.mjs')],
+            { env: { ...process.env, MAESTRO_API_URL: api.baseUrl, MAESTRO_API_TOKEN: TOKENS.teamA }, timeout: 60_000 },
+            (error, stdout, stderr) =>
+              resolve({ status: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
           ),
         );
       });

@@ -61,14 +61,28 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
   writeFileSync(join(cwd, 'handlers.mjs'), HANDLERS);
   writeFileSync(join(cwd, 'hook.mjs'), HOOK);
   writeFileSync(join(cwd, 'hooks.json'), JSON.stringify({ hooks: { 'delivery-log': { module: './hook.mjs' } } }));
-  writeFileSync(join(cwd, 'plan.json'), JSON.stringify({
-    name: 'fault-kill',
-    hooks: ['delivery-log'],
-    concurrency: 3,
-    steps: Array.from({ length: STEPS }, (_, i) => ({ id: `s${i}`, uses: 'handler', with: { handler: 'work' }, ...(i >= 3 ? { needs: [`s${i - 3}`] } : {}) })),
-  }));
+  writeFileSync(
+    join(cwd, 'plan.json'),
+    JSON.stringify({
+      name: 'fault-kill',
+      hooks: ['delivery-log'],
+      concurrency: 3,
+      steps: Array.from({ length: STEPS }, (_, i) => ({
+        id: `s${i}`,
+        uses: 'handler',
+        with: { handler: 'work' },
+        ...(i >= 3 ? { needs: [`s${i - 3}`] } : {}),
+      })),
+    }),
+  );
   const url = storeUrl(cwd);
-  const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '1000', MAESTRO_POLL_MS: '30', MAESTRO_HANDLERS: 'handlers.mjs', MAESTRO_HOOKS_CONFIG: 'hooks.json' };
+  const env = {
+    MAESTRO_STORE: url,
+    MAESTRO_LEASE_MS: '1000',
+    MAESTRO_POLL_MS: '30',
+    MAESTRO_HANDLERS: 'handlers.mjs',
+    MAESTRO_HOOKS_CONFIG: 'hooks.json',
+  };
   try {
     const first = startCli(MAESTRO_RUN, ['plan.json', '--json'], { cwd, env });
     let stdout = '';
@@ -79,8 +93,13 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
     await first.output;
     const runId = (jsonLines(stdout.split('\n')[0]!)[0] as { event: RunDocument }).event.run_id;
     const resumed = await runCli(MAESTRO_RUN, ['--resume', runId, '--json'], { cwd, env, timeoutMs: 90_000 });
-    const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd, env })).stdout) as { run: RunDocument; steps: StepDocument[] };
-    const events = jsonLines((await runCli(MAESTRO, ['runs', 'events', runId, '--json'], { cwd, env })).stdout) as unknown as EventDocument[];
+    const shown = JSON.parse((await runCli(MAESTRO, ['runs', 'show', runId, '--json'], { cwd, env })).stdout) as {
+      run: RunDocument;
+      steps: StepDocument[];
+    };
+    const events = jsonLines(
+      (await runCli(MAESTRO, ['runs', 'events', runId, '--json'], { cwd, env })).stdout,
+    ) as unknown as EventDocument[];
     const effects = countBy(lines(join(cwd, 'effects.log')).map((key) => key.split(':').slice(0, 2).join(':')));
     const executions = lines(join(cwd, 'executions.log'));
     const delivered = new Set(lines(join(cwd, 'deliveries.log')).map(Number));
@@ -88,7 +107,11 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
     const succeeded = resumed.code === 0 && shown.run.status === 'succeeded';
     return {
       succeeded,
-      ...(succeeded ? {} : { problem: `run ${runId} ${shown.run.status} (exit ${resumed.code}): ${resumed.stderr.split('\n').slice(-6).join(' | ')}` }),
+      ...(succeeded
+        ? {}
+        : {
+            problem: `run ${runId} ${shown.run.status} (exit ${resumed.code}): ${resumed.stderr.split('\n').slice(-6).join(' | ')}`,
+          }),
       stepsSucceeded: shown.steps.filter((s) => s.status === 'succeeded').length,
       effectDuplicates: [...effects.values()].filter((n) => n > 1).length,
       lostEffects: STEPS - effects.size,
@@ -104,29 +127,36 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
 
 const stores: Array<{ name: string; available: boolean; storeUrl: (cwd: string) => string }> = [
   { name: 'nedb (files)', available: true, storeUrl: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({ name, available: base !== undefined, storeUrl: () => freshMongoUrl(requireBase(base)) })),
+  ...mongoStoreEntries().map(({ name, base }) => ({
+    name,
+    available: base !== undefined,
+    storeUrl: () => freshMongoUrl(requireBase(base)),
+  })),
 ];
 
 describe.each(stores)('kill -9 at random points, then resume, on $name', ({ name, available, storeUrl }) => {
-  it.skipIf(unavailable(available))(`${RUNS} runs of ${STEPS} steps: all succeed, every effect once, events gap-free, every hook delivery made`, async () => {
-    const outcomes = await inPool(Array.from({ length: RUNS }), 4, () => killAndResume(storeUrl));
-    const sum = (pick: (o: Outcome) => number) => outcomes.reduce((total, o) => total + pick(o), 0);
-    recordFigures({
-      fault: `kill -9 + resume (${name})`,
-      runs: RUNS,
-      kills: RUNS,
-      steps: sum((o) => o.stepsSucceeded),
-      duplicates: sum((o) => o.effectDuplicates + o.duplicateStepEvents),
-      lost: sum((o) => o.lostEffects + o.undelivered),
-      errors: outcomes.filter((o) => !o.succeeded || !o.gapFree).length,
-      re_executions: sum((o) => o.reExecutions),
-    });
-    expect(outcomes.filter((o) => !o.succeeded).map((o) => o.problem)).toEqual([]);
-    expect(sum((o) => o.stepsSucceeded)).toBe(RUNS * STEPS);
-    expect(sum((o) => o.effectDuplicates)).toBe(0);
-    expect(sum((o) => o.lostEffects)).toBe(0);
-    expect(sum((o) => o.duplicateStepEvents)).toBe(0);
-    expect(outcomes.every((o) => o.gapFree)).toBe(true);
-    expect(sum((o) => o.undelivered)).toBe(0);
-  });
+  it.skipIf(unavailable(available))(
+    `${RUNS} runs of ${STEPS} steps: all succeed, every effect once, events gap-free, every hook delivery made`,
+    async () => {
+      const outcomes = await inPool(Array.from({ length: RUNS }), 4, () => killAndResume(storeUrl));
+      const sum = (pick: (o: Outcome) => number) => outcomes.reduce((total, o) => total + pick(o), 0);
+      recordFigures({
+        fault: `kill -9 + resume (${name})`,
+        runs: RUNS,
+        kills: RUNS,
+        steps: sum((o) => o.stepsSucceeded),
+        duplicates: sum((o) => o.effectDuplicates + o.duplicateStepEvents),
+        lost: sum((o) => o.lostEffects + o.undelivered),
+        errors: outcomes.filter((o) => !o.succeeded || !o.gapFree).length,
+        re_executions: sum((o) => o.reExecutions),
+      });
+      expect(outcomes.filter((o) => !o.succeeded).map((o) => o.problem)).toEqual([]);
+      expect(sum((o) => o.stepsSucceeded)).toBe(RUNS * STEPS);
+      expect(sum((o) => o.effectDuplicates)).toBe(0);
+      expect(sum((o) => o.lostEffects)).toBe(0);
+      expect(sum((o) => o.duplicateStepEvents)).toBe(0);
+      expect(outcomes.every((o) => o.gapFree)).toBe(true);
+      expect(sum((o) => o.undelivered)).toBe(0);
+    },
+  );
 });

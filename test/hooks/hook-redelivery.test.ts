@@ -10,7 +10,9 @@ describe('hook delivery across a runner kill', () => {
   it('redelivers after resume: every stored event reaches the hook at least once, in seq order per delivery', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-hook-kill-'));
     const env = { MAESTRO_LEASE_MS: '1500', MAESTRO_POLL_MS: '50', MAESTRO_HOOKS_CONFIG: 'hooks.json' };
-    writeFileSync(join(cwd, 'recorder.mjs'), `
+    writeFileSync(
+      join(cwd, 'recorder.mjs'),
+      `
       import { appendFileSync } from 'node:fs';
       export function createHook() {
         // Slow on purpose, so a kill leaves stored events undelivered.
@@ -19,13 +21,22 @@ describe('hook delivery across a runner kill', () => {
           appendFileSync('delivered.log', process.pid + ' ' + event.seq + '\\n');
         } } };
       }
-    `);
+    `,
+    );
     writeFileSync(join(cwd, 'hooks.json'), JSON.stringify({ hooks: { recorder: { module: './recorder.mjs' } } }));
-    writeFileSync(join(cwd, 'plan.json'), JSON.stringify({
-      name: 'hooked',
-      hooks: ['recorder'],
-      steps: Array.from({ length: 20 }, (_, i) => ({ id: `s${i}`, uses: 'sleep', with: { ms: 40 }, ...(i ? { needs: [`s${i - 1}`] } : {}) })),
-    }));
+    writeFileSync(
+      join(cwd, 'plan.json'),
+      JSON.stringify({
+        name: 'hooked',
+        hooks: ['recorder'],
+        steps: Array.from({ length: 20 }, (_, i) => ({
+          id: `s${i}`,
+          uses: 'sleep',
+          with: { ms: 40 },
+          ...(i ? { needs: [`s${i - 1}`] } : {}),
+        })),
+      }),
+    );
     const first = startCli(MAESTRO_RUN, ['plan.json', '--json'], { cwd, env });
     let stdout = '';
     first.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -36,8 +47,13 @@ describe('hook delivery across a runner kill', () => {
     const resumed = await runCli(MAESTRO_RUN, ['--resume', runId, '--json'], { cwd, env });
     expect(resumed.code).toBe(0);
 
-    const events = jsonLines((await runCli(MAESTRO, ['runs', 'events', runId, '--json'], { cwd, env })).stdout) as unknown as EventDocument[];
-    const deliveries = readFileSync(join(cwd, 'delivered.log'), 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number) as [number, number]);
+    const events = jsonLines(
+      (await runCli(MAESTRO, ['runs', 'events', runId, '--json'], { cwd, env })).stdout,
+    ) as unknown as EventDocument[];
+    const deliveries = readFileSync(join(cwd, 'delivered.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' ').map(Number) as [number, number]);
     const delivered = new Set(deliveries.map(([, seq]) => seq));
     expect([...delivered].sort((a, b) => a - b)).toEqual(events.map((e) => e.seq));
     for (const pid of new Set(deliveries.map(([p]) => p))) {
@@ -50,6 +66,8 @@ describe('hook delivery across a runner kill', () => {
     const [killedPid] = [...pids];
     const beforeKill = deliveries.filter(([p]) => p === killedPid).map(([, seq]) => seq);
     expect(Math.max(...beforeKill)).toBeLessThan(Math.max(...events.map((e) => e.seq)));
-    console.log(`hook redelivery: ${events.length} events, ${deliveries.length} deliveries over ${pids.size} processes`);
+    console.log(
+      `hook redelivery: ${events.length} events, ${deliveries.length} deliveries over ${pids.size} processes`,
+    );
   }, 60_000);
 });

@@ -21,7 +21,12 @@ const producingPlan = (hooks: string[]): Plan => ({
   name: 'produce',
   hooks,
   steps: [
-    { id: 'write', uses: 'exec', with: { command: ['node', '-e', "require('fs').writeFileSync('report.txt', 'numbers: 1 2 3')"] }, artifacts: [{ type: 'report', path: 'report.txt' }] },
+    {
+      id: 'write',
+      uses: 'exec',
+      with: { command: ['node', '-e', "require('fs').writeFileSync('report.txt', 'numbers: 1 2 3')"] },
+      artifacts: [{ type: 'report', path: 'report.txt' }],
+    },
     { id: 'fail-softly', uses: 'noop', needs: ['write'] },
     { id: 'child', uses: 'plan', needs: ['write'], with: { plan: 'child.json' } },
   ],
@@ -36,14 +41,20 @@ function openLineageValidator() {
   const dir = join(REPO_ROOT, 'test', 'fixtures', 'openlineage');
   const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
   ajv.addSchema(JSON.parse(readFileSync(join(dir, 'OpenLineage.json'), 'utf8')));
-  const facets = readdirSync(join(dir, 'facets')).map((file) => JSON.parse(readFileSync(join(dir, 'facets', file), 'utf8')) as { $id: string; $defs: Record<string, unknown> });
+  const facets = readdirSync(join(dir, 'facets')).map(
+    (file) =>
+      JSON.parse(readFileSync(join(dir, 'facets', file), 'utf8')) as { $id: string; $defs: Record<string, unknown> },
+  );
   for (const facet of facets) ajv.addSchema(facet);
   const runEvent = ajv.getSchema('https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent')!;
   return (event: Record<string, unknown>): string[] => {
     const errors: string[] = [];
     if (!runEvent(event)) errors.push(JSON.stringify(runEvent.errors));
     // Each facet also against its own schema, found by its _schemaURL.
-    const allFacets = { ...((event.run as { facets?: object }).facets ?? {}), ...((event.job as { facets?: object }).facets ?? {}) } as Record<string, { _schemaURL: string }>;
+    const allFacets = {
+      ...((event.run as { facets?: object }).facets ?? {}),
+      ...((event.job as { facets?: object }).facets ?? {}),
+    } as Record<string, { _schemaURL: string }>;
     for (const [name, facet] of Object.entries(allFacets)) {
       const validate = ajv.getSchema(facet._schemaURL);
       if (!validate) errors.push(`${name}: no schema ${facet._schemaURL}`);
@@ -79,7 +90,9 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
   });
 
   it('refuses a plan naming an unknown hook, at its JSON path', async () => {
-    const error = await h.engine.applyPlanFile(h.writePlan({ name: 'x', hooks: ['nope'], steps: [{ id: 'a', uses: 'noop' }] })).catch((e: unknown) => e);
+    const error = await h.engine
+      .applyPlanFile(h.writePlan({ name: 'x', hooks: ['nope'], steps: [{ id: 'a', uses: 'noop' }] }))
+      .catch((e: unknown) => e);
     expect(isMaestroError(error, 'PLAN_INVALID')).toBe(true);
     expect((error as { details: { path: string } }).details.path).toBe('$.hooks[0]');
   });
@@ -127,9 +140,16 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     const validate = openLineageValidator();
     for (const event of [...events, ...childEvents]) expect(validate(event), JSON.stringify(event)).toEqual([]);
     expect(events[0]).toMatchObject({ eventType: 'START', job: { name: 'produce' } });
-    expect(events.at(-1)).toMatchObject({ eventType: 'COMPLETE', job: { name: 'produce' }, outputs: [{ namespace: 'file', name: join(h.workspace, 'report.txt') }] });
+    expect(events.at(-1)).toMatchObject({
+      eventType: 'COMPLETE',
+      job: { name: 'produce' },
+      outputs: [{ namespace: 'file', name: join(h.workspace, 'report.txt') }],
+    });
     const stepStart = events.find((e) => e.job.name === 'produce.write' && e.eventType === 'START')!;
-    expect(stepStart.run.facets.parent).toMatchObject({ run: { runId: events[0]!.run.runId }, job: { name: 'produce' } });
+    expect(stepStart.run.facets.parent).toMatchObject({
+      run: { runId: events[0]!.run.runId },
+      job: { name: 'produce' },
+    });
     const childStart = childEvents.find((e) => e.job.name === 'child' && e.eventType === 'START')!;
     expect(childStart.run.facets.parent).toMatchObject({ job: { name: 'produce.child' } });
   });
@@ -147,11 +167,23 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const port = (server.address() as AddressInfo).port;
-      h.engine.registerHook({ ...openLineageHook({ transport: { type: 'http', url: `http://127.0.0.1:${port}` }, namespace: 'test' }), name: 'lineage-http' });
-      const { run } = await h.runPlan({ name: 'failing', hooks: ['lineage-http'], steps: [{ id: 'boom', uses: 'exec', with: { command: ['node', '-e', 'process.exit(2)'] } }] });
+      h.engine.registerHook({
+        ...openLineageHook({ transport: { type: 'http', url: `http://127.0.0.1:${port}` }, namespace: 'test' }),
+        name: 'lineage-http',
+      });
+      const { run } = await h.runPlan({
+        name: 'failing',
+        hooks: ['lineage-http'],
+        steps: [{ id: 'boom', uses: 'exec', with: { command: ['node', '-e', 'process.exit(2)'] } }],
+      });
       expect(run.status).toBe('failed');
       expect(received.every((r) => r.url === '/api/v1/lineage')).toBe(true);
-      expect(received.map((r) => `${r.body.job.name}:${r.body.eventType}`)).toEqual(['failing:START', 'failing.boom:START', 'failing.boom:FAIL', 'failing:FAIL']);
+      expect(received.map((r) => `${r.body.job.name}:${r.body.eventType}`)).toEqual([
+        'failing:START',
+        'failing.boom:START',
+        'failing.boom:FAIL',
+        'failing:FAIL',
+      ]);
       const stepFail = received[2]!.body;
       expect(stepFail.run.facets.errorMessage.message).toContain('exited with code 2');
       const validate = openLineageValidator();
@@ -167,12 +199,17 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     const envelopePath = join(h.workspace, '.maestro', 'attestations', `${run.run_id}.dsse.json`);
     const publicKey = join(h.workspace, '.maestro', 'keys', 'attestation-ed25519.pub.pem');
     expect(await verifyAttestation(envelopePath, publicKey, h.workspace)).toEqual({ subjects: 1, run_id: run.run_id });
-    const statement = JSON.parse(Buffer.from(JSON.parse(readFileSync(envelopePath, 'utf8')).payload, 'base64').toString());
+    const statement = JSON.parse(
+      Buffer.from(JSON.parse(readFileSync(envelopePath, 'utf8')).payload, 'base64').toString(),
+    );
     expect(statement).toMatchObject({
       _type: 'https://in-toto.io/Statement/v1',
       predicateType: 'https://slsa.dev/provenance/v1',
       subject: [{ name: 'report.txt' }],
-      predicate: { buildDefinition: { externalParameters: { plan_id: run.plan_id, plan_version: run.plan_version } }, runDetails: { metadata: { invocationId: run.run_id } } },
+      predicate: {
+        buildDefinition: { externalParameters: { plan_id: run.plan_id, plan_version: run.plan_version } },
+        runDetails: { metadata: { invocationId: run.run_id } },
+      },
     });
 
     const original = readFileSync(envelopePath, 'utf8');
@@ -180,13 +217,18 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     const payload = Buffer.from(envelope.payload, 'base64');
     payload[payload.length - 5]! ^= 1;
     writeFileSync(envelopePath, JSON.stringify({ ...envelope, payload: payload.toString('base64') }));
-    await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({ code: 'ATTESTATION_INVALID' });
+    await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({
+      code: 'ATTESTATION_INVALID',
+    });
     writeFileSync(envelopePath, original);
 
     const artifactPath = join(h.workspace, 'report.txt');
     const bytes = readFileSync(artifactPath);
     bytes[0]! ^= 1;
     writeFileSync(artifactPath, bytes);
-    await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({ code: 'ATTESTATION_INVALID', details: { subject: 'report.txt' } });
+    await expect(verifyAttestation(envelopePath, publicKey, h.workspace)).rejects.toMatchObject({
+      code: 'ATTESTATION_INVALID',
+      details: { subject: 'report.txt' },
+    });
   });
 });

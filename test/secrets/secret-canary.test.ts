@@ -14,7 +14,12 @@ import { jsonLines, MAESTRO, MAESTRO_RUN, runCli } from '../support/spawn-cli.js
 // Characters that change under base64 and URL encoding, so every form is a different byte string.
 const SECRET = 'Cn4ry-7Q/xZ+9w=vT';
 const PASSWORD = 'Pw-canary-5531/+';
-const FORMS = [SECRET, PASSWORD].flatMap((value) => [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url'), encodeURIComponent(value)]);
+const FORMS = [SECRET, PASSWORD].flatMap((value) => [
+  value,
+  Buffer.from(value).toString('base64'),
+  Buffer.from(value).toString('base64url'),
+  encodeURIComponent(value),
+]);
 
 /** Every form of the canary values found in a text (should be none). */
 function leaks(text: string): string[] {
@@ -22,7 +27,9 @@ function leaks(text: string): string[] {
 }
 
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((name) => join(dir, name)).filter((path) => statSync(path).isFile());
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile());
 }
 
 // The exec step fails its first attempt after printing the secret (argv, env, base64), then succeeds printing it again.
@@ -59,17 +66,37 @@ function writeWorkspace(cwd: string, port: number): void {
       name: 'canary',
       secrets: ['CANARY'],
       hooks: ['claim-ledger', 'openlineage', 'attestation'],
-      inputs: { type: 'object', properties: { password: { type: 'string', writeOnly: true }, note: { type: 'string' } } },
+      inputs: {
+        type: 'object',
+        properties: { password: { type: 'string', writeOnly: true }, note: { type: 'string' } },
+      },
       steps: [
         {
           id: 'flaky',
           uses: 'exec',
           retry: { max_attempts: 2, backoff_ms: 10 },
-          with: { command: ['node', 'flaky.cjs', '${{ secrets.CANARY }}'], env: { TOKEN: '${{ secrets.CANARY }}', PASSWORD: '${{ inputs.password }}' } },
+          with: {
+            command: ['node', 'flaky.cjs', '${{ secrets.CANARY }}'],
+            env: { TOKEN: '${{ secrets.CANARY }}', PASSWORD: '${{ inputs.password }}' },
+          },
           artifacts: [{ type: 'report', path: 'out/report.txt' }],
         },
-        { id: 'call', uses: 'http', needs: ['flaky'], with: { url: `http://127.0.0.1:${port}/echo`, headers: { authorization: 'Bearer ${{ secrets.CANARY }}' }, allow_hosts: ['127.0.0.1'] } },
-        { id: 'hand', uses: 'handler', needs: ['call'], with: { handler: 'echo', token: '${{ secrets.CANARY }}', password: '${{ inputs.password }}' } },
+        {
+          id: 'call',
+          uses: 'http',
+          needs: ['flaky'],
+          with: {
+            url: `http://127.0.0.1:${port}/echo`,
+            headers: { authorization: 'Bearer ${{ secrets.CANARY }}' },
+            allow_hosts: ['127.0.0.1'],
+          },
+        },
+        {
+          id: 'hand',
+          uses: 'handler',
+          needs: ['call'],
+          with: { handler: 'echo', token: '${{ secrets.CANARY }}', password: '${{ inputs.password }}' },
+        },
       ],
     }),
   );
@@ -77,12 +104,16 @@ function writeWorkspace(cwd: string, port: number): void {
 
 /** Everything the store holds, as text: every file of a NeDB store, or every document of every collection. */
 async function dumpStore(url: string, cwd: string): Promise<string> {
-  if (url.startsWith('nedb://')) return filesUnder(join(cwd, '.maestro', 'store')).map((f) => readFileSync(f, 'utf8')).join('\n');
+  if (url.startsWith('nedb://'))
+    return filesUnder(join(cwd, '.maestro', 'store'))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
   const client = await MongoClient.connect(url);
   try {
     const db = client.db();
     const texts: string[] = [];
-    for (const { name } of await db.listCollections().toArray()) texts.push(BSON.EJSON.stringify(await db.collection(name).find({}).toArray()));
+    for (const { name } of await db.listCollections().toArray())
+      texts.push(BSON.EJSON.stringify(await db.collection(name).find({}).toArray()));
     return texts.join('\n');
   } finally {
     await client.close();
@@ -91,7 +122,11 @@ async function dumpStore(url: string, cwd: string): Promise<string> {
 
 const stores = [
   { name: 'nedb (files)', available: true, url: () => 'nedb://.maestro/store' },
-  ...mongoStoreEntries().map(({ name, base }) => ({ name, available: base !== undefined, url: () => freshMongoUrl(requireBase(base)) })),
+  ...mongoStoreEntries().map(({ name, base }) => ({
+    name,
+    available: base !== undefined,
+    url: () => freshMongoUrl(requireBase(base)),
+  })),
 ];
 
 describe('a secret canary never lands anywhere', () => {
@@ -109,123 +144,195 @@ describe('a secret canary never lands anywhere', () => {
   afterAll(() => new Promise<void>((resolve) => echo.close(() => resolve())));
 
   describe.each(stores)('on $name', ({ available, url }) => {
-    it.skipIf(unavailable(available))('store, workspace, hooks, API, SSE and CLI output hold no form of the secret or the write-only input', async () => {
-      const cwd = mkdtempSync(join(tmpdir(), 'maestro-canary-'));
-      const storeUrl = url();
-      writeWorkspace(cwd, port);
-      const env = { MAESTRO_STORE: storeUrl, MAESTRO_SECRET_CANARY: SECRET, MAESTRO_HANDLERS: 'handlers.mjs', MAESTRO_POLL_MS: '50' };
-      const args = ['plan.json', '--input', `password=${PASSWORD}`, '--input', 'note=hello'];
-      try {
-        const json = await runCli(MAESTRO_RUN, [...args, '--json'], { cwd, env });
-        expect(json.stderr).not.toContain('SECRET_MISSING');
-        expect(json.code).toBe(0);
-        const result = jsonLines(json.stdout).at(-1) as { run: RunDocument; steps: Array<{ key: string; attempt: number; outputs?: Record<string, unknown> }> };
-        const runId = result.run.run_id;
-        // The steps really had the values: each echoed them back, and what was stored is the mask.
-        expect(result.steps.find((s) => s.key === 'flaky')).toMatchObject({ attempt: 2, outputs: { echo: '***', pw: '***', b64: '***' } });
-        expect(result.steps.find((s) => s.key === 'call')?.outputs).toMatchObject({ body: { auth: 'Bearer ***' } });
-        expect(result.steps.find((s) => s.key === 'hand')?.outputs).toEqual({ token: '***', password: '***', b64: '***' });
-        expect(result.run).toMatchObject({ inputs: { password: '***', note: 'hello' }, secret_names: ['CANARY'] });
-
-        // The live terminal view, through a real pseudo-terminal.
-        const command = [process.execPath, MAESTRO_RUN, ...args].map((part) => `'${part}'`).join(' ');
-        // Not spawnSync: the http step's target server lives in this process and must keep answering.
-        const tty = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-          const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-          child.on('close', (status) => {
-            clearTimeout(timer);
-            resolve({ status, stdout, stderr });
-          });
-        });
-        expect(tty.status).toBe(0);
-        expect(tty.stdout).toContain('succeeded');
-
-        const cli = [
-          json.stdout,
-          json.stderr,
-          tty.stdout,
-          tty.stderr,
-          // One after another: a NeDB store is held by one process at a time.
-          ...(await (async () => {
-            const outputs: string[] = [];
-            for (const args of [['runs', 'show', runId, '--json'], ['runs', 'show', runId], ['runs', 'events', runId, '--json'], ['runs', 'logs', runId]]) {
-              const shown = await runCli(MAESTRO, args, { cwd, env });
-              expect(shown.code).toBe(0);
-              outputs.push(shown.stdout + shown.stderr);
-            }
-            return outputs;
-          })()),
-        ].join('\n');
-        // The log does hold what the step printed, masked.
-        expect(cli).toContain('split: ***');
-
-        const store = await openStore(storeUrl, { cwd });
-        const api = await startTestApi(store);
-        let http = '';
+    it.skipIf(unavailable(available))(
+      'store, workspace, hooks, API, SSE and CLI output hold no form of the secret or the write-only input',
+      async () => {
+        const cwd = mkdtempSync(join(tmpdir(), 'maestro-canary-'));
+        const storeUrl = url();
+        writeWorkspace(cwd, port);
+        const env = {
+          MAESTRO_STORE: storeUrl,
+          MAESTRO_SECRET_CANARY: SECRET,
+          MAESTRO_HANDLERS: 'handlers.mjs',
+          MAESTRO_POLL_MS: '50',
+        };
+        const args = ['plan.json', '--input', `password=${PASSWORD}`, '--input', 'note=hello'];
         try {
-          for (const path of [`/v1/runs/${runId}`, `/v1/runs/${runId}/events`, `/v1/runs?limit=50`]) http += JSON.stringify((await api.request('GET', path, { token: TOKENS.admin })).body);
-          const sse = await fetch(`${api.baseUrl}/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${TOKENS.admin}`, accept: 'text/event-stream' } });
-          const frames = await sse.text();
-          expect(frames).toContain('run.succeeded');
-          http += frames;
+          const json = await runCli(MAESTRO_RUN, [...args, '--json'], { cwd, env });
+          expect(json.stderr).not.toContain('SECRET_MISSING');
+          expect(json.code).toBe(0);
+          const result = jsonLines(json.stdout).at(-1) as {
+            run: RunDocument;
+            steps: Array<{ key: string; attempt: number; outputs?: Record<string, unknown> }>;
+          };
+          const runId = result.run.run_id;
+          // The steps really had the values: each echoed them back, and what was stored is the mask.
+          expect(result.steps.find((s) => s.key === 'flaky')).toMatchObject({
+            attempt: 2,
+            outputs: { echo: '***', pw: '***', b64: '***' },
+          });
+          expect(result.steps.find((s) => s.key === 'call')?.outputs).toMatchObject({ body: { auth: 'Bearer ***' } });
+          expect(result.steps.find((s) => s.key === 'hand')?.outputs).toEqual({
+            token: '***',
+            password: '***',
+            b64: '***',
+          });
+          expect(result.run).toMatchObject({ inputs: { password: '***', note: 'hello' }, secret_names: ['CANARY'] });
+
+          // The live terminal view, through a real pseudo-terminal.
+          const command = [process.execPath, MAESTRO_RUN, ...args].map((part) => `'${part}'`).join(' ');
+          // Not spawnSync: the http step's target server lives in this process and must keep answering.
+          const tty = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = spawn('script', ['-qec', command, '/dev/null'], {
+              cwd,
+              env: { ...process.env, ...env, NO_COLOR: '1' },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            let stdout = '';
+            let stderr = '';
+            child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+            child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+            const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+            child.on('close', (status) => {
+              clearTimeout(timer);
+              resolve({ status, stdout, stderr });
+            });
+          });
+          expect(tty.status).toBe(0);
+          expect(tty.stdout).toContain('succeeded');
+
+          const cli = [
+            json.stdout,
+            json.stderr,
+            tty.stdout,
+            tty.stderr,
+            // One after another: a NeDB store is held by one process at a time.
+            ...(await (async () => {
+              const outputs: string[] = [];
+              for (const args of [
+                ['runs', 'show', runId, '--json'],
+                ['runs', 'show', runId],
+                ['runs', 'events', runId, '--json'],
+                ['runs', 'logs', runId],
+              ]) {
+                const shown = await runCli(MAESTRO, args, { cwd, env });
+                expect(shown.code).toBe(0);
+                outputs.push(shown.stdout + shown.stderr);
+              }
+              return outputs;
+            })()),
+          ].join('\n');
+          // The log does hold what the step printed, masked.
+          expect(cli).toContain('split: ***');
+
+          const store = await openStore(storeUrl, { cwd });
+          const api = await startTestApi(store);
+          let http = '';
+          try {
+            for (const path of [`/v1/runs/${runId}`, `/v1/runs/${runId}/events`, `/v1/runs?limit=50`])
+              http += JSON.stringify((await api.request('GET', path, { token: TOKENS.admin })).body);
+            const sse = await fetch(`${api.baseUrl}/v1/runs/${runId}/events`, {
+              headers: { authorization: `Bearer ${TOKENS.admin}`, accept: 'text/event-stream' },
+            });
+            const frames = await sse.text();
+            expect(frames).toContain('run.succeeded');
+            http += frames;
+          } finally {
+            await api.close();
+            await store.close();
+          }
+
+          const workspaceFiles = filesUnder(join(cwd, '.maestro')).filter(
+            (f) => !f.includes(`${join('.maestro', 'store')}`),
+          );
+          const produced = workspaceFiles.map((f) => f.replace(cwd, ''));
+          expect(produced.some((f) => f.includes('ledger'))).toBe(true);
+          expect(produced.some((f) => f.includes('openlineage'))).toBe(true);
+          expect(produced.some((f) => f.includes('attestation'))).toBe(true);
+          expect(produced.some((f) => f.endsWith('.log'))).toBe(true);
+          const workspace = workspaceFiles.map((f) => readFileSync(f, 'utf8')).join('\n');
+
+          expect({
+            store: leaks(await dumpStore(storeUrl, cwd)),
+            workspace: leaks(workspace),
+            api: leaks(http),
+            cli: leaks(cli),
+          }).toEqual({ store: [], workspace: [], api: [], cli: [] });
         } finally {
-          await api.close();
-          await store.close();
+          if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
         }
-
-        const workspaceFiles = filesUnder(join(cwd, '.maestro')).filter((f) => !f.includes(`${join('.maestro', 'store')}`));
-        const produced = workspaceFiles.map((f) => f.replace(cwd, ''));
-        expect(produced.some((f) => f.includes('ledger'))).toBe(true);
-        expect(produced.some((f) => f.includes('openlineage'))).toBe(true);
-        expect(produced.some((f) => f.includes('attestation'))).toBe(true);
-        expect(produced.some((f) => f.endsWith('.log'))).toBe(true);
-        const workspace = workspaceFiles.map((f) => readFileSync(f, 'utf8')).join('\n');
-
-        expect({ store: leaks(await dumpStore(storeUrl, cwd)), workspace: leaks(workspace), api: leaks(http), cli: leaks(cli) }).toEqual({ store: [], workspace: [], api: [], cli: [] });
-      } finally {
-        if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
-      }
-    }, 120_000);
+      },
+      120_000,
+    );
   });
 });
 
 describe('a missing secret', () => {
   it('fails the step with SECRET_MISSING naming the secret, and never retries it', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-missing-'));
-    writeFileSync(join(cwd, 'plan.json'), JSON.stringify({ name: 'missing', secrets: ['NOT_SET'], steps: [{ id: 'a', uses: 'exec', retry: { max_attempts: 3 }, with: { command: ['true'], env: { T: '${{ secrets.NOT_SET }}' } } }] }));
+    writeFileSync(
+      join(cwd, 'plan.json'),
+      JSON.stringify({
+        name: 'missing',
+        secrets: ['NOT_SET'],
+        steps: [
+          {
+            id: 'a',
+            uses: 'exec',
+            retry: { max_attempts: 3 },
+            with: { command: ['true'], env: { T: '${{ secrets.NOT_SET }}' } },
+          },
+        ],
+      }),
+    );
     const result = await runCli(MAESTRO_RUN, ['plan.json', '--json'], { cwd });
     expect(result.code).toBe(1);
-    const step = (jsonLines(result.stdout).at(-1) as { steps: Array<{ attempt: number; error_info: { code: string; message: string; details: unknown } }> }).steps[0]!;
+    const step = (
+      jsonLines(result.stdout).at(-1) as {
+        steps: Array<{ attempt: number; error_info: { code: string; message: string; details: unknown } }>;
+      }
+    ).steps[0]!;
     expect(step).toMatchObject({ attempt: 1, error_info: { code: 'secret_missing', details: { secret: 'NOT_SET' } } });
     expect(step.error_info.message).toContain('MAESTRO_SECRET_*');
   });
 });
 
 describe('exec environment', () => {
-  it('an exec step sees none of the runner\'s other variables by default, and sees one listed in env_passthrough', async () => {
+  it("an exec step sees none of the runner's other variables by default, and sees one listed in env_passthrough", async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-env-'));
     mkdirSync(join(cwd, 'plans'));
     const printEnv = ['node', '-e', 'console.log(JSON.stringify({ keys: Object.keys(process.env).sort() }))'];
-    writeFileSync(join(cwd, 'plans', 'env.json'), JSON.stringify({ name: 'env', env_passthrough: ['PASS_ME'], steps: [{ id: 'env', uses: 'exec', with: { command: printEnv, env: { GIVEN: 'yes' } } }] }));
+    writeFileSync(
+      join(cwd, 'plans', 'env.json'),
+      JSON.stringify({
+        name: 'env',
+        env_passthrough: ['PASS_ME'],
+        steps: [{ id: 'env', uses: 'exec', with: { command: printEnv, env: { GIVEN: 'yes' } } }],
+      }),
+    );
     const env = { MY_SECRET_X: 'runner-only', PASS_ME: 'listed', MAESTRO_SECRET_OTHER: 'never' };
     const result = await runCli(MAESTRO_RUN, ['plans/env.json', '--json'], { cwd, env });
     expect(result.code).toBe(0);
-    const keys = ((jsonLines(result.stdout).at(-1) as { steps: Array<{ outputs: { keys: string[] } }> }).steps[0]!.outputs.keys);
+    const keys = (jsonLines(result.stdout).at(-1) as { steps: Array<{ outputs: { keys: string[] } }> }).steps[0]!
+      .outputs.keys;
     expect(keys).toContain('PASS_ME');
     expect(keys).toContain('GIVEN');
     expect(keys).toContain('PATH');
     expect(keys).not.toContain('MY_SECRET_X');
     expect(keys).not.toContain('MAESTRO_SECRET_OTHER');
     // Only the minimal set, the step's own MAESTRO_* variables and what the plan gave (PWD: set by the sandbox).
-    expect(keys.filter((k) => !k.startsWith('MAESTRO_') && !['PATH', 'HOME', 'LANG', 'TZ', 'PASS_ME', 'GIVEN', 'PWD'].includes(k))).toEqual([]);
+    expect(
+      keys.filter(
+        (k) => !k.startsWith('MAESTRO_') && !['PATH', 'HOME', 'LANG', 'TZ', 'PASS_ME', 'GIVEN', 'PWD'].includes(k),
+      ),
+    ).toEqual([]);
 
-    const inherited = await runCli(MAESTRO_RUN, ['plans/env.json', '--json'], { cwd, env: { ...env, MAESTRO_EXEC_INHERIT_ENV: '1' } });
-    const all = ((jsonLines(inherited.stdout).at(-1) as { steps: Array<{ outputs: { keys: string[] } }> }).steps[0]!.outputs.keys);
+    const inherited = await runCli(MAESTRO_RUN, ['plans/env.json', '--json'], {
+      cwd,
+      env: { ...env, MAESTRO_EXEC_INHERIT_ENV: '1' },
+    });
+    const all = (jsonLines(inherited.stdout).at(-1) as { steps: Array<{ outputs: { keys: string[] } }> }).steps[0]!
+      .outputs.keys;
     expect(all).toContain('MY_SECRET_X');
     expect(all).not.toContain('MAESTRO_SECRET_OTHER');
   });

@@ -18,7 +18,11 @@ export interface ApiClient {
   baseUrl: string;
   engine: Engine;
   workspace: string;
-  request(method: string, path: string, options?: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
+  request(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   close(): Promise<void>;
 }
 
@@ -32,7 +36,14 @@ export async function startTestApi(store: RunStore, options: Partial<BuildApiOpt
     { token: TOKENS.teamAReader, owner: 'team-a', role: 'reader' },
     { token: TOKENS.teamB, owner: 'team-b', role: 'runner' },
   ]);
-  const app: FastifyInstance = await buildApi({ engine, store, auth, ssePollMs: 20, bodyLimit: 256 * 1024, ...options });
+  const app: FastifyInstance = await buildApi({
+    engine,
+    store,
+    auth,
+    ssePollMs: 20,
+    bodyLimit: 256 * 1024,
+    ...options,
+  });
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl,

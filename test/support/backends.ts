@@ -33,7 +33,9 @@ export function unavailable(available: boolean): boolean {
 /** One store per MongoDB server, plus a `missing` entry when there is none, for `describe.each` + `skipIf`. */
 export function mongoStoreEntries(): Array<{ name: string; base: string | undefined }> {
   const servers = mongoTestServers();
-  return servers.length > 0 ? servers.map((s) => ({ name: `mongodb on ${s.name}`, base: s.url })) : [{ name: 'mongodb (no server)', base: undefined }];
+  return servers.length > 0
+    ? servers.map((s) => ({ name: `mongodb on ${s.name}`, base: s.url }))
+    : [{ name: 'mongodb (no server)', base: undefined }];
 }
 
 /** The base URL of a MongoDB entry; throws (in CI, where such tests are not skipped) when there is none. */

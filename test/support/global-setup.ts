@@ -31,7 +31,10 @@ async function assertAnswers(server: MongoTestServer): Promise<void> {
   try {
     await client.db('admin').command({ ping: 1 });
   } catch (error) {
-    throw new Error(`MongoDB-wire server ${server.name} at ${server.url} does not answer: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `MongoDB-wire server ${server.name} at ${server.url} does not answer: ${(error as Error).message}`,
+      { cause: error },
+    );
   } finally {
     await client.close();
   }
@@ -56,11 +59,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
       };
     } catch (error) {
       const reason = `MAESTRO_TEST_MONGO_URLS is not set and mongodb-memory-server could not start mongod (${(error as Error).message.split('\n')[0]})`;
-      if (inCi) throw new Error(`CI needs a MongoDB-wire server: ${reason}. bash .ci/run starts FerretDB and mongo-java-server.`, { cause: error });
+      if (inCi)
+        throw new Error(
+          `CI needs a MongoDB-wire server: ${reason}. bash .ci/run starts FerretDB and mongo-java-server.`,
+          { cause: error },
+        );
       console.log(`\n!!! MongoDB suites SKIPPED: ${reason}.\n!!! bash .ci/run starts two servers and sets it.\n`);
     }
   }
-  for (const server of servers) console.log(`>>> MongoDB suites run on ${server.name}: ${server.url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  for (const server of servers)
+    console.log(`>>> MongoDB suites run on ${server.name}: ${server.url.replace(/\/\/[^@/]*@/, '//***@')}`);
   project.provide('mongoServers', servers);
   return stop;
 }

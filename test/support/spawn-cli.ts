@@ -20,7 +20,11 @@ export interface SpawnOptions {
 }
 
 /** Starts a real binary (`bin/…`) with node; the caller decides when it ends. */
-export function startCli(bin: string, args: readonly string[], options: SpawnOptions): ChildProcess & { output: Promise<CliResult> } {
+export function startCli(
+  bin: string,
+  args: readonly string[],
+  options: SpawnOptions,
+): ChildProcess & { output: Promise<CliResult> } {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
@@ -54,7 +58,10 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
 }
 
 /** Starts `maestro serve` on a free loopback port and resolves once it says where it listens. */
-export async function startServe(args: readonly string[], options: SpawnOptions): Promise<{ server: ReturnType<typeof startCli>; url: string }> {
+export async function startServe(
+  args: readonly string[],
+  options: SpawnOptions,
+): Promise<{ server: ReturnType<typeof startCli>; url: string }> {
   const server = startCli(MAESTRO, ['serve', '--port', '0', ...args], options);
   let stderr = '';
   server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -4,7 +4,10 @@ import { pointerToJsonPath } from '../../src/schema/format-errors.js';
 
 describe('schema validation errors', () => {
   it('name the JSON path and what was expected', () => {
-    const fault = findSchemaFault('plan.schema.json', { name: 'ok', steps: [{ id: 'a', uses: 'noop', timeout_ms: 'soon' }] });
+    const fault = findSchemaFault('plan.schema.json', {
+      name: 'ok',
+      steps: [{ id: 'a', uses: 'noop', timeout_ms: 'soon' }],
+    });
     expect(fault).toMatchObject({ path: '$.steps[0].timeout_ms', expected: 'type integer' });
   });
 
@@ -13,14 +16,19 @@ describe('schema validation errors', () => {
   });
 
   it('name an unknown field as unknown', () => {
-    expect(findSchemaFault('plan.schema.json', { name: 'ok', steps: [{ id: 'a', uses: 'noop', user: 'x' }] })).toMatchObject({
+    expect(
+      findSchemaFault('plan.schema.json', { name: 'ok', steps: [{ id: 'a', uses: 'noop', user: 'x' }] }),
+    ).toMatchObject({
       path: '$.steps[0].user',
       expected: 'no such property (unknown field)',
     });
   });
 
   it('reject a step that has both uses and steps', () => {
-    const fault = findSchemaFault('plan.schema.json', { name: 'ok', steps: [{ id: 'a', uses: 'noop', steps: [{ id: 'b', uses: 'noop' }] }] });
+    const fault = findSchemaFault('plan.schema.json', {
+      name: 'ok',
+      steps: [{ id: 'a', uses: 'noop', steps: [{ id: 'b', uses: 'noop' }] }],
+    });
     expect(fault).toMatchObject({ path: '$.steps[0]', expected: 'either uses or steps, not both' });
   });
 

@@ -8,7 +8,11 @@ import { caller, commonProblems, idParams, ref, visibleRun, type ApiDeps } from 
 
 const SSE_BATCH = 500;
 /** The events that end a run's stream once sent. */
-const RUN_END_EVENTS: ReadonlySet<string> = new Set([EventType.runSucceeded, EventType.runFailed, EventType.runCancelled]);
+const RUN_END_EVENTS: ReadonlySet<string> = new Set([
+  EventType.runSucceeded,
+  EventType.runFailed,
+  EventType.runCancelled,
+]);
 /** Polls after the run's status says it ended, waiting for its end event, before the stream ends anyway. */
 const END_EVENT_POLLS = 40;
 /** How long a stream waits for a client to read a full socket buffer before dropping it. */
@@ -44,7 +48,12 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         const release = deps.streams.acquire(request.headers.authorization ?? '');
         reply.hijack();
         const out = reply.raw;
-        out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+        out.writeHead(200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
         let open = true;
         // The response's close is the client going away (the request's may fire as soon as its body is read).
         out.on('close', () => {
@@ -54,13 +63,17 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         // A client that does not read is dropped, not buffered for: a full socket buffer gets a short while to drain.
         const send = async (text: string): Promise<void> => {
           if (!open || out.write(text)) return;
-          const drained = await Promise.race([once(out, 'drain').then(() => true), sleep(SLOW_CLIENT_MS).then(() => false)]);
+          const drained = await Promise.race([
+            once(out, 'drain').then(() => true),
+            sleep(SLOW_CLIENT_MS).then(() => false),
+          ]);
           if (!drained) {
             open = false;
             out.destroy();
           }
         };
-        const sendEvent = (event: EventDocument): Promise<void> => send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        const sendEvent = (event: EventDocument): Promise<void> =>
+          send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         try {
           await streamEvents();
         } finally {

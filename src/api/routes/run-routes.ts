@@ -1,5 +1,11 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { AttachArtifactRequest, ListRunsQuery, RerunRequest, StartRunRequest, UpdateStepRequest } from '../../generated/schemas.js';
+import type {
+  AttachArtifactRequest,
+  ListRunsQuery,
+  RerunRequest,
+  StartRunRequest,
+  UpdateStepRequest,
+} from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { parseListRunsQuery } from '../../store/list-runs-query.js';
@@ -14,10 +20,15 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
   /** Executes a run on this process without holding the request; failures are logged (the run records its own). */
   const executeInBackground = (request: FastifyRequest, runId: string): void => {
-    void engine.executeRun(runId).catch((error: unknown) => request.log.warn({ err: error, runId }, 'in-process execution stopped'));
+    void engine
+      .executeRun(runId)
+      .catch((error: unknown) => request.log.warn({ err: error, runId }, 'in-process execution stopped'));
   };
   const assertCanExecute = (): void => {
-    if (!deps.inProcessRunner) throw new MaestroError('FORBIDDEN', 'this server has no in-process runner; a `maestro worker` executes runs', { details: { path: '$.execute' } });
+    if (!deps.inProcessRunner)
+      throw new MaestroError('FORBIDDEN', 'this server has no in-process runner; a `maestro worker` executes runs', {
+        details: { path: '$.execute' },
+      });
   };
 
   return async (app) => {
@@ -27,7 +38,10 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
         schema: {
           summary: 'Start a run of a plan (creates it with its steps; a worker or ?execute runs it)',
           tags: ['runs'],
-          headers: { type: 'object', properties: { [IDEMPOTENCY_HEADER]: { type: 'string', minLength: 1, maxLength: 200 } } },
+          headers: {
+            type: 'object',
+            properties: { [IDEMPOTENCY_HEADER]: { type: 'string', minLength: 1, maxLength: 200 } },
+          },
           body: ref('api/start-run.schema.json'),
           response: { 200: ref('run.schema.json'), 201: ref('run.schema.json'), ...commonProblems },
         },
@@ -36,7 +50,8 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
         const principal = caller(request, 'runner');
         const body = request.body;
         const plan = await store.getPlan(body.plan_id, body.plan_version);
-        if (!plan || !canSee(principal, plan.owner)) throw new MaestroError('PLAN_NOT_FOUND', `no plan ${body.plan_id}`, { details: { path: '$.plan_id' } });
+        if (!plan || !canSee(principal, plan.owner))
+          throw new MaestroError('PLAN_NOT_FOUND', `no plan ${body.plan_id}`, { details: { path: '$.plan_id' } });
         if (body.execute) assertCanExecute();
         const headerKey = request.headers[IDEMPOTENCY_HEADER];
         const idempotencyKey = (typeof headerKey === 'string' ? headerKey : undefined) ?? body.idempotency_key;
@@ -53,7 +68,14 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.get<{ Querystring: ListRunsQuery }>(
       '/v1/runs',
-      { schema: { summary: 'List runs (list_runs): filters, newest first, opaque cursor', tags: ['runs'], querystring: ref('api/list-runs-query.schema.json'), response: { 200: ref('api/run-page.schema.json'), ...commonProblems } } },
+      {
+        schema: {
+          summary: 'List runs (list_runs): filters, newest first, opaque cursor',
+          tags: ['runs'],
+          querystring: ref('api/list-runs-query.schema.json'),
+          response: { 200: ref('api/run-page.schema.json'), ...commonProblems },
+        },
+      },
       async (request) => {
         const principal = caller(request, 'reader');
         const { filter, page } = parseListRunsQuery(request.query as Record<string, unknown>);
@@ -65,7 +87,14 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.get<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id',
-      { schema: { summary: 'Get a run with its steps and artifacts (get_run)', tags: ['runs'], params: idParams('run_id'), response: { 200: ref('api/run-detail.schema.json'), ...commonProblems } } },
+      {
+        schema: {
+          summary: 'Get a run with its steps and artifacts (get_run)',
+          tags: ['runs'],
+          params: idParams('run_id'),
+          response: { 200: ref('api/run-detail.schema.json'), ...commonProblems },
+        },
+      },
       async (request) => {
         const principal = caller(request, 'reader');
         await visibleRun(deps, principal, request.params.run_id);
@@ -112,7 +141,14 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.post<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id/cancel',
-      { schema: { summary: 'Cancel a run', tags: ['runs'], params: idParams('run_id'), response: { 200: ref('run.schema.json'), ...commonProblems, 409: problem } } },
+      {
+        schema: {
+          summary: 'Cancel a run',
+          tags: ['runs'],
+          params: idParams('run_id'),
+          response: { 200: ref('run.schema.json'), ...commonProblems, 409: problem },
+        },
+      },
       async (request) => {
         const principal = caller(request, 'runner');
         await visibleRun(deps, principal, request.params.run_id);
@@ -122,11 +158,21 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.post<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id/resume',
-      { schema: { summary: "Resume a run on this server's runner (it waits for a dead runner's lease to expire)", tags: ['runs'], params: idParams('run_id'), response: { 202: ref('run.schema.json'), ...commonProblems, 409: problem } } },
+      {
+        schema: {
+          summary: "Resume a run on this server's runner (it waits for a dead runner's lease to expire)",
+          tags: ['runs'],
+          params: idParams('run_id'),
+          response: { 202: ref('run.schema.json'), ...commonProblems, 409: problem },
+        },
+      },
       async (request, reply: FastifyReply) => {
         const principal = caller(request, 'runner');
         const run = await visibleRun(deps, principal, request.params.run_id);
-        if (isTerminalRunStatus(run.status)) throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${run.run_id} already ended ${run.status}`, { details: { status: run.status } });
+        if (isTerminalRunStatus(run.status))
+          throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${run.run_id} already ended ${run.status}`, {
+            details: { status: run.status },
+          });
         assertCanExecute();
         executeInBackground(request, run.run_id);
         return reply.code(202).send(run);
@@ -135,12 +181,22 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.post<{ Params: { run_id: string }; Body: RerunRequest }>(
       '/v1/runs/:run_id/rerun',
-      { schema: { summary: 'Start a new run linked to this one from a step, reusing the outputs before it', tags: ['runs'], params: idParams('run_id'), body: ref('api/rerun.schema.json'), response: { 201: ref('run.schema.json'), ...commonProblems } } },
+      {
+        schema: {
+          summary: 'Start a new run linked to this one from a step, reusing the outputs before it',
+          tags: ['runs'],
+          params: idParams('run_id'),
+          body: ref('api/rerun.schema.json'),
+          response: { 201: ref('run.schema.json'), ...commonProblems },
+        },
+      },
       async (request, reply) => {
         const principal = caller(request, 'runner');
         await visibleRun(deps, principal, request.params.run_id);
         if (request.body.execute) assertCanExecute();
-        const run = await engine.rerunFrom(request.params.run_id, request.body.from_step, { ...(request.body.inputs ? { inputs: request.body.inputs } : {}) });
+        const run = await engine.rerunFrom(request.params.run_id, request.body.from_step, {
+          ...(request.body.inputs ? { inputs: request.body.inputs } : {}),
+        });
         if (request.body.execute) executeInBackground(request, run.run_id);
         return reply.code(201).send(run);
       },

@@ -9,7 +9,10 @@ export function graphCommand(io: CommandIo): CommandModule<GlobalArgs, GlobalArg
   return {
     command: 'graph <plan>',
     describe: 'Print the plan DAG as Mermaid (default) or Graphviz DOT',
-    builder: (y) => y.positional('plan', { type: 'string', demandOption: true }).option('format', { choices: ['mermaid', 'dot'], default: 'mermaid' }),
+    builder: (y) =>
+      y
+        .positional('plan', { type: 'string', demandOption: true })
+        .option('format', { choices: ['mermaid', 'dot'], default: 'mermaid' }),
     handler: async (args) => {
       const store = await openStore('memory://');
       const engine = new Engine({ store });

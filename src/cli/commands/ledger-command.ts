@@ -26,7 +26,12 @@ export function ledgerCommand(io: CommandIo): CommandModule<GlobalArgs, LedgerAr
                 throw new MaestroError('LEDGER_INVALID', `${args.manifest} ${describeJsonFileError(error)}`);
               }
               const result = verifyLedgerManifest(manifest);
-              emit(io, args, { valid: true, ...result }, () => `ok: ${result.entries} entries, manifest ${result.manifest_id}\n`);
+              emit(
+                io,
+                args,
+                { valid: true, ...result },
+                () => `ok: ${result.entries} entries, manifest ${result.manifest_id}\n`,
+              );
             },
           }),
         )

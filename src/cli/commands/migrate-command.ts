@@ -14,15 +14,28 @@ export function migrateCommand(io: CommandIo): CommandModule<GlobalArgs, GlobalA
     handler: async (args) => {
       const config = parseStoreUrl(args.store);
       if (config.kind !== 'mongodb') {
-        throw new MaestroError('STORE_URL_INVALID', 'migrations apply to MongoDB stores; the embedded store needs none', { details: { path: '--store', expected: 'a mongodb:// URL' } });
+        throw new MaestroError(
+          'STORE_URL_INVALID',
+          'migrations apply to MongoDB stores; the embedded store needs none',
+          { details: { path: '--store', expected: 'a mongodb:// URL' } },
+        );
       }
       const result = await runMigrations(args.action, config.url, config.database);
       if (args.action === 'status') {
         const items = result as MigrationStatus[];
-        emit(io, args, items, () => formatTable(['MIGRATION', 'APPLIED_AT'], items.map((m) => [m.fileName, m.appliedAt])));
+        emit(io, args, items, () =>
+          formatTable(
+            ['MIGRATION', 'APPLIED_AT'],
+            items.map((m) => [m.fileName, m.appliedAt]),
+          ),
+        );
       } else {
         const names = result as string[];
-        emit(io, args, { [args.action === 'up' ? 'applied' : 'reverted']: names }, () => (names.length ? names.map((n) => `${args.action === 'up' ? 'applied' : 'reverted'} ${n}\n`).join('') : 'nothing to do\n'));
+        emit(io, args, { [args.action === 'up' ? 'applied' : 'reverted']: names }, () =>
+          names.length
+            ? names.map((n) => `${args.action === 'up' ? 'applied' : 'reverted'} ${n}\n`).join('')
+            : 'nothing to do\n',
+        );
       }
     },
   };

@@ -14,39 +14,52 @@ export function plansCommand(io: CommandIo): CommandModule<GlobalArgs, PlansArgs
       y
         .command(
           subcommand<PlansArgs>({
-          command: 'apply <file>',
-          describe: 'Validate a plan file and store it as a version (idempotent)',
-          handler: (args: PlansArgs) =>
-            withEngine(args, io, async ({ engine }) => {
-              const planDoc = await engine.applyPlanFile(args.file!, args.owner);
-              emit(io, args, planDoc, () => `plan ${planDoc.name} ${planDoc.plan_id} version ${planDoc.version}\n`);
-            }),
-        }),
+            command: 'apply <file>',
+            describe: 'Validate a plan file and store it as a version (idempotent)',
+            handler: (args: PlansArgs) =>
+              withEngine(args, io, async ({ engine }) => {
+                const planDoc = await engine.applyPlanFile(args.file!, args.owner);
+                emit(io, args, planDoc, () => `plan ${planDoc.name} ${planDoc.plan_id} version ${planDoc.version}\n`);
+              }),
+          }),
         )
         .command(
           subcommand<PlansArgs>({
-          command: 'list',
-          describe: 'List plan versions, newest first',
-          builder: (b) => b.option('limit', { type: 'number', default: 50 }).option('cursor', { type: 'string' }),
-          handler: (args: PlansArgs) =>
-            withEngine(args, io, async ({ store }) => {
-              const page = await store.listPlans(args.owner ? { owner: args.owner } : {}, { limit: args.limit, ...(args.cursor ? { cursor: args.cursor } : {}) });
-              emit(io, args, page, () => formatTable(['PLAN_ID', 'NAME', 'OWNER', 'VERSION', 'CREATED'], page.items.map((p) => [p.plan_id, p.name, p.owner, p.version.slice(0, 12), p.created_at])) + (page.next_cursor ? `next: --cursor ${page.next_cursor}\n` : ''));
-            }),
-        }),
+            command: 'list',
+            describe: 'List plan versions, newest first',
+            builder: (b) => b.option('limit', { type: 'number', default: 50 }).option('cursor', { type: 'string' }),
+            handler: (args: PlansArgs) =>
+              withEngine(args, io, async ({ store }) => {
+                const page = await store.listPlans(args.owner ? { owner: args.owner } : {}, {
+                  limit: args.limit,
+                  ...(args.cursor ? { cursor: args.cursor } : {}),
+                });
+                emit(
+                  io,
+                  args,
+                  page,
+                  () =>
+                    formatTable(
+                      ['PLAN_ID', 'NAME', 'OWNER', 'VERSION', 'CREATED'],
+                      page.items.map((p) => [p.plan_id, p.name, p.owner, p.version.slice(0, 12), p.created_at]),
+                    ) + (page.next_cursor ? `next: --cursor ${page.next_cursor}\n` : ''),
+                );
+              }),
+          }),
         )
         .command(
           subcommand<PlansArgs>({
-          command: 'show <plan_id>',
-          describe: 'Show a plan version (the newest unless --version)',
-          builder: (b) => b.option('version', { type: 'string' }),
-          handler: (args: PlansArgs) =>
-            withEngine(args, io, async ({ store }) => {
-              const planDoc = await store.getPlan(args.plan_id!, args.version);
-              if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `no plan ${args.plan_id}`, { details: { path: 'plan_id' } });
-              io.out.write(`${JSON.stringify(planDoc, null, 2)}\n`);
-            }),
-        }),
+            command: 'show <plan_id>',
+            describe: 'Show a plan version (the newest unless --version)',
+            builder: (b) => b.option('version', { type: 'string' }),
+            handler: (args: PlansArgs) =>
+              withEngine(args, io, async ({ store }) => {
+                const planDoc = await store.getPlan(args.plan_id!, args.version);
+                if (!planDoc)
+                  throw new MaestroError('PLAN_NOT_FOUND', `no plan ${args.plan_id}`, { details: { path: 'plan_id' } });
+                io.out.write(`${JSON.stringify(planDoc, null, 2)}\n`);
+              }),
+          }),
         )
         .demandCommand(1) as never,
     handler: () => undefined,

@@ -5,7 +5,14 @@ import { runnerEngineOptions } from '../open-engine.js';
 import { MaestroError } from '../../domain/errors.js';
 import type { CommandIo, GlobalArgs } from '../command-context.js';
 
-type ServeArgs = GlobalArgs & { host: string; port: number; tokens?: string; runner: boolean; 'allow-kinds': string; log: boolean };
+type ServeArgs = GlobalArgs & {
+  host: string;
+  port: number;
+  tokens?: string;
+  runner: boolean;
+  'allow-kinds': string;
+  log: boolean;
+};
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
 export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs> {
@@ -16,12 +23,32 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
       y
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to bind (loopback by default)' })
         .option('port', { type: 'number', default: 8080 })
-        .option('tokens', { type: 'string', default: io.env.tokensFile, describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)' })
-        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? DEFAULT_API_KINDS.join(','), describe: 'Step kinds API plans may use and this runner executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' })
-        .option('runner', { type: 'boolean', default: true, describe: 'Execute runs in this process; --no-runner leaves them to workers' })
-        .option('log', { type: 'boolean', default: false, describe: 'Log requests as JSON lines (tokens are redacted)' }),
+        .option('tokens', {
+          type: 'string',
+          default: io.env.tokensFile,
+          describe: 'JSON tokens file (env MAESTRO_TOKENS_FILE)',
+        })
+        .option('allow-kinds', {
+          type: 'string',
+          default: io.env.allowKinds ?? DEFAULT_API_KINDS.join(','),
+          describe:
+            'Step kinds API plans may use and this runner executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)',
+        })
+        .option('runner', {
+          type: 'boolean',
+          default: true,
+          describe: 'Execute runs in this process; --no-runner leaves them to workers',
+        })
+        .option('log', {
+          type: 'boolean',
+          default: false,
+          describe: 'Log requests as JSON lines (tokens are redacted)',
+        }),
     handler: async (args) => {
-      if (!args.tokens) throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', { details: { path: '--tokens' } });
+      if (!args.tokens)
+        throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', {
+          details: { path: '--tokens' },
+        });
       const server = await startApiServer({
         host: args.host,
         port: args.port,
@@ -33,7 +60,15 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         engine: {
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
-          ...(await runnerEngineOptions({ store: args.store, secrets: io.env.secrets, execInheritEnv: io.env.execInheritEnv, sandbox: io.env.sandbox }, [args.tokens])),
+          ...(await runnerEngineOptions(
+            {
+              store: args.store,
+              secrets: io.env.secrets,
+              execInheritEnv: io.env.execInheritEnv,
+              sandbox: io.env.sandbox,
+            },
+            [args.tokens],
+          )),
         },
       });
       io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);

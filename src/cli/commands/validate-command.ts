@@ -18,7 +18,11 @@ export function validateCommand(io: CommandIo): CommandModule<GlobalArgs, Global
           const { plan, compiled } = engine.compilePlanFile(path);
           return { file: path, name: plan.name, version: compiled.version, steps: compiled.steps.size };
         });
-        emit(io, args, results, () => results.map((r) => `ok ${r.file}: plan ${r.name}, ${r.steps} steps, version ${r.version.slice(0, 12)}\n`).join(''));
+        emit(io, args, results, () =>
+          results
+            .map((r) => `ok ${r.file}: plan ${r.name}, ${r.steps} steps, version ${r.version.slice(0, 12)}\n`)
+            .join(''),
+        );
         io.exitCode = ExitCode.succeeded;
       } finally {
         engine.close();

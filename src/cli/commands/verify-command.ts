@@ -13,10 +13,19 @@ export function verifyCommand(io: CommandIo): CommandModule<GlobalArgs, VerifyAr
       y
         .positional('envelope', { type: 'string', demandOption: true })
         .option('key', { type: 'string', demandOption: true, describe: 'Public key (PEM)' })
-        .option('base', { type: 'string', default: process.cwd(), describe: 'Directory relative subject names resolve against' }),
+        .option('base', {
+          type: 'string',
+          default: process.cwd(),
+          describe: 'Directory relative subject names resolve against',
+        }),
     handler: async (args) => {
       const result = await verifyAttestation(args.envelope, args.key, args.base);
-      emit(io, args, { valid: true, ...result }, () => `ok: signature verified, ${result.subjects} subjects match (run ${result.run_id})\n`);
+      emit(
+        io,
+        args,
+        { valid: true, ...result },
+        () => `ok: signature verified, ${result.subjects} subjects match (run ${result.run_id})\n`,
+      );
     },
   };
 }

@@ -11,9 +11,11 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
     command: 'worker',
     describe: 'Poll the store and execute unattended runs; several workers on one MongoDB share the work',
     builder: (y) =>
-      y
-        .option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' })
-        .option('allow-kinds', { type: 'string', default: io.env.allowKinds ?? 'all', describe: 'Step kinds this worker executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)' }),
+      y.option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' }).option('allow-kinds', {
+        type: 'string',
+        default: io.env.allowKinds ?? 'all',
+        describe: 'Step kinds this worker executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)',
+      }),
     handler: (args) =>
       withEngine({ ...args, allowKinds: parseKindPolicy(args['allow-kinds']) }, io, async ({ engine }) => {
         const stop = new AbortController();
@@ -25,7 +27,11 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           if (event.type.startsWith('run.')) io.err.write(`${event.at} ${event.run_id} ${event.type}\n`);
         });
         try {
-          await engine.work({ signal: stop.signal, maxRuns: args['max-runs'], onError: (error) => io.err.write(formatError(error)) });
+          await engine.work({
+            signal: stop.signal,
+            maxRuns: args['max-runs'],
+            onError: (error) => io.err.write(formatError(error)),
+          });
         } finally {
           process.off('SIGTERM', onSignal);
           process.off('SIGINT', onSignal);

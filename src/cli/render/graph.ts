@@ -24,7 +24,8 @@ export function planToMermaid(plan: CompiledPlan): string {
         lines.push(`${indent}${nodeId(id)}["${label(plan, id)}"]`);
       }
     }
-    for (const id of ids) for (const need of plan.steps.get(id)!.needs) lines.push(`${indent}${nodeId(need)} --> ${nodeId(id)}`);
+    for (const id of ids)
+      for (const need of plan.steps.get(id)!.needs) lines.push(`${indent}${nodeId(need)} --> ${nodeId(id)}`);
   };
   emit(plan.topLevelIds, '  ');
   return `${lines.join('\n')}\n`;

@@ -2,8 +2,22 @@ import { readStepLog, stripControlSequences } from './terminal-text.js';
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import type { RunStore } from '../../store/port.js';
 
-const ICON: Record<string, string> = { pending: '·', running: '▶', succeeded: '✓', failed: '✗', skipped: '↷', cancelled: '■' };
-const COLOR: Record<string, string> = { running: '36', succeeded: '32', failed: '31', skipped: '90', cancelled: '33', pending: '90' };
+const ICON: Record<string, string> = {
+  pending: '·',
+  running: '▶',
+  succeeded: '✓',
+  failed: '✗',
+  skipped: '↷',
+  cancelled: '■',
+};
+const COLOR: Record<string, string> = {
+  running: '36',
+  succeeded: '32',
+  failed: '31',
+  skipped: '90',
+  cancelled: '33',
+  pending: '90',
+};
 const LOG_TAIL_LINES = 12;
 const BAR_WIDTH = 30;
 
@@ -67,9 +81,12 @@ export class LiveRunView {
   private render(run: RunDocument, steps: StepDocument[], final: boolean): string[] {
     const now = Date.now();
     const byParent = new Map<string, StepDocument[]>();
-    for (const step of steps) byParent.set(step.parent_step_id ?? '', [...(byParent.get(step.parent_step_id ?? '') ?? []), step]);
+    for (const step of steps)
+      byParent.set(step.parent_step_id ?? '', [...(byParent.get(step.parent_step_id ?? '') ?? []), step]);
     const leaves = steps.filter((step) => step.uses !== undefined);
-    const finished = leaves.filter((step) => ['succeeded', 'failed', 'skipped', 'cancelled'].includes(step.status)).length;
+    const finished = leaves.filter((step) =>
+      ['succeeded', 'failed', 'skipped', 'cancelled'].includes(step.status),
+    ).length;
     const filled = leaves.length === 0 ? 0 : Math.round((finished / leaves.length) * BAR_WIDTH);
     const lines = [
       `${this.paint('1', run.plan_name)}  run ${run.run_id}  ${this.paint(COLOR[run.status], run.status)}`,
@@ -79,7 +96,9 @@ export class LiveRunView {
       for (const step of byParent.get(parentId) ?? []) {
         const attempt = step.attempt > 1 ? `  attempt ${step.attempt}/${step.max_attempts}` : '';
         const reason = step.skip_reason ? `  (${step.skip_reason})` : '';
-        lines.push(`${'  '.repeat(depth + 1)}${this.paint(COLOR[step.status], ICON[step.status] ?? '?')} ${step.key}  ${this.paint(COLOR[step.status], step.status)}${attempt}  ${elapsed(step, now)}${reason}`);
+        lines.push(
+          `${'  '.repeat(depth + 1)}${this.paint(COLOR[step.status], ICON[step.status] ?? '?')} ${step.key}  ${this.paint(COLOR[step.status], step.status)}${attempt}  ${elapsed(step, now)}${reason}`,
+        );
         walk(step.step_id, depth + 1);
       }
     };
@@ -87,11 +106,15 @@ export class LiveRunView {
     if (final) {
       const failed = steps.find((step) => step.status === 'failed' && step.uses !== undefined);
       if (failed) {
-        lines.push('', this.paint('31', `step ${failed.key} failed: ${stripControlSequences(failed.error_info?.message ?? '')}`));
+        lines.push(
+          '',
+          this.paint('31', `step ${failed.key} failed: ${stripControlSequences(failed.error_info?.message ?? '')}`),
+        );
         const tail = logTail(failed.logs_ref);
         if (tail.length > 0) lines.push(`  last lines of ${failed.logs_ref}:`, ...tail.map((line) => `  | ${line}`));
       }
-      if (run.error_info && !failed) lines.push('', this.paint('31', stripControlSequences(`${run.error_info.code}: ${run.error_info.message}`)));
+      if (run.error_info && !failed)
+        lines.push('', this.paint('31', stripControlSequences(`${run.error_info.code}: ${run.error_info.message}`)));
     }
     return lines;
   }

@@ -44,7 +44,13 @@ export const execExecutor: StepExecutor = {
     log.write(`$ ${argv.map((part) => JSON.stringify(part)).join(' ')}\n`);
 
     const launched = context.sandbox
-      ? sandboxedArgv(program!, rest, { workspace: context.workspace, attemptDirectory: dirname(context.logPath), readOnly: context.sandbox.readOnly, hidden: context.sandbox.hidden, cwd })
+      ? sandboxedArgv(program!, rest, {
+          workspace: context.workspace,
+          attemptDirectory: dirname(context.logPath),
+          readOnly: context.sandbox.readOnly,
+          hidden: context.sandbox.hidden,
+          cwd,
+        })
       : { program: program!, args: rest };
     const child = spawn(launched.program, launched.args, {
       cwd,
@@ -82,22 +88,24 @@ export const execExecutor: StepExecutor = {
     context.signal.addEventListener('abort', onAbort, { once: true });
 
     try {
-      const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-        child.once('error', fail);
-        child.once('close', (exitCode, exitSignal) => done({ code: exitCode, signal: exitSignal }));
-        // A descendant that left the process group (setsid) may hold the pipes open: the step ends with its program.
-        child.once('exit', (exitCode, exitSignal) => {
-          // A stopped step's group goes at once when its leader is gone. In the sandbox the PID namespace's init
-          // ignores SIGTERM from outside, and bubblewrap stopped early in its setup may not have armed the
-          // die-with-parent signal yet: what is left of the group would otherwise wait for the SIGKILL grace.
-          if (context.signal.aborted) killGroup('SIGKILL');
-          setTimeout(() => {
-            child.stdout.destroy();
-            child.stderr.destroy();
-            done({ code: exitCode, signal: exitSignal });
-          }, PIPE_CLOSE_GRACE_MS).unref();
-        });
-      }).catch((error: NodeJS.ErrnoException) => {
+      const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+        (done, fail) => {
+          child.once('error', fail);
+          child.once('close', (exitCode, exitSignal) => done({ code: exitCode, signal: exitSignal }));
+          // A descendant that left the process group (setsid) may hold the pipes open: the step ends with its program.
+          child.once('exit', (exitCode, exitSignal) => {
+            // A stopped step's group goes at once when its leader is gone. In the sandbox the PID namespace's init
+            // ignores SIGTERM from outside, and bubblewrap stopped early in its setup may not have armed the
+            // die-with-parent signal yet: what is left of the group would otherwise wait for the SIGKILL grace.
+            if (context.signal.aborted) killGroup('SIGKILL');
+            setTimeout(() => {
+              child.stdout.destroy();
+              child.stderr.destroy();
+              done({ code: exitCode, signal: exitSignal });
+            }, PIPE_CLOSE_GRACE_MS).unref();
+          });
+        },
+      ).catch((error: NodeJS.ErrnoException) => {
         throw new MaestroError('STEP_FAILED', `cannot start ${program}: ${error.code ?? error.message}`, {
           retryable: false,
           details: { path: '$.with.command[0]', got: program },
@@ -107,15 +115,20 @@ export const execExecutor: StepExecutor = {
       const costText = await readIfPresent(costFile);
       if (costText !== undefined && Number.isFinite(Number(costText))) context.reportCost(Number(costText));
       if (code !== 0) {
-        throw new MaestroError('STEP_FAILED', `${program} exited with ${signal ? `signal ${signal}` : `code ${code}`}`, {
-          details: { exit_code: code, signal, logs_ref: context.logPath },
-        });
+        throw new MaestroError(
+          'STEP_FAILED',
+          `${program} exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
+          {
+            details: { exit_code: code, signal, logs_ref: context.logPath },
+          },
+        );
       }
       const outputText = await readIfPresent(outputFile);
       if (outputText !== undefined) {
         try {
           const parsed: unknown = JSON.parse(outputText);
-          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return { outputs: parsed as Record<string, unknown> };
+          if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+            return { outputs: parsed as Record<string, unknown> };
         } catch {
           // fall through to the error below
         }

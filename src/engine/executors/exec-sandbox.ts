@@ -23,7 +23,11 @@ let bwrapFound: boolean | undefined;
  * sandbox: where user or PID namespaces are not allowed (some containers), `auto` then runs steps without one.
  */
 export function isBubblewrapAvailable(): boolean {
-  bwrapFound ??= spawnSync('bwrap', [...isolationFlags(), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  bwrapFound ??=
+    spawnSync('bwrap', [...isolationFlags(), '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--', 'true'], {
+      stdio: 'ignore',
+      timeout: 10_000,
+    }).status === 0;
   return bwrapFound;
 }
 
@@ -39,7 +43,11 @@ function isolationFlags(): string[] {
  * tree, and the runner's store, keys and tokens replaced by nothing. As root, the step is uid 65534 in its own
  * user namespace. The network is shared: steps call services.
  */
-export function sandboxedArgv(program: string, args: readonly string[], layout: SandboxLayout): { program: string; args: string[] } {
+export function sandboxedArgv(
+  program: string,
+  args: readonly string[],
+  layout: SandboxLayout,
+): { program: string; args: string[] } {
   const argv = isolationFlags();
   argv.push('--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp');
   argv.push('--bind', layout.workspace, layout.workspace);

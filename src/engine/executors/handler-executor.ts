@@ -12,7 +12,11 @@ export function handlerExecutor(handlers: HandlerRegistry): StepExecutor {
       const handler = handlers.get(name);
       if (!handler) {
         throw new MaestroError('HANDLER_NOT_FOUND', `no handler "${name}" is registered on this runner`, {
-          details: { path: '$.with.handler', expected: `one of ${handlers.names().join(', ') || '(none registered)'}`, got: name },
+          details: {
+            path: '$.with.handler',
+            expected: `one of ${handlers.names().join(', ') || '(none registered)'}`,
+            got: name,
+          },
         });
       }
       const outputs = await handler(context);

@@ -51,7 +51,9 @@ function ipv6Groups(address: string): number[] | undefined {
   const right = tail ? tail.split(':') : [];
   const missing = 8 - left.length - right.length;
   if (tail === undefined ? left.length !== 8 : missing < 0) return undefined;
-  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((g) => Number.parseInt(g, 16));
+  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((g) =>
+    Number.parseInt(g, 16),
+  );
   return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
@@ -91,7 +93,10 @@ export async function checkFetchTarget(rawUrl: string, allowHosts: readonly stri
   try {
     url = new URL(rawUrl);
   } catch {
-    throw new MaestroError('URL_FORBIDDEN', `"${rawUrl}" is not a URL`, { retryable: false, details: { path: '$.with.url', got: rawUrl } });
+    throw new MaestroError('URL_FORBIDDEN', `"${rawUrl}" is not a URL`, {
+      retryable: false,
+      details: { path: '$.with.url', got: rawUrl },
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new MaestroError('URL_FORBIDDEN', `scheme ${url.protocol} is not allowed (http and https only)`, {
@@ -101,14 +106,20 @@ export async function checkFetchTarget(rawUrl: string, allowHosts: readonly stri
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (allowHosts.includes(host)) return { url };
-  const addresses: Array<{ address: string; family: number }> = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true }).catch(() => []);
+  const addresses: Array<{ address: string; family: number }> = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await lookup(host, { all: true, verbatim: true }).catch(() => []);
   if (addresses.length === 0) throw new MaestroError('STEP_FAILED', `cannot resolve ${host}`, { details: { host } });
   const denied = addresses.find((entry) => isBlockedAddress(entry.address));
   if (denied) {
-    throw new MaestroError('URL_FORBIDDEN', `${host} resolves to ${denied.address}, a private, reserved or link-local address; add it to with.allow_hosts to allow it`, {
-      retryable: false,
-      details: { path: '$.with.url', got: denied.address },
-    });
+    throw new MaestroError(
+      'URL_FORBIDDEN',
+      `${host} resolves to ${denied.address}, a private, reserved or link-local address; add it to with.allow_hosts to allow it`,
+      {
+        retryable: false,
+        details: { path: '$.with.url', got: denied.address },
+      },
+    );
   }
   return { url, address: { address: addresses[0]!.address, family: addresses[0]!.family === 6 ? 6 : 4 } };
 }

@@ -19,7 +19,10 @@ async function readCapped(response: IncomingMessage, maxBytes: number): Promise<
     total += chunk.byteLength;
     if (total > maxBytes) {
       response.destroy();
-      throw new MaestroError('STEP_FAILED', `response is larger than max_response_bytes (${maxBytes})`, { retryable: false, details: { max_response_bytes: maxBytes } });
+      throw new MaestroError('STEP_FAILED', `response is larger than max_response_bytes (${maxBytes})`, {
+        retryable: false,
+        details: { max_response_bytes: maxBytes },
+      });
     }
     chunks.push(chunk);
   }
@@ -34,18 +37,33 @@ function pinnedLookup(address: { address: string; family: 4 | 6 }): LookupFuncti
   }) as unknown as LookupFunction;
 }
 
-function send(target: FetchTarget, method: string, headers: OutgoingHttpHeaders, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
+function send(
+  target: FetchTarget,
+  method: string,
+  headers: OutgoingHttpHeaders,
+  body: string | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
   const request = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const outgoing = request(target.url, { method, headers, signal, ...(target.address ? { lookup: pinnedLookup(target.address) } : {}) }, resolve);
+    const outgoing = request(
+      target.url,
+      { method, headers, signal, ...(target.address ? { lookup: pinnedLookup(target.address) } : {}) },
+      resolve,
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
 }
 
 /** What a redirect keeps: 303 (and 301/302 after a POST) become a GET without body, as browsers and curl do. */
-function afterRedirect(status: number, method: string, body: string | undefined): { method: string; body: string | undefined } {
-  if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) return { method: method === 'HEAD' ? 'HEAD' : 'GET', body: undefined };
+function afterRedirect(
+  status: number,
+  method: string,
+  body: string | undefined,
+): { method: string; body: string | undefined } {
+  if (status === 303 || ((status === 301 || status === 302) && method === 'POST'))
+    return { method: method === 'HEAD' ? 'HEAD' : 'GET', body: undefined };
   return { method, body };
 }
 
@@ -78,11 +96,15 @@ export const httpExecutor: StepExecutor = {
       const location = response.headers.location;
       if (status >= 300 && status < 400 && location) {
         response.resume();
-        if (redirects >= (args.max_redirects ?? DEFAULT_MAX_REDIRECTS)) throw new MaestroError('STEP_FAILED', 'too many redirects', { retryable: false });
+        if (redirects >= (args.max_redirects ?? DEFAULT_MAX_REDIRECTS))
+          throw new MaestroError('STEP_FAILED', 'too many redirects', { retryable: false });
         const next = await checkFetchTarget(new URL(location, url).toString(), allowHosts);
         ({ method, body } = afterRedirect(status, method, body));
         if (body === undefined) delete headers['content-type'];
-        if (next.url.origin !== url.origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name.toLowerCase())));
+        if (next.url.origin !== url.origin)
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name.toLowerCase())),
+          );
         target = next;
         continue;
       }

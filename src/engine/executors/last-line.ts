@@ -17,7 +17,8 @@ export class LastLine {
   push(text: string): void {
     for (const piece of text.split(/(\n)/)) {
       if (piece === '\n') {
-        if (this.current.trim() !== '' || this.currentLength > LAST_LINE_CHARS) this.last = { text: this.current, length: this.currentLength, start: this.currentStart };
+        if (this.current.trim() !== '' || this.currentLength > LAST_LINE_CHARS)
+          this.last = { text: this.current, length: this.currentLength, start: this.currentStart };
         this.current = '';
         this.currentLength = 0;
         this.currentStart = '';
@@ -31,17 +32,26 @@ export class LastLine {
 
   /** The outputs a final JSON-object line gives, if the last non-empty line is one. */
   outputs(): Record<string, unknown> | undefined {
-    const line = this.current.trim() !== '' || this.currentLength > LAST_LINE_CHARS ? { text: this.current, length: this.currentLength, start: this.currentStart } : this.last;
+    const line =
+      this.current.trim() !== '' || this.currentLength > LAST_LINE_CHARS
+        ? { text: this.current, length: this.currentLength, start: this.currentStart }
+        : this.last;
     if (line.start !== '{') return undefined;
     if (line.length > LAST_LINE_CHARS) {
-      throw new MaestroError('OUTPUT_TOO_LARGE', `the last line of stdout is ${line.length} characters, over ${LAST_LINE_CHARS}: write large outputs to $MAESTRO_OUTPUT (up to ${Limits.outputsBytes} bytes) or to a file attached as an artifact`, {
-        retryable: false,
-        details: { limit: 'last_line_chars', expected: `at most ${LAST_LINE_CHARS} characters` },
-      });
+      throw new MaestroError(
+        'OUTPUT_TOO_LARGE',
+        `the last line of stdout is ${line.length} characters, over ${LAST_LINE_CHARS}: write large outputs to $MAESTRO_OUTPUT (up to ${Limits.outputsBytes} bytes) or to a file attached as an artifact`,
+        {
+          retryable: false,
+          details: { limit: 'last_line_chars', expected: `at most ${LAST_LINE_CHARS} characters` },
+        },
+      );
     }
     try {
       const parsed: unknown = JSON.parse(line.text.trim());
-      return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : undefined;
     } catch {
       return undefined;
     }

@@ -5,7 +5,10 @@ export const manualExecutor: StepExecutor = {
   kind: 'manual',
   withSchema: 'steps/manual.schema.json',
   async execute(context) {
-    const prompt = typeof context.args.prompt === 'string' ? context.args.prompt : `step ${context.step.key} waits for a status update`;
+    const prompt =
+      typeof context.args.prompt === 'string'
+        ? context.args.prompt
+        : `step ${context.step.key} waits for a status update`;
     context.logger.info(prompt);
     return { awaitExternal: true };
   },

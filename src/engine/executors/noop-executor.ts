@@ -8,6 +8,6 @@ export const noopExecutor: StepExecutor = {
   async execute(context) {
     const args = context.args as NoopWith;
     if (args.cost !== undefined) context.reportCost(args.cost);
-    return { outputs: (args.outputs) ?? {} };
+    return { outputs: args.outputs ?? {} };
   },
 };

@@ -11,12 +11,16 @@ export const planExecutor: StepExecutor = {
     const args = context.args as unknown as PlanWith;
     // A child plan comes from beside its parent (its directory, or the workspace for plans sent over the API).
     const planPath = resolveWithin(context.planDirectory, args.plan, '$.with.plan', "the parent plan's directory");
-    const child = await context.runChildPlan(planPath, (args.inputs) ?? {});
+    const child = await context.runChildPlan(planPath, args.inputs ?? {});
     if (child.status !== 'succeeded') {
-      throw new MaestroError('STEP_FAILED', `child run ${child.run_id} ended ${child.status}${child.error_info ? `: ${child.error_info.message}` : ''}`, {
-        retryable: false,
-        details: { child_run_id: child.run_id, child_status: child.status },
-      });
+      throw new MaestroError(
+        'STEP_FAILED',
+        `child run ${child.run_id} ended ${child.status}${child.error_info ? `: ${child.error_info.message}` : ''}`,
+        {
+          retryable: false,
+          details: { child_run_id: child.run_id, child_status: child.status },
+        },
+      );
     }
     return { outputs: child.outputs ?? {}, child_run_id: child.run_id };
   },

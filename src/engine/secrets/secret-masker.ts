@@ -5,7 +5,12 @@ const MIN_MASKED_LENGTH = 4;
 
 /** A value and the encodings it commonly travels in (base64 for basic auth and k8s, URL-encoded in query strings). */
 function formsOf(value: string): string[] {
-  const forms = [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url'), encodeURIComponent(value)];
+  const forms = [
+    value,
+    Buffer.from(value).toString('base64'),
+    Buffer.from(value).toString('base64url'),
+    encodeURIComponent(value),
+  ];
   return [...new Set(forms)].filter((form) => form.length >= MIN_MASKED_LENGTH);
 }
 
@@ -36,7 +41,8 @@ export class SecretMasker {
   occurrences(text: string): Array<{ start: number; end: number }> {
     const found: Array<{ start: number; end: number }> = [];
     for (const form of this.forms) {
-      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) found.push({ start: at, end: at + form.length });
+      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1))
+        found.push({ start: at, end: at + form.length });
     }
     return found;
   }
@@ -58,7 +64,13 @@ export class SecretMasker {
     if (Array.isArray(value)) return value.map((item) => this.maskAny(item));
     if (value && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [key, inner] of Object.entries(value)) Object.defineProperty(out, this.maskText(key), { value: this.maskAny(inner), enumerable: true, configurable: true, writable: true });
+      for (const [key, inner] of Object.entries(value))
+        Object.defineProperty(out, this.maskText(key), {
+          value: this.maskAny(inner),
+          enumerable: true,
+          configurable: true,
+          writable: true,
+        });
       return out;
     }
     return value;

@@ -41,7 +41,11 @@ export function fileSecretProvider(path: string): SecretProvider {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new MaestroError('CONFIG_INVALID', `secrets file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { details: { path: 'secrets' } });
+    throw new MaestroError(
+      'CONFIG_INVALID',
+      `secrets file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      { details: { path: 'secrets' } },
+    );
   }
   let values: Record<string, unknown>;
   if (text.trimStart().startsWith('{')) {
@@ -49,7 +53,9 @@ export function fileSecretProvider(path: string): SecretProvider {
       values = JSON.parse(text) as Record<string, unknown>;
     } catch {
       // Never echo the file: it holds secrets.
-      throw new MaestroError('CONFIG_INVALID', `secrets file ${path} is not valid JSON`, { details: { path: 'secrets' } });
+      throw new MaestroError('CONFIG_INVALID', `secrets file ${path} is not valid JSON`, {
+        details: { path: 'secrets' },
+      });
     }
   } else {
     values = parseDotenv(text);

@@ -47,18 +47,29 @@ export interface StepSecretSources {
  * The secrets a step reads, from the provider, at attempt time (never stored). A missing secret or write-only
  * input fails the step, naming it and never a value; it is not retried.
  */
-export async function resolveStepSecrets(step: CompiledStep, sources: StepSecretSources): Promise<Record<string, string>> {
+export async function resolveStepSecrets(
+  step: CompiledStep,
+  sources: StepSecretSources,
+): Promise<Record<string, string>> {
   const reads = secretReadsOf(step, sources.writeOnlyInputs);
   for (const name of reads.writeOnlyInputs) {
     if (sources.held === undefined || !(name in sources.held)) {
-      throw new MaestroError('SECRET_MISSING', `step ${step.id} reads the write-only input ${name}, which only the process that started run ${sources.runId} held (it is never stored)`, { retryable: false, details: { input: name } });
+      throw new MaestroError(
+        'SECRET_MISSING',
+        `step ${step.id} reads the write-only input ${name}, which only the process that started run ${sources.runId} held (it is never stored)`,
+        { retryable: false, details: { input: name } },
+      );
     }
   }
   const values: Record<string, string> = {};
   for (const name of reads.secrets) {
     const value = await sources.provider.resolve(name);
     if (value === undefined || value === '') {
-      throw new MaestroError('SECRET_MISSING', `secret ${name} is not set (provider: ${sources.provider.description})`, { retryable: false, details: { secret: name } });
+      throw new MaestroError(
+        'SECRET_MISSING',
+        `secret ${name} is not set (provider: ${sources.provider.description})`,
+        { retryable: false, details: { secret: name } },
+      );
     }
     sources.masker.add(value);
     defineOwn(values, name, value);

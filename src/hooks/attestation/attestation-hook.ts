@@ -22,7 +22,12 @@ export function attestationHook(options: AttestationOptions = {}): ProvenanceHoo
     if (!detail) return;
     const key = loadSigningKey(context.workspace, options.key_file);
     const statement = buildProvenanceStatement(detail, context.workspace, context.runnerId);
-    const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), 'utf8'), key.privateKey, key.publicKey);
+    const envelope = signEnvelope(
+      IN_TOTO_PAYLOAD_TYPE,
+      Buffer.from(JSON.stringify(statement), 'utf8'),
+      key.privateKey,
+      key.publicKey,
+    );
     const directory = options.directory ?? join(context.workspace, '.maestro', 'attestations');
     await mkdir(directory, { recursive: true });
     const path = join(directory, `${event.run_id}.dsse.json`);

@@ -18,12 +18,23 @@ export function preAuthEncoding(payloadType: string, payload: Buffer): Buffer {
 
 /** A key id: sha256 of the public key's SubjectPublicKeyInfo. */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
-export function signEnvelope(payloadType: string, payload: Buffer, privateKey: KeyObject, publicKey: KeyObject): DsseEnvelope {
+export function signEnvelope(
+  payloadType: string,
+  payload: Buffer,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+): DsseEnvelope {
   const sig = sign(null, preAuthEncoding(payloadType, payload), privateKey);
-  return { payloadType, payload: payload.toString('base64'), signatures: [{ keyid: keyIdOf(publicKey), sig: sig.toString('base64') }] };
+  return {
+    payloadType,
+    payload: payload.toString('base64'),
+    signatures: [{ keyid: keyIdOf(publicKey), sig: sig.toString('base64') }],
+  };
 }
 
 /** True when one signature of the envelope verifies with the key (Ed25519 over the PAE). */

@@ -13,23 +13,41 @@ function subjectName(location: string, workspace: string): string {
 }
 
 /** An in-toto Statement v1 with a SLSA Provenance v1 predicate for a finished run. */
-export function buildProvenanceStatement(detail: RunDetail, workspace: string, runnerId: string): Record<string, unknown> {
+export function buildProvenanceStatement(
+  detail: RunDetail,
+  workspace: string,
+  runnerId: string,
+): Record<string, unknown> {
   const { run, steps, artifacts } = detail;
   return {
     _type: STATEMENT_TYPE,
-    subject: artifacts.filter((a) => a.digest).map((a) => ({ name: subjectName(a.location, workspace), digest: { sha256: a.digest!.sha256 } })),
+    subject: artifacts
+      .filter((a) => a.digest)
+      .map((a) => ({ name: subjectName(a.location, workspace), digest: { sha256: a.digest!.sha256 } })),
     predicateType: SLSA_PROVENANCE_V1,
     predicate: {
       buildDefinition: {
         buildType: MAESTRO_BUILD_TYPE,
-        externalParameters: { plan_id: run.plan_id, plan_name: run.plan_name, plan_version: run.plan_version, inputs: run.inputs },
+        externalParameters: {
+          plan_id: run.plan_id,
+          plan_name: run.plan_name,
+          plan_version: run.plan_version,
+          inputs: run.inputs,
+        },
         internalParameters: { owner: run.owner, labels: run.labels },
         resolvedDependencies: [{ uri: `maestro:plan/${run.plan_id}`, digest: { sha256: run.plan_version } }],
       },
       runDetails: {
         builder: { id: `https://maestro-conductor.dev/runner/${encodeURIComponent(runnerId)}` },
-        metadata: { invocationId: run.run_id, startedOn: run.started_at ?? run.created_at, finishedOn: run.ended_at ?? run.created_at },
-        byproducts: steps.map((step) => ({ name: step.key, annotations: { status: step.status, attempt: step.attempt, uses: step.uses ?? 'group' } })),
+        metadata: {
+          invocationId: run.run_id,
+          startedOn: run.started_at ?? run.created_at,
+          finishedOn: run.ended_at ?? run.created_at,
+        },
+        byproducts: steps.map((step) => ({
+          name: step.key,
+          annotations: { status: step.status, attempt: step.attempt, uses: step.uses ?? 'group' },
+        })),
       },
     },
   };

@@ -18,14 +18,20 @@ export function loadSigningKey(workspace: string, keyFile?: string): SigningKey 
   const privatePath = keyFile ?? join(workspace, '.maestro', 'keys', 'attestation-ed25519.pem');
   const publicPath = privatePath.replace(/(\.pem)?$/, '.pub.pem');
   if (!existsSync(privatePath)) {
-    if (keyFile) throw new MaestroError('CONFIG_INVALID', `attestation key ${keyFile} does not exist`, { details: { path: 'key_file' } });
+    if (keyFile)
+      throw new MaestroError('CONFIG_INVALID', `attestation key ${keyFile} does not exist`, {
+        details: { path: 'key_file' },
+      });
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     mkdirSync(dirname(privatePath), { recursive: true, mode: 0o700 });
     writeFileSync(privatePath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
     writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }));
   }
   const privateKey = createPrivateKey(readFileSync(privatePath));
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new MaestroError('CONFIG_INVALID', `attestation key ${privatePath} is not an Ed25519 key`, { details: { path: 'key_file' } });
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new MaestroError('CONFIG_INVALID', `attestation key ${privatePath} is not an Ed25519 key`, {
+      details: { path: 'key_file' },
+    });
   const publicKey = createPublicKey(privateKey);
   if (!existsSync(publicPath)) writeFileSync(publicPath, publicKey.export({ type: 'spki', format: 'pem' }));
   return { privateKey, publicKey, publicKeyPath: publicPath };

@@ -25,7 +25,9 @@ export function claimLedgerHook(options: ClaimLedgerOptions = {}): ProvenanceHoo
     await rename(`${path}.tmp`, path);
     return {
       run: { claim_ledger_manifest_ids: [manifest.manifest_id], claim_ledger_manifest_paths: [path] },
-      artifacts: manifest.entries.filter((entry) => entry.kind === 'artifact').map((entry) => ({ artifact_id: entry.ref, claim_ledger_ref: `${manifest.manifest_id}#${entry.index}` })),
+      artifacts: manifest.entries
+        .filter((entry) => entry.kind === 'artifact')
+        .map((entry) => ({ artifact_id: entry.ref, claim_ledger_ref: `${manifest.manifest_id}#${entry.index}` })),
     };
   };
   return { name: 'claim-ledger', on: { 'run.succeeded': onRunEnd, 'run.failed': onRunEnd, 'run.cancelled': onRunEnd } };

@@ -47,7 +47,15 @@ export function buildLedgerManifest(detail: RunDetail): LedgerManifest {
       subject: step.key,
       ref: step.step_id,
       status: step.status,
-      digest: sha256(canonicalJson({ status: step.status, attempt: step.attempt, outputs: step.outputs ?? {}, error_info: step.error_info ?? null, cost: step.cost ?? 0 })),
+      digest: sha256(
+        canonicalJson({
+          status: step.status,
+          attempt: step.attempt,
+          outputs: step.outputs ?? {},
+          error_info: step.error_info ?? null,
+          cost: step.cost ?? 0,
+        }),
+      ),
     })),
     ...detail.artifacts.map((artifact) => ({
       kind: 'artifact' as const,
@@ -80,18 +88,28 @@ export function buildLedgerManifest(detail: RunDetail): LedgerManifest {
  */
 export function verifyLedgerManifest(manifest: LedgerManifest | null): { entries: number; manifest_id: string } {
   const fail = (message: string, index?: number): never => {
-    throw new MaestroError('LEDGER_INVALID', message, { details: { ...(index === undefined ? {} : { path: `$.entries[${index}]` }) } });
+    throw new MaestroError('LEDGER_INVALID', message, {
+      details: { ...(index === undefined ? {} : { path: `$.entries[${index}]` }) },
+    });
   };
   // The manifest comes from a file: its shape is checked before the chain is.
-  if (manifest?.format !== LEDGER_FORMAT || !Array.isArray(manifest.entries)) return fail(`not a ${LEDGER_FORMAT} manifest`);
+  if (manifest?.format !== LEDGER_FORMAT || !Array.isArray(manifest.entries))
+    return fail(`not a ${LEDGER_FORMAT} manifest`);
   let prev = GENESIS;
   manifest.entries.forEach((entry, position) => {
-    if (entry.index !== position) fail(`entry ${position} says it is entry ${entry.index}: entries were removed or reordered`, position);
-    if (entry.prev !== prev) fail(`entry ${position} does not follow the entry before it: entries were removed, reordered or edited`, position);
+    if (entry.index !== position)
+      fail(`entry ${position} says it is entry ${entry.index}: entries were removed or reordered`, position);
+    if (entry.prev !== prev)
+      fail(
+        `entry ${position} does not follow the entry before it: entries were removed, reordered or edited`,
+        position,
+      );
     const { hash, ...unsigned } = entry;
-    if (entryHash(unsigned) !== hash) fail(`entry ${position} (${entry.kind} ${entry.subject}) was edited: its hash does not match`, position);
+    if (entryHash(unsigned) !== hash)
+      fail(`entry ${position} (${entry.kind} ${entry.subject}) was edited: its hash does not match`, position);
     prev = hash;
   });
-  if (manifest.manifest_id !== prev) fail('the manifest id is not the hash of the last entry: entries were removed or added at the end');
+  if (manifest.manifest_id !== prev)
+    fail('the manifest id is not the hash of the last entry: entries were removed or added at the end');
   return { entries: manifest.entries.length, manifest_id: manifest.manifest_id };
 }

@@ -7,7 +7,8 @@ export const MAESTRO_PRODUCER = 'https://maestro-conductor.dev/producer/0.1.0';
 const FACETS = {
   parent: 'https://openlineage.io/spec/facets/1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet',
   errorMessage: 'https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet',
-  processingEngine: 'https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet',
+  processingEngine:
+    'https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet',
   jobType: 'https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet',
 };
 
@@ -80,7 +81,13 @@ export function toLineageEvent(source: LineageSource, eventType: LineageEventTyp
     run: { runId: lineageRunId(isStep ? step.step_id : run.run_id), facets: runFacets },
     job: {
       ...job,
-      facets: { jobType: facet(FACETS.jobType, { processingType: 'BATCH', integration: 'MAESTRO', jobType: isStep ? 'TASK' : 'DAG' }) },
+      facets: {
+        jobType: facet(FACETS.jobType, {
+          processingType: 'BATCH',
+          integration: 'MAESTRO',
+          jobType: isStep ? 'TASK' : 'DAG',
+        }),
+      },
     },
     inputs: [],
     outputs: source.artifacts.map(artifactDataset),

@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
 
 export type LineageTransportConfig =
-  | { type: 'file'; path: string }
-  | { type: 'http'; url: string; api_key?: string; timeout_ms?: number };
+  { type: 'file'; path: string } | { type: 'http'; url: string; api_key?: string; timeout_ms?: number };
 
 export type LineageTransport = (event: Record<string, unknown>) => Promise<void>;
 
@@ -20,11 +19,17 @@ export function createLineageTransport(config: LineageTransportConfig): LineageT
   return async (event) => {
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}),
+      },
       body: JSON.stringify(event),
       signal: AbortSignal.timeout(config.timeout_ms ?? 5_000),
     });
     await response.body?.cancel();
-    if (!response.ok) throw new MaestroError('STEP_FAILED', `OpenLineage endpoint answered ${response.status}`, { details: { status: response.status } });
+    if (!response.ok)
+      throw new MaestroError('STEP_FAILED', `OpenLineage endpoint answered ${response.status}`, {
+        details: { status: response.status },
+      });
   };
 }

@@ -37,15 +37,30 @@ export function openLineageHook(options: OpenLineageOptions = {}): ProvenanceHoo
     if (!detail) return;
     const step = event.step_id ? detail.steps.find((s) => s.step_id === event.step_id) : undefined;
     if (event.step_id && !step) return;
-    const artifacts = lineageType === 'COMPLETE' ? detail.artifacts.filter((a) => (step ? a.step_id === step.step_id : true)) : [];
+    const artifacts =
+      lineageType === 'COMPLETE' ? detail.artifacts.filter((a) => (step ? a.step_id === step.step_id : true)) : [];
     let parent;
     if (!step && detail.run.parent_run_id) {
       const parentRun = await context.getRunDetail(detail.run.parent_run_id);
       const parentStep = parentRun?.steps.find((s) => s.step_id === detail.run.parent_step_id);
-      if (parentRun && parentStep) parent = { runId: lineageRunId(parentStep.step_id), job: { namespace, name: `${runJob(parentRun.run, namespace).name}.${parentStep.key}` } };
+      if (parentRun && parentStep)
+        parent = {
+          runId: lineageRunId(parentStep.step_id),
+          job: { namespace, name: `${runJob(parentRun.run, namespace).name}.${parentStep.key}` },
+        };
     }
-    const transport = fixedTransport ?? createLineageTransport({ type: 'file', path: join(context.workspace, '.maestro', 'openlineage', `${event.run_id}.jsonl`) });
-    await transport(toLineageEvent({ event, run: detail.run, ...(step ? { step } : {}), artifacts, ...(parent ? { parent } : {}), namespace }, lineageType));
+    const transport =
+      fixedTransport ??
+      createLineageTransport({
+        type: 'file',
+        path: join(context.workspace, '.maestro', 'openlineage', `${event.run_id}.jsonl`),
+      });
+    await transport(
+      toLineageEvent(
+        { event, run: detail.run, ...(step ? { step } : {}), artifacts, ...(parent ? { parent } : {}), namespace },
+        lineageType,
+      ),
+    );
   };
   return { name: 'openlineage', on: { '*': handler } };
 }

@@ -1,5 +1,12 @@
 import { type Collection as MongoCollection, type Db, MongoClient } from 'mongodb';
-import type { DocumentCollection, DocumentDriver, Filter, SortOrder, StoredDocument, Update } from '../document-collection.js';
+import type {
+  DocumentCollection,
+  DocumentDriver,
+  Filter,
+  SortOrder,
+  StoredDocument,
+  Update,
+} from '../document-collection.js';
 import type { MongoRunStoreConfig } from './mongo-config.js';
 import { isOnlyDuplicateKeys, translateMongoError } from './mongo-errors.js';
 
@@ -46,7 +53,10 @@ class MongoDocumentCollection implements DocumentCollection {
 
   findOneAndUpdate(filter: Filter, update: Update, sort?: SortOrder): Promise<StoredDocument | undefined> {
     return translated(async () => {
-      const updated = await this.collection.findOneAndUpdate(filter, update, { returnDocument: 'after', ...(sort ? { sort } : {}) });
+      const updated = await this.collection.findOneAndUpdate(filter, update, {
+        returnDocument: 'after',
+        ...(sort ? { sort } : {}),
+      });
       return updated ?? undefined;
     });
   }
@@ -71,7 +81,11 @@ export class MongoDriver implements DocumentDriver {
 
   static async open(config: MongoRunStoreConfig): Promise<MongoDriver> {
     const client = new MongoClient(config.url, {
-      writeConcern: { w: config.writeConcern.w, journal: config.writeConcern.journal, wtimeoutMS: config.writeConcern.wtimeoutMS },
+      writeConcern: {
+        w: config.writeConcern.w,
+        journal: config.writeConcern.journal,
+        wtimeoutMS: config.writeConcern.wtimeoutMS,
+      },
       readPreference: config.readPreference,
       serverSelectionTimeoutMS: config.serverSelectionTimeoutMS,
       socketTimeoutMS: config.socketTimeoutMS,
@@ -80,7 +94,9 @@ export class MongoDriver implements DocumentDriver {
     const db = client.db(config.database);
     const info = await translated(() => db.admin().command({ buildInfo: 1 }));
     // FerretDB answers buildInfo with its own version beside the MongoDB version it emulates.
-    const flavour = info.ferretdbVersion ? `FerretDB ${String(info.ferretdbVersion)}` : `MongoDB ${String(info.version)}`;
+    const flavour = info.ferretdbVersion
+      ? `FerretDB ${String(info.ferretdbVersion)}`
+      : `MongoDB ${String(info.version)}`;
     // FerretDB 1.x runs findAndModify and update as a query followed by a write, with nothing in between held.
     return new MongoDriver(`mongodb (${flavour}, db ${config.database})`, !info.ferretdbVersion, client, db);
   }

@@ -13,7 +13,21 @@ const bsonTypeOf: Record<string, string | string[]> = {
 };
 
 // $jsonSchema knows a subset of JSON Schema (draft 4 with bsonType); these are dropped rather than rejected.
-const unsupported = new Set(['$schema', '$id', '$defs', 'format', 'default', 'examples', 'const', 'propertyNames', 'if', 'then', 'else', 'dependentSchemas', '$comment']);
+const unsupported = new Set([
+  '$schema',
+  '$id',
+  '$defs',
+  'format',
+  'default',
+  'examples',
+  'const',
+  'propertyNames',
+  'if',
+  'then',
+  'else',
+  'dependentSchemas',
+  '$comment',
+]);
 const MAX_DEPTH = 6;
 
 /**
@@ -51,7 +65,9 @@ export function mongoJsonSchema(schemaId: string): Schema {
         out.bsonType = isDate ? 'date' : types.flatMap((type) => bsonTypeOf[type] ?? type);
         if (Array.isArray(out.bsonType) && out.bsonType.length === 1) out.bsonType = out.bsonType[0];
       } else if (key === 'properties') {
-        out.properties = Object.fromEntries(Object.entries(value as Record<string, Schema>).map(([name, sub]) => [name, convert(sub, baseId, depth + 1)]));
+        out.properties = Object.fromEntries(
+          Object.entries(value as Record<string, Schema>).map(([name, sub]) => [name, convert(sub, baseId, depth + 1)]),
+        );
       } else if (key === 'items' || key === 'additionalProperties' || key === 'not') {
         out[key] = typeof value === 'object' && value !== null ? convert(value as Schema, baseId, depth + 1) : value;
       } else if (key === 'oneOf' || key === 'anyOf' || key === 'allOf') {

@@ -26,16 +26,20 @@ export interface MigrationStatus {
 export type MigrationAction = 'up' | 'down' | 'status';
 
 /** Runs migrate-mongo programmatically: `up` applies pending migrations, `down` reverts the last one. */
-export async function runMigrations(action: MigrationAction, url: string, database: string): Promise<MigrationStatus[] | string[]> {
+export async function runMigrations(
+  action: MigrationAction,
+  url: string,
+  database: string,
+): Promise<MigrationStatus[] | string[]> {
   migrateConfig.set(migrateMongoConfig(url, database));
   const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 5_000 }).catch((error: unknown) => {
     throw translateMongoError(error);
   });
   try {
     const db = client.db(database);
-    if (action === 'status') return (await status(db));
-    if (action === 'up') return (await up(db, client));
-    return (await down(db, client));
+    if (action === 'status') return await status(db);
+    if (action === 'up') return await up(db, client);
+    return await down(db, client);
   } finally {
     await client.close();
   }

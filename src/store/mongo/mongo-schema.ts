@@ -36,11 +36,20 @@ export async function applyStoreSchema(db: Db, log: (line: string) => void = () 
     } catch (error) {
       if (!(error instanceof MongoServerError)) throw error;
       if (error.code === NAMESPACE_EXISTS) {
-        await db.command({ collMod: name, validator, validationLevel: 'strict', validationAction: 'error' }).catch((collModError: unknown) => {
-          if (!(collModError instanceof MongoServerError && (collModError.code === NOT_IMPLEMENTED || collModError.code === COMMAND_NOT_FOUND))) throw collModError;
-        });
+        await db
+          .command({ collMod: name, validator, validationLevel: 'strict', validationAction: 'error' })
+          .catch((collModError: unknown) => {
+            if (!(
+              collModError instanceof MongoServerError &&
+              (collModError.code === NOT_IMPLEMENTED || collModError.code === COMMAND_NOT_FOUND)
+            ))
+              throw collModError;
+          });
       } else if (error.code === NOT_IMPLEMENTED) {
-        if (validators === 'applied') log('this server has no collection validators (NotImplemented); collections are created without them, and ajv still validates every write');
+        if (validators === 'applied')
+          log(
+            'this server has no collection validators (NotImplemented); collections are created without them, and ajv still validates every write',
+          );
         validators = 'unsupported';
         await db.createCollection(name).catch((plain: unknown) => {
           if (!(plain instanceof MongoServerError && plain.code === NAMESPACE_EXISTS)) throw plain;
@@ -63,7 +72,10 @@ export async function applyStoreSchema(db: Db, log: (line: string) => void = () 
 /** Reverses applyStoreSchema without destroying data: indexes and validators go, documents stay. */
 export async function removeStoreSchema(db: Db): Promise<void> {
   for (const index of storeIndexes) {
-    await db.collection(index.collection).dropIndex(index.name).catch(() => undefined);
+    await db
+      .collection(index.collection)
+      .dropIndex(index.name)
+      .catch(() => undefined);
   }
   for (const name of Object.values(Collection)) {
     await db.command({ collMod: name, validator: {}, validationLevel: 'off' }).catch(() => undefined);

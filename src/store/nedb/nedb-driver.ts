@@ -2,7 +2,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as NedbModule from '@seald-io/nedb';
 import { MaestroError } from '../../domain/errors.js';
-import type { DocumentCollection, DocumentDriver, Filter, SortOrder, StoredDocument, Update } from '../document-collection.js';
+import type {
+  DocumentCollection,
+  DocumentDriver,
+  Filter,
+  SortOrder,
+  StoredDocument,
+  Update,
+} from '../document-collection.js';
 import { storeIndexes } from '../indexes.js';
 import { Collection } from '../stored-form.js';
 import type { NedbRunStoreConfig } from './nedb-config.js';
@@ -18,7 +25,8 @@ function isUniqueViolation(error: unknown): boolean {
 
 /** NeDB's unique-index error becomes the same CONFLICT the MongoDB driver's E11000 becomes. */
 function translate(error: unknown): unknown {
-  if (isUniqueViolation(error)) return new MaestroError('CONFLICT', `duplicate key: ${(error as Error).message}`, { cause: error });
+  if (isUniqueViolation(error))
+    return new MaestroError('CONFLICT', `duplicate key: ${(error as Error).message}`, { cause: error });
   return error;
 }
 
@@ -90,7 +98,7 @@ class NedbCollection implements DocumentCollection {
   private async updateFirst(filter: Filter, update: Update): Promise<StoredDocument | undefined> {
     try {
       const result = await this.store.updateAsync(filter, update, { multi: false, returnUpdatedDocs: true });
-      return result.numAffected > 0 ? ((result.affectedDocuments) ?? undefined) : undefined;
+      return result.numAffected > 0 ? (result.affectedDocuments ?? undefined) : undefined;
     } catch (error) {
       throw translate(error);
     }
@@ -120,9 +128,13 @@ export class NedbDriver implements DocumentDriver {
         );
         // Loading also compacts the file: a line cut short by a killed process is dropped here.
         await store.loadDatabaseAsync().catch((error: unknown) => {
-          throw new MaestroError('STORE_CORRUPT', `the embedded store file ${name}.db in ${config.directory} cannot be read: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`, {
-            details: { directory: config.directory, collection: name },
-          });
+          throw new MaestroError(
+            'STORE_CORRUPT',
+            `the embedded store file ${name}.db in ${config.directory} cannot be read: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`,
+            {
+              details: { directory: config.directory, collection: name },
+            },
+          );
         });
         if (!config.inMemory) store.setAutocompactionInterval(config.autocompactionIntervalMs);
         stores.set(name, store);

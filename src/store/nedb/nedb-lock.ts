@@ -23,15 +23,21 @@ export class NedbDirectoryLock {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
         if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-          throw new MaestroError('STORE_UNAVAILABLE', `the embedded store at ${directory} is in use by process ${holder}; use MongoDB to share a store between processes`, {
-            retryable: true,
-            details: { directory, pid: holder },
-          });
+          throw new MaestroError(
+            'STORE_UNAVAILABLE',
+            `the embedded store at ${directory} is in use by process ${holder}; use MongoDB to share a store between processes`,
+            {
+              retryable: true,
+              details: { directory, pid: holder },
+            },
+          );
         }
         unlinkSync(path); // stale: its process is gone
       }
     }
-    throw new MaestroError('STORE_UNAVAILABLE', `could not lock the embedded store at ${directory}`, { retryable: true });
+    throw new MaestroError('STORE_UNAVAILABLE', `could not lock the embedded store at ${directory}`, {
+      retryable: true,
+    });
   }
 
   release(): void {

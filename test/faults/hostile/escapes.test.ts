@@ -22,13 +22,21 @@ describe('hostile: escapes', () => {
     try {
       const timeoutMarker = `maestro-grandchild-timeout-${process.pid}`;
       const started = Date.now();
-      const { steps } = await h.runPlan({ name: 'detach', steps: [{ id: 'x', uses: 'exec', timeout_ms: 1000, with: { command: detachedGrandchild(timeoutMarker) } }] });
+      const { steps } = await h.runPlan({
+        name: 'detach',
+        steps: [{ id: 'x', uses: 'exec', timeout_ms: 1000, with: { command: detachedGrandchild(timeoutMarker) } }],
+      });
       const timedOutIn = Date.now() - started;
       await sleep(300);
       const afterTimeout = processesWith(timeoutMarker);
 
       const cancelMarker = `maestro-grandchild-cancel-${process.pid}`;
-      const planDoc = await h.engine.applyPlanFile(h.writePlan({ name: 'detach2', steps: [{ id: 'x', uses: 'exec', with: { command: detachedGrandchild(cancelMarker) } }] }));
+      const planDoc = await h.engine.applyPlanFile(
+        h.writePlan({
+          name: 'detach2',
+          steps: [{ id: 'x', uses: 'exec', with: { command: detachedGrandchild(cancelMarker) } }],
+        }),
+      );
       const { run } = await h.engine.startRun(planDoc);
       const driving = h.engine.executeRun(run.run_id);
       for (let i = 0; i < 100 && processesWith(cancelMarker) === 0; i += 1) await sleep(50);
@@ -38,7 +46,13 @@ describe('hostile: escapes', () => {
       const cancelledIn = Date.now() - cancelledAt;
       await sleep(300);
       const afterCancel = processesWith(cancelMarker);
-      recordHostile('setsid grandchild (timeout, cancel)', { attempts: 2, refused: (afterTimeout === 0 ? 1 : 0) + (afterCancel === 0 ? 1 : 0), server_errors: 0, crashes: 0, stores_open: `timeout_ms=${timedOutIn} cancel_ms=${cancelledIn}` });
+      recordHostile('setsid grandchild (timeout, cancel)', {
+        attempts: 2,
+        refused: (afterTimeout === 0 ? 1 : 0) + (afterCancel === 0 ? 1 : 0),
+        server_errors: 0,
+        crashes: 0,
+        stores_open: `timeout_ms=${timedOutIn} cancel_ms=${cancelledIn}`,
+      });
       expect(steps.x).toMatchObject({ status: 'failed', error_info: { code: 'step_timeout' } });
       expect(timedOutIn).toBeLessThan(1000 + 5000);
       expect(ended?.status).toBe('cancelled');
@@ -62,16 +76,39 @@ describe('hostile: escapes', () => {
       const { steps } = await h.runPlan({
         name: 'escapes',
         steps: [
-          { id: 'artifact_link', uses: 'noop', artifacts: [{ type: 'report', path: 'passwd-link' }], continue_on_error: true },
-          { id: 'artifact_dir_link', uses: 'noop', artifacts: [{ type: 'report', path: 'etc-link/hostname' }], continue_on_error: true },
-          { id: 'artifact_dotdot', uses: 'noop', artifacts: [{ type: 'report', path: '../../etc/passwd' }], continue_on_error: true },
+          {
+            id: 'artifact_link',
+            uses: 'noop',
+            artifacts: [{ type: 'report', path: 'passwd-link' }],
+            continue_on_error: true,
+          },
+          {
+            id: 'artifact_dir_link',
+            uses: 'noop',
+            artifacts: [{ type: 'report', path: 'etc-link/hostname' }],
+            continue_on_error: true,
+          },
+          {
+            id: 'artifact_dotdot',
+            uses: 'noop',
+            artifacts: [{ type: 'report', path: '../../etc/passwd' }],
+            continue_on_error: true,
+          },
           { id: 'cwd_link', uses: 'exec', with: { command: ['pwd'], cwd: 'etc-link' }, continue_on_error: true },
           { id: 'plan_dotdot', uses: 'plan', with: { plan: '../../etc/passwd' }, continue_on_error: true },
           { id: 'plan_absolute', uses: 'plan', with: { plan: '/etc/passwd' }, continue_on_error: true },
           { id: 'plan_link', uses: 'plan', with: { plan: 'passwd-link' }, continue_on_error: true },
         ],
       });
-      const keys = ['artifact_link', 'artifact_dir_link', 'artifact_dotdot', 'cwd_link', 'plan_dotdot', 'plan_absolute', 'plan_link'];
+      const keys = [
+        'artifact_link',
+        'artifact_dir_link',
+        'artifact_dotdot',
+        'cwd_link',
+        'plan_dotdot',
+        'plan_absolute',
+        'plan_link',
+      ];
       const codes = keys.map((key) => steps[key]?.error_info?.code);
       const echoed = keys.filter((key) => (steps[key]?.error_info?.message ?? '').includes('root:'));
 
@@ -79,10 +116,20 @@ describe('hostile: escapes', () => {
       const api = await startTestApi(store);
       let printed = '';
       try {
-        const plan = (await api.request('POST', '/v1/plans', { body: { plan: { name: 'waits', steps: [{ id: 'wait', uses: 'manual' }] } } })).body.plan as { plan_id: string };
-        const run = (await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id } })).body as { run_id: string };
-        const stepId = ((await api.request('GET', `/v1/runs/${run.run_id}`)).body as { steps: Array<{ step_id: string }> }).steps[0]!.step_id;
-        await api.request('PATCH', `/v1/runs/${run.run_id}/steps/${stepId}`, { body: { status: 'succeeded', logs_ref: '/etc/passwd' } });
+        const plan = (
+          await api.request('POST', '/v1/plans', {
+            body: { plan: { name: 'waits', steps: [{ id: 'wait', uses: 'manual' }] } },
+          })
+        ).body.plan as { plan_id: string };
+        const run = (await api.request('POST', '/v1/runs', { body: { plan_id: plan.plan_id } })).body as {
+          run_id: string;
+        };
+        const stepId = (
+          (await api.request('GET', `/v1/runs/${run.run_id}`)).body as { steps: Array<{ step_id: string }> }
+        ).steps[0]!.step_id;
+        await api.request('PATCH', `/v1/runs/${run.run_id}/steps/${stepId}`, {
+          body: { status: 'succeeded', logs_ref: '/etc/passwd' },
+        });
         await api.close();
         h.engine.close();
         await store.close();
@@ -92,7 +139,12 @@ describe('hostile: escapes', () => {
       } finally {
         await api.close();
       }
-      recordHostile('symlink and ../ escapes', { attempts: keys.length, refused: codes.filter((c) => c === 'path_forbidden').length, server_errors: 0, crashes: 0 });
+      recordHostile('symlink and ../ escapes', {
+        attempts: keys.length,
+        refused: codes.filter((c) => c === 'path_forbidden').length,
+        server_errors: 0,
+        crashes: 0,
+      });
       expect(codes).toEqual(keys.map(() => 'path_forbidden'));
       expect(echoed).toEqual([]);
       expect(printed).toContain('/etc/passwd');
@@ -117,7 +169,9 @@ describe('hostile: escapes', () => {
     const otherPort = (other.address() as AddressInfo).port;
     const first = createServer((request, response) => {
       request.resume();
-      response.writeHead(request.url === '/see-other' ? 303 : 302, { location: `http://127.0.0.1:${otherPort}/landing` }).end();
+      response
+        .writeHead(request.url === '/see-other' ? 303 : 302, { location: `http://127.0.0.1:${otherPort}/landing` })
+        .end();
     });
     await new Promise<void>((resolve) => first.listen(0, '127.0.0.1', resolve));
     const firstPort = (first.address() as AddressInfo).port;
@@ -128,14 +182,34 @@ describe('hostile: escapes', () => {
       const { steps } = await h.runPlan({
         name: 'redirects',
         steps: [
-          { id: 'get', uses: 'http', with: { url: `http://127.0.0.1:${firstPort}/found`, headers, allow_hosts: ['127.0.0.1'] } },
-          { id: 'post', uses: 'http', needs: ['get'], with: { url: `http://127.0.0.1:${firstPort}/see-other`, method: 'POST', body: { secret: 'payload' }, headers, allow_hosts: ['127.0.0.1'] } },
+          {
+            id: 'get',
+            uses: 'http',
+            with: { url: `http://127.0.0.1:${firstPort}/found`, headers, allow_hosts: ['127.0.0.1'] },
+          },
+          {
+            id: 'post',
+            uses: 'http',
+            needs: ['get'],
+            with: {
+              url: `http://127.0.0.1:${firstPort}/see-other`,
+              method: 'POST',
+              body: { secret: 'payload' },
+              headers,
+              allow_hosts: ['127.0.0.1'],
+            },
+          },
         ],
       });
       expect(steps.get?.status).toBe('succeeded');
       expect(steps.post?.status).toBe('succeeded');
       const carried = seen.filter((r) => r.headers.authorization || r.headers['x-api-key'] || r.headers.cookie).length;
-      recordHostile('cross-origin redirect', { attempts: seen.length, refused: seen.length - carried, server_errors: 0, crashes: 0 });
+      recordHostile('cross-origin redirect', {
+        attempts: seen.length,
+        refused: seen.length - carried,
+        server_errors: 0,
+        crashes: 0,
+      });
       expect(carried).toBe(0);
       expect(seen[1]).toMatchObject({ method: 'GET', body: '' });
     } finally {

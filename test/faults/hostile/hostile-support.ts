@@ -14,7 +14,12 @@ export interface HostileFigures {
 }
 
 export function recordHostile(name: string, figures: HostileFigures): void {
-  recordFigures({ fault: `hostile: ${name}`, errors: figures.server_errors + figures.crashes, ...figures, server_errors: figures.server_errors });
+  recordFigures({
+    fault: `hostile: ${name}`,
+    errors: figures.server_errors + figures.crashes,
+    ...figures,
+    server_errors: figures.server_errors,
+  });
 }
 
 export function workspace(prefix: string): string {

@@ -11,7 +11,13 @@ export default function setup(project: TestProject): () => void {
   const file = join(dir, 'figures.jsonl');
   project.provide('faultFiguresFile', file);
   return () => {
-    const rows = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) : [];
+    const rows = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+      : [];
     const header = ['fault', ...COLUMNS, 'other figures'];
     const table = rows.map((row) => [
       String(row.fault),
