@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ArtifactDocument,
   Plan,
@@ -9,7 +8,7 @@ import type {
   StepDocument,
   UpdateStepRequest,
 } from '../generated/schemas.js';
-import { isoNow, systemClock, type Clock } from '../domain/clock.js';
+import { isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
@@ -32,7 +31,8 @@ import { ExecutorRegistry } from './executor-registry.js';
 import { digestFile } from './file-digest.js';
 import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { EXTERNAL_LEASE_OWNER, RunDriver } from './run-driver.js';
+import { externalLease } from './external-lease.js';
+import { RunDriver } from './run-driver.js';
 import { allKinds, assertPlanKindsAllowed, type KindPolicy } from './kind-policy.js';
 import { isBubblewrapAvailable, type SandboxMode } from './executors/exec-sandbox.js';
 import { RunnerSlots } from './runner-slots.js';
@@ -86,7 +86,6 @@ export interface StartRunOptions {
   reuse?: ReadonlyMap<string, StepDocument>;
 }
 
-const FOREVER = '9999-12-31T23:59:59.999Z';
 /** The reasons a stopped step passes on to its child run. */
 const stopsChildRuns: ReadonlySet<string> = new Set(['CANCELLED', 'BUDGET_EXCEEDED', 'STEP_TIMEOUT']);
 
@@ -404,7 +403,7 @@ export class Engine {
       });
       if (claimed) return this.drive(claimed);
       if (options.wait === false || options.signal?.aborted) return undefined;
-      await sleep(Math.min(this.options.pollMs * 5, 1000));
+      await sleepOn(this.clock, Math.min(this.options.pollMs * 5, 1000), options.signal);
     }
   }
 
@@ -538,7 +537,7 @@ export class Engine {
         ...(update.status === 'running'
           ? {
               started_at: step.started_at ?? now,
-              lease: { owner: EXTERNAL_LEASE_OWNER, expires_at: FOREVER, fence: step.lease?.fence ?? 0 },
+              lease: externalLease(step.lease?.fence ?? 0),
             }
           : {}),
         ...(isTerminalStepStatus(update.status) ? { ended_at: now } : {}),
@@ -731,7 +730,7 @@ export class Engine {
         options.onError?.(error);
       }
       if (!claimed) {
-        await sleep(this.options.pollMs, undefined, { signal: options.signal }).catch(() => undefined);
+        await sleepOn(this.clock, this.options.pollMs, options.signal);
         continue;
       }
       const driving = this.drive(claimed)

@@ -14,7 +14,7 @@ interface HeldLease {
  */
 export class LeaseKeeper {
   private readonly held = new Map<string, HeldLease>();
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTick: (() => void) | undefined;
   private renewing = false;
 
   constructor(
@@ -25,16 +25,24 @@ export class LeaseKeeper {
 
   hold(kind: 'run' | 'step', id: string, token: LeaseToken, onLost: () => void): void {
     this.held.set(`${kind}:${id}`, { kind, id, token, onLost });
-    this.timer ??= setInterval(() => void this.renewAll(), Math.max(50, Math.floor(this.leaseMs / 3)));
-    this.timer.unref();
+    this.cancelTick ??= this.scheduleTick();
+  }
+
+  /** The next renewal, a third of a lease from now; each tick arms the one after it while leases are held. */
+  private scheduleTick(): () => void {
+    return this.clock.setTimer(
+      () => {
+        this.cancelTick = this.held.size > 0 ? this.scheduleTick() : undefined;
+        void this.renewAll();
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+      { unref: true },
+    );
   }
 
   release(kind: 'run' | 'step', id: string): void {
     this.held.delete(`${kind}:${id}`);
-    if (this.held.size === 0 && this.timer) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    if (this.held.size === 0) this.stopTicking();
   }
 
   expiry(): string {
@@ -42,9 +50,13 @@ export class LeaseKeeper {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTicking();
     this.held.clear();
+  }
+
+  private stopTicking(): void {
+    this.cancelTick?.();
+    this.cancelTick = undefined;
   }
 
   private async renewAll(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Clock } from '../domain/clock.js';
 import { MaestroError } from '../domain/errors.js';
 
 /** A stopped `exec` step's process group gets SIGTERM, then SIGKILL this long after. */
@@ -9,23 +10,23 @@ export const KILL_GRACE_MS = 2_000;
 export const SETTLE_BOUND_MS = KILL_GRACE_MS + 3_000;
 
 /** The executor's result, or the abort reason once SETTLE_BOUND_MS has passed since the signal aborted. */
-export function settleWithinBound<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+export function settleWithinBound<T>(work: Promise<T>, signal: AbortSignal, clock: Clock): Promise<T> {
+  let cancelTimer: (() => void) | undefined;
   let onAbort: (() => void) | undefined;
   const bound = new Promise<never>((_, reject) => {
     onAbort = () => {
-      timer = setTimeout(
+      cancelTimer = clock.setTimer(
         () =>
           reject(signal.reason instanceof MaestroError ? signal.reason : new MaestroError('CANCELLED', 'step stopped')),
         SETTLE_BOUND_MS,
+        { unref: true },
       );
-      timer.unref();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([work, bound]).finally(() => {
-    if (timer) clearTimeout(timer);
+    cancelTimer?.();
     if (onAbort) signal.removeEventListener('abort', onAbort);
   });
 }

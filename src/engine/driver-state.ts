@@ -1,0 +1,172 @@
+import type { EventDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import { isoNow, nowMs } from '../domain/clock.js';
+import type { MaestroError } from '../domain/errors.js';
+import { isTerminalStepStatus } from '../domain/status.js';
+import type { CompiledPlan } from '../plan/compile-plan.js';
+import type { ExpressionContext } from '../plan/expressions.js';
+import type { LeaseToken, StepGuard, StepPatch } from '../store/port.js';
+import type { EngineServices } from './engine-services.js';
+import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
+import { SecretMasker } from './secrets/secret-masker.js';
+import type { AttemptOutcome } from './step-attempt.js';
+import { StepGraph } from './step-graph.js';
+import { expressionContextOf } from './step-scope.js';
+
+/**
+ * What the parts of one run's driver share: the run as last read, the step graph, which steps need a look, and the
+ * one way a step's state changes (written under its guard, then announced). The loop, the scheduler and the
+ * outcome recorder each work on it; none of them keeps a copy.
+ */
+export class DriverState {
+  readonly graph: StepGraph;
+  /** Steps to examine on the next scheduling pass. */
+  readonly dirty = new Set<string>();
+  /** Steps ready to start but held back by a concurrency limit, in the order they became ready. */
+  readonly blocked = new Set<string>();
+  /** Steps something outside this runner may change: re-read once per poll interval. */
+  readonly watched = new Set<string>();
+  readonly inFlight = new Map<string, AbortController>();
+  readonly settled: AttemptOutcome[] = [];
+  readonly runToken: LeaseToken;
+  /** Every secret value this run resolved here, and its write-only inputs: masked wherever a value leaves. */
+  readonly masker = new SecretMasker();
+  stopping: MaestroError | undefined;
+  lostRun = false;
+  private wake: (() => void) | undefined;
+  private readonly wakeTimers = new Set<() => void>();
+  private lastRefresh = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly services: EngineServices,
+    readonly compiled: CompiledPlan,
+    readonly planDirectory: string,
+    public run: RunDocument,
+    /** reconcile: record what outside updates imply (groups, run end) without executing any step, then let go. */
+    readonly mode: 'execute' | 'reconcile',
+  ) {
+    this.graph = new StepGraph(compiled);
+    this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
+    for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {}))
+      if (typeof value === 'string') this.masker.add(value);
+  }
+
+  now(): string {
+    return isoNow(this.services.clock);
+  }
+
+  nowMs(): number {
+    return nowMs(this.services.clock);
+  }
+
+  /** The `${{ }}` context of a step (or of the run's outputs when doc is undefined). */
+  contextFor(doc: StepDocument | undefined): ExpressionContext {
+    return expressionContextOf(this.graph, this.compiled, this.run, doc);
+  }
+
+  /** One state change of a step: written under its guard, then announced. Undefined when the guard refused it. */
+  async transition(
+    doc: StepDocument,
+    guard: StepGuard,
+    patch: StepPatch,
+    type: EventDocument['type'],
+    data: Record<string, unknown>,
+  ): Promise<StepDocument | undefined> {
+    const updated = await this.services.store.updateStep(doc.step_id, guard, patch);
+    if (!updated) {
+      await this.refreshOne(doc.key);
+      return undefined;
+    }
+    this.graph.put(updated);
+    await this.services.events.record(this.run.run_id, type, { key: doc.key, ...data }, doc.step_id);
+    return updated;
+  }
+
+  /** A finished step wakes the steps waiting on it, and frees a slot for a held-back one. */
+  markFinished(doc: StepDocument): void {
+    for (const key of this.graph.markFinished(doc)) this.dirty.add(key);
+    this.releaseBlocked();
+  }
+
+  /** Moves as many held-back steps back to scheduling as there is room for. */
+  releaseBlocked(): void {
+    const limit = this.compiled.plan.concurrency ?? this.services.slots.capacity;
+    let room = Math.max(1, limit - this.inFlight.size);
+    for (const key of this.blocked) {
+      if (room <= 0) break;
+      this.blocked.delete(key);
+      this.dirty.add(key);
+      room -= 1;
+    }
+  }
+
+  async addCost(amount: number): Promise<void> {
+    const updated = await this.services.store.addRunCost(this.run.run_id, amount);
+    if (updated) this.run = updated;
+  }
+
+  // ---- waiting
+
+  /** Ends the current wait of the loop now. */
+  notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Waits for a settled attempt, a poke or a timer, or one poll interval, unless there is work already. */
+  async waitForWork(): Promise<void> {
+    if (this.settled.length > 0 || this.dirty.size > 0) return;
+    await new Promise<void>((resolve) => {
+      const cancel = this.services.clock.setTimer(() => {
+        this.wake = undefined;
+        resolve();
+      }, this.services.pollMs);
+      this.wake = () => {
+        cancel();
+        resolve();
+      };
+    });
+  }
+
+  /** Examines a step again at `at` (a retry's backoff). */
+  wakeAt(key: string, at: string): void {
+    const cancel = this.services.clock.setTimer(
+      () => {
+        this.wakeTimers.delete(cancel);
+        this.dirty.add(key);
+        this.notify();
+      },
+      Math.max(0, Date.parse(at) - this.nowMs()),
+    );
+    this.wakeTimers.add(cancel);
+  }
+
+  cancelTimers(): void {
+    for (const cancel of this.wakeTimers) cancel();
+    this.wakeTimers.clear();
+  }
+
+  // ---- outside changes
+
+  /** Re-reads the steps something outside this runner may change, at most once per poll interval. */
+  async refreshWatched(): Promise<void> {
+    if (this.watched.size === 0 || this.nowMs() - this.lastRefresh < this.services.pollMs) return;
+    this.lastRefresh = this.nowMs();
+    for (const key of [...this.watched]) await this.refreshOne(key);
+  }
+
+  async refreshOne(key: string): Promise<void> {
+    const known = this.graph.get(key);
+    if (!known) return;
+    const fresh = await this.services.store.getStep(known.step_id);
+    if (!fresh) return;
+    this.graph.put(fresh);
+    if (isTerminalStepStatus(fresh.status)) {
+      this.watched.delete(key);
+      if (fresh.cost && !known.cost && fresh.lease?.owner === EXTERNAL_LEASE_OWNER) await this.addCost(fresh.cost);
+      this.markFinished(fresh);
+    } else {
+      this.dirty.add(key);
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { join } from 'node:path';
+import type { RunDocument, StepDocument } from '../generated/schemas.js';
+import { MaestroError, toMaestroError } from '../domain/errors.js';
+import { assertJsonWithin, Limits } from '../domain/json-limits.js';
+import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
+import { evaluateValue, type ExpressionContext } from '../plan/expressions.js';
+import { findSchemaFault } from '../schema/validators.js';
+import type { LeaseToken } from '../store/port.js';
+import type { EngineServices } from './engine-services.js';
+import { assertStepKindAllowed } from './kind-policy.js';
+import type { SecretMasker } from './secrets/secret-masker.js';
+import { resolveStepSecrets } from './secrets/step-secrets.js';
+import type { StepContext, StepExecutor, UpstreamStep } from './step-context.js';
+import { StepLog } from './step-log.js';
+import { settleWithinBound } from './stop-bound.js';
+
+/** How one attempt ended, for the driver to record under the attempt's lease. */
+export type AttemptOutcome =
+  | {
+      kind: 'succeeded';
+      key: string;
+      token: LeaseToken;
+      outputs: Record<string, unknown>;
+      cost: number;
+      logsRef: string;
+      childRunId?: string;
+    }
+  | { kind: 'await_external'; key: string; token: LeaseToken; cost: number; logsRef: string }
+  | { kind: 'failed'; key: string; token: LeaseToken; error: MaestroError; cost: number; logsRef: string };
+
+export interface StepAttempt {
+  services: EngineServices;
+  plan: CompiledPlan;
+  planDirectory: string;
+  run: RunDocument;
+  step: StepDocument;
+  compiled: CompiledStep;
+  token: LeaseToken;
+  controller: AbortController;
+  /** The run's masker: every secret this attempt resolves joins it. */
+  masker: SecretMasker;
+  /** The step's `${{ }}` context, without secrets and write-only inputs (added here, for this attempt only). */
+  scope: ExpressionContext;
+}
+
+/**
+ * Runs one attempt of a leaf step: resolves its `with`, runs its executor within its timeout, attaches the
+ * artifacts it declares. Never throws: every ending is an outcome for the driver to record.
+ */
+export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutcome> {
+  const { services, run, step, compiled, token, controller, masker } = attempt;
+  const logsRef = join(
+    services.logsDir,
+    run.run_id,
+    `${step.key.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${step.attempt}.log`,
+  );
+  const log = new StepLog(logsRef, masker);
+  const cost = { total: 0 };
+  const cancelTimeout = compiled.timeoutMs
+    ? services.clock.setTimer(() => controller.abort(timeoutError(step, compiled.timeoutMs!)), compiled.timeoutMs)
+    : undefined;
+  try {
+    const executor = services.executors.get(step.uses ?? '');
+    if (!executor)
+      throw new MaestroError('EXECUTOR_UNKNOWN', `no executor for step kind "${step.uses}" on this runner`, {
+        retryable: false,
+      });
+    const held = services.writeOnlyInputsOf(run.run_id);
+    const inputs = held ? { ...run.inputs, ...held } : run.inputs;
+    const secrets = await resolveStepSecrets(compiled, {
+      runId: run.run_id,
+      writeOnlyInputs: attempt.plan.names.writeOnlyInputs,
+      held,
+      provider: services.secrets,
+      masker,
+    });
+    const args = resolveArgs(executor, attempt, { ...attempt.scope, inputs, secrets });
+    const context = stepContextOf(attempt, { args, inputs, log, logsRef, cost });
+    const result = await settleWithinBound(executor.execute(context), controller.signal, services.clock);
+    if (controller.signal.aborted) throw controller.signal.reason;
+    if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost: cost.total, logsRef };
+    // Nothing a step returns is stored before every secret in it is masked, nor when it is too big to store.
+    const outputs = masker.maskValue(result.outputs ?? {});
+    assertJsonWithin(
+      outputs,
+      { maxDepth: Limits.jsonDepth, maxBytes: Limits.outputsBytes },
+      `outputs of step ${step.key}`,
+      'OUTPUT_TOO_LARGE',
+    );
+    await attachDeclaredArtifacts(attempt);
+    return {
+      kind: 'succeeded',
+      key: step.key,
+      token,
+      outputs,
+      cost: cost.total,
+      logsRef,
+      ...(result.child_run_id ? { childRunId: result.child_run_id } : {}),
+    };
+  } catch (error) {
+    const failure = maskError(
+      masker,
+      controller.signal.aborted ? toMaestroError(controller.signal.reason) : toMaestroError(error, 'STEP_FAILED'),
+    );
+    log.error(failure.message);
+    return { kind: 'failed', key: step.key, token, error: failure, cost: cost.total, logsRef };
+  } finally {
+    cancelTimeout?.();
+    await log.close();
+    services.leases.release('step', step.step_id);
+    services.slots.release();
+  }
+}
+
+function timeoutError(step: StepDocument, timeoutMs: number): MaestroError {
+  return new MaestroError('STEP_TIMEOUT', `step ${step.key} ran longer than its timeout of ${timeoutMs} ms`, {
+    details: { timeout_ms: timeoutMs },
+  });
+}
+
+/** The step's `with`, evaluated now; checked against the kind policy and the executor's schema once resolved. */
+function resolveArgs(
+  executor: StepExecutor,
+  attempt: StepAttempt,
+  context: ExpressionContext,
+): Record<string, unknown> {
+  const { step, compiled } = attempt;
+  let args: Record<string, unknown>;
+  try {
+    args = evaluateValue(compiled.spec.with ?? {}, context) as Record<string, unknown>;
+  } catch (error) {
+    throw toMaestroError(error, 'EXPRESSION_INVALID');
+  }
+  // Resolved args decide whether an exec step asks for a shell.
+  assertStepKindAllowed({ uses: step.uses, with: args }, compiled.id, compiled.path, attempt.services.kindPolicy);
+  const fault = executor.withSchema ? findSchemaFault(executor.withSchema, args) : undefined;
+  if (fault)
+    throw new MaestroError(
+      'INPUT_INVALID',
+      `step ${step.key}: resolved with is invalid at ${fault.path}: expected ${fault.expected}`,
+      { retryable: false, details: { path: `${compiled.path}.with${fault.path.slice(1)}`, expected: fault.expected } },
+    );
+  return args;
+}
+
+function stepContextOf(
+  attempt: StepAttempt,
+  parts: {
+    args: Record<string, unknown>;
+    inputs: Record<string, unknown>;
+    log: StepLog;
+    logsRef: string;
+    cost: { total: number };
+  },
+): StepContext {
+  const { services, run, step, controller, masker } = attempt;
+  const passthrough = attempt.plan.plan.env_passthrough ?? [];
+  const { cost } = parts;
+  return {
+    run,
+    step,
+    args: parts.args,
+    inputs: parts.inputs,
+    upstream: attempt.scope.steps as Record<string, UpstreamStep>,
+    attempt: step.attempt,
+    idempotencyKey: `${run.run_id}:${step.key}:${step.attempt}`,
+    signal: controller.signal,
+    workspace: services.workspace,
+    // Only programs need these: built when an executor reads them, not for every attempt of every kind.
+    get environment() {
+      return services.execEnvironment(passthrough);
+    },
+    get sandbox() {
+      return services.sandbox();
+    },
+    logPath: parts.logsRef,
+    logger: parts.log,
+    planDirectory: attempt.planDirectory,
+    attachArtifact: (request) => services.attachArtifact(run, step.step_id, masker.maskValue(request)),
+    addProvenance: (refs) => services.addProvenance(run.run_id, refs),
+    reportCost: (amount) => {
+      if (Number.isFinite(amount) && amount > 0) cost.total = Math.min(cost.total + amount, Limits.maxCost);
+    },
+    runChildPlan: async (planPath, inputs) => {
+      const key = `${run.run_id}:${step.key}:child`;
+      const child = await services.runChildPlan(run, step.step_id, key, planPath, inputs, controller.signal);
+      cost.total += child.usage.cost;
+      return child;
+    },
+  };
+}
+
+/** The artifacts a step declares in its plan, recorded once it has succeeded: a missing file fails the attempt. */
+async function attachDeclaredArtifacts({ services, run, step, compiled }: StepAttempt): Promise<void> {
+  for (const spec of compiled.spec.artifacts ?? []) {
+    await services.attachArtifact(run, step.step_id, {
+      type: spec.type,
+      ...(spec.name ? { name: spec.name } : {}),
+      ...(spec.path ? { path: spec.path } : {}),
+      ...(spec.url ? { url: spec.url } : {}),
+      ...(spec.media_type ? { media_type: spec.media_type } : {}),
+    });
+  }
+}
+
+function maskError(masker: SecretMasker, error: MaestroError): MaestroError {
+  if (masker.isEmpty) return error;
+  return new MaestroError(error.code, masker.maskText(error.message), {
+    retryable: error.retryable,
+    details: masker.maskValue(error.details),
+  });
+}

@@ -1,0 +1,186 @@
+import type { StepDocument } from '../generated/schemas.js';
+import { MaestroError, toMaestroError } from '../domain/errors.js';
+import { isTerminalStepStatus } from '../domain/status.js';
+import { EventType } from '../events/event-types.js';
+import { evaluateNode } from '../plan/expressions.js';
+import { containerEnding, foreachItemsOf } from './container-steps.js';
+import type { DriverState } from './driver-state.js';
+import { errorInfoOf } from './error-info.js';
+import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
+import { runStepAttempt } from './step-attempt.js';
+import { buildForeachCopies, roleOf } from './step-tree.js';
+
+/**
+ * Decides what each step that needs a look does next: wait, be skipped or failed without running, start as a
+ * group or fanout, end as one, or launch an attempt on this runner. Attempts run in the background; their
+ * outcomes land in `state.settled` for the recorder.
+ */
+export class StepScheduler {
+  constructor(private readonly state: DriverState) {}
+
+  /** Examines every dirty step, and the steps that examining made dirty, until none is left. */
+  async schedule(): Promise<void> {
+    const { state } = this;
+    while (state.dirty.size > 0) {
+      const keys = [...state.dirty];
+      state.dirty.clear();
+      for (const key of keys) {
+        if (state.stopping || state.lostRun) return;
+        await this.examine(key);
+      }
+    }
+  }
+
+  private async examine(key: string): Promise<void> {
+    const { graph, inFlight } = this.state;
+    const doc = graph.get(key);
+    if (!doc || isTerminalStepStatus(doc.status) || inFlight.has(key)) return;
+    const parent = graph.parentOf(doc);
+    if (parent && parent.status !== 'running') return;
+    const compiled = graph.compiledOf(doc);
+    const role = roleOf(compiled, doc);
+
+    if (doc.status === 'running') {
+      if (role !== 'leaf') return this.completeContainerIfDone(doc, role);
+      // Running but not ours: an external update is awaited, or another runner holds (or held) it.
+      const lease = doc.lease;
+      if (lease && lease.owner !== EXTERNAL_LEASE_OWNER && Date.parse(lease.expires_at) < this.state.nowMs())
+        return this.launch(doc);
+      this.state.watched.add(key);
+      return;
+    }
+
+    if (graph.waitsOnNeeds(key)) return;
+    const needs = doc.needs.flatMap((needKey) => graph.get(needKey) ?? []);
+    const failedNeed = needs.find(
+      (need) => need.status === 'cancelled' || (need.status === 'failed' && !graph.compiledOf(need).continueOnError),
+    );
+    if (failedNeed) return this.skip(doc, 'upstream_failed');
+    if (!compiled.condition && needs.some((need) => need.status === 'skipped'))
+      return this.skip(doc, 'upstream_skipped');
+    if (compiled.condition) {
+      let pass: boolean;
+      try {
+        pass = Boolean(evaluateNode(compiled.condition, this.state.contextFor(doc)));
+      } catch (error) {
+        return this.failWithoutRunning(doc, toMaestroError(error, 'EXPRESSION_INVALID'));
+      }
+      if (!pass) return this.skip(doc, 'condition_false');
+    }
+    if (role === 'group') return this.startContainer(doc);
+    if (role === 'fanout') return this.startFanout(doc);
+    if (doc.ready_at && Date.parse(doc.ready_at) > this.state.nowMs()) return this.state.wakeAt(key, doc.ready_at);
+    return this.launch(doc);
+  }
+
+  private async skip(doc: StepDocument, reason: NonNullable<StepDocument['skip_reason']>): Promise<void> {
+    const { state } = this;
+    const patch = { status: 'skipped', skip_reason: reason, ended_at: state.now() } as const;
+    const skipped = await state.transition(doc, { statusIn: ['pending'] }, patch, EventType.stepSkipped, { reason });
+    if (!skipped) return;
+    // The nested steps of a skipped group never run either.
+    for (const child of state.graph.childrenOf(doc.key))
+      if (child.status === 'pending')
+        await this.skip(child, reason === 'condition_false' ? 'upstream_skipped' : reason);
+    state.markFinished(skipped);
+  }
+
+  private async failWithoutRunning(doc: StepDocument, error: MaestroError): Promise<void> {
+    const { state } = this;
+    const info = errorInfoOf(error);
+    const patch = { status: 'failed', ended_at: state.now(), error_info: info } as const;
+    const guard = { statusIn: ['pending', 'running'] } as const;
+    const failed = await state.transition(doc, guard, patch, EventType.stepFailed, { error: info });
+    if (!failed) return;
+    for (const child of state.graph.childrenOf(doc.key))
+      if (child.status === 'pending') await this.skip(child, 'upstream_failed');
+    state.markFinished(failed);
+  }
+
+  private async startContainer(doc: StepDocument): Promise<void> {
+    const { state } = this;
+    const patch = { status: 'running', started_at: state.now() } as const;
+    const data = { attempt: 0 };
+    const started = await state.transition(doc, { statusIn: ['pending'] }, patch, EventType.stepStarted, data);
+    if (!started) return;
+    for (const childKey of state.graph.childKeysOf(doc.key)) state.dirty.add(childKey);
+    state.dirty.add(doc.key);
+  }
+
+  private async startFanout(doc: StepDocument): Promise<void> {
+    const { state } = this;
+    const found = foreachItemsOf(doc, state.graph.compiledOf(doc), state.contextFor(doc));
+    if ('error' in found) return this.failWithoutRunning(doc, found.error);
+    // Copies first, then the parent turns running: a resumed runner that sees it running finds its copies.
+    const { store } = state.services;
+    await store.insertSteps(buildForeachCopies(state.compiled, doc, found.items, state.now()));
+    state.graph.load(await store.listSteps(state.run.run_id));
+    await this.startContainer(doc);
+  }
+
+  private async completeContainerIfDone(doc: StepDocument, role: 'group' | 'fanout'): Promise<void> {
+    const { state } = this;
+    if (state.graph.waitsOnChildren(doc.key)) return;
+    const ending = containerEnding(state.graph, doc, role);
+    const type = ending.status === 'failed' ? EventType.stepFailed : EventType.stepSucceeded;
+    const patch = { ...ending, ended_at: state.now() };
+    const data = ending.error_info ? { error: ending.error_info } : {};
+    const done = await state.transition(doc, { statusIn: ['running'] }, patch, type, data);
+    if (done) state.markFinished(done);
+  }
+
+  /** Claims a leaf step (or takes over one whose runner's lease expired) and starts its attempt. */
+  private async launch(doc: StepDocument): Promise<void> {
+    const { state } = this;
+    if (state.mode === 'reconcile') {
+      state.watched.add(doc.key);
+      return;
+    }
+    const { slots, store, leases, events } = state.services;
+    const runLimit = state.compiled.plan.concurrency ?? Number.POSITIVE_INFINITY;
+    if (state.inFlight.size >= runLimit || !slots.tryAcquire()) {
+      state.blocked.add(doc.key);
+      return;
+    }
+    const request = { owner: state.runToken.owner, now: state.now(), expires_at: leases.expiry() };
+    const claimed = await store.claimStep(doc.step_id, request).catch((error: unknown) => {
+      slots.release();
+      throw error;
+    });
+    if (!claimed) {
+      slots.release();
+      state.watched.add(doc.key);
+      return;
+    }
+    const takeover = doc.status === 'running';
+    state.graph.put(claimed);
+    const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
+    const controller = new AbortController();
+    state.inFlight.set(doc.key, controller);
+    state.watched.delete(doc.key);
+    leases.hold('step', claimed.step_id, token, () =>
+      controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
+    );
+    await events.record(
+      state.run.run_id,
+      EventType.stepStarted,
+      { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) },
+      claimed.step_id,
+    );
+    void runStepAttempt({
+      services: state.services,
+      plan: state.compiled,
+      planDirectory: state.planDirectory,
+      run: state.run,
+      step: claimed,
+      compiled: state.graph.compiledOf(claimed),
+      token,
+      controller,
+      masker: state.masker,
+      scope: state.contextFor(claimed),
+    }).then((outcome) => {
+      state.settled.push(outcome);
+      state.notify();
+    });
+  }
+}
