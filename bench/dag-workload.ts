@@ -1,4 +1,4 @@
-import { Engine } from '../src/engine/engine.js';
+import { Engine } from '../src/maestro-engine.js';
 import type { BenchBackend } from './bench-backends.js';
 import { dagPlan, type Shape } from './dag-shapes.js';
 import { percentile, round, timed } from './measure.js';

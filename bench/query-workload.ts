@@ -4,7 +4,7 @@ import autocannon from 'autocannon';
 import hdr from 'hdr-histogram-js';
 import { buildApi } from '../src/api/app.js';
 import { TokenAuth } from '../src/api/auth.js';
-import { Engine } from '../src/engine/engine.js';
+import { Engine } from '../src/maestro-engine.js';
 import type { RunDocument } from '../src/generated/schemas.js';
 import { newId } from '../src/domain/ids.js';
 import { Collection, toStored } from '../src/store/stored-form.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
-import { Engine } from '../src/engine/engine.js';
+import { Engine } from '../src/maestro-engine.js';
 import { openStore } from '../src/store/open.js';
 import { mongoDatabaseUrl } from './bench-backends.js';
 import { dagPlan } from './dag-shapes.js';

@@ -1,5 +1,8 @@
 // The public library API: `import { … } from 'maestro-conductor'`.
-export { Engine, type EngineOptions, type StartRunOptions } from './engine/engine.js';
+export { Engine } from './maestro-engine.js';
+export type { EngineOptions, StartRunOptions } from './engine/engine.js';
+export { ManualClock } from './domain/manual-clock.js';
+export type { Clock } from './domain/clock.js';
 export type {
   StepContext,
   StepExecutor,

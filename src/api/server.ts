@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { Engine, type EngineOptions } from '../engine/engine.js';
+import type { EngineOptions } from '../engine/engine.js';
+import { Engine } from '../maestro-engine.js';
 import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Engine, type EngineOptions } from '../engine/engine.js';
+import type { EngineOptions } from '../engine/engine.js';
+import { Engine } from '../maestro-engine.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { openSecretProvider } from './open-secret-provider.js';

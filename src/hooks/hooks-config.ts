@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { MaestroError } from '../domain/errors.js';
 import type { HookFactory, ProvenanceHook } from '../events/hook-api.js';
 import { builtinHooks } from './builtin-hooks.js';
-import type { HookRegistry } from './hook-registry.js';
+import type { HookRegistry } from '../events/hook-registry.js';
 
 /**
  * A hooks config file:

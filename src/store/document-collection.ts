@@ -38,6 +38,12 @@ export interface DocumentDriver {
    */
   readonly atomicUpdates: boolean;
   collection(name: string): DocumentCollection;
+  /**
+   * Whether a document satisfies a filter, decided in this process with the database's query semantics ($in,
+   * $lt, $exists, $or, dotted paths, dates). The store needs it where updates are not isolated: it reads a
+   * document, checks the guard here, then writes it by _id.
+   */
+  matches(doc: StoredDocument, filter: Filter): boolean;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

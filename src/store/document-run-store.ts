@@ -4,7 +4,6 @@ import { newId } from '../domain/ids.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
 import { decodeCursor, toPage } from './cursor.js';
 import { KeyedQueue } from './keyed-queue.js';
-import { matchesFilter } from './match-filter.js';
 import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from './document-collection.js';
 import type {
   HookFailure,
@@ -382,7 +381,7 @@ export class DocumentRunStore implements RunStore {
   ): Promise<StoredDocument | undefined> {
     if (this.isolatedUpdates) return collection.findOneAndUpdate({ ...guard, _id: id }, update);
     const current = await collection.findOne({ _id: id });
-    if (!current || !matchesFilter(current, guard)) return undefined;
+    if (!current || !this.driver.matches(current, guard)) return undefined;
     return collection.findOneAndUpdate({ _id: id }, update);
   }
 
@@ -406,7 +405,7 @@ export class DocumentRunStore implements RunStore {
     const byKey = typeof filter._id === 'string';
     const candidates = byKey
       ? [await collection.findOne({ _id: filter._id })].filter(
-          (doc): doc is StoredDocument => doc !== undefined && matchesFilter(doc, filter),
+          (doc): doc is StoredDocument => doc !== undefined && this.driver.matches(doc, filter),
         )
       : await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
     // A gate older than a lease belongs to a claimer that died between its gate and its write: skip past it.

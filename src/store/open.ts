@@ -3,11 +3,18 @@ import { MaestroError } from '../domain/errors.js';
 import { DocumentRunStore } from './document-run-store.js';
 import { defaultMongoConfig, type MongoRunStoreConfig } from './mongo/mongo-config.js';
 import { MongoDriver } from './mongo/mongo-driver.js';
-import { hasPendingMigrations, runMigrations } from './mongo/mongo-migrations.js';
+import {
+  hasPendingMigrations,
+  runMigrations,
+  type MigrationAction,
+  type MigrationStatus,
+} from './mongo/mongo-migrations.js';
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
 import type { RunStore } from './port.js';
 import { retryOnOutage, type OutagePolicy } from './retry-on-outage.js';
+
+export type { MigrationAction, MigrationStatus } from './mongo/mongo-migrations.js';
 
 export const DEFAULT_STORE_URL = 'nedb://.maestro/store';
 
@@ -96,4 +103,21 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
     store = new DocumentRunStore(await MongoDriver.open(config));
   }
   return options.outage ? retryOnOutage(store, options.outage) : store;
+}
+
+/** Applies (up), reverts the last (down) or lists (status) a store's migrations; only MongoDB stores have them. */
+export async function migrateStore(
+  url: string,
+  action: MigrationAction,
+): Promise<{ action: 'status'; migrations: MigrationStatus[] } | { action: 'up' | 'down'; names: string[] }> {
+  const config = parseStoreUrl(url);
+  if (config.kind !== 'mongodb') {
+    throw new MaestroError('STORE_URL_INVALID', 'migrations apply to MongoDB stores; the embedded store needs none', {
+      details: { path: '--store', expected: 'a mongodb:// URL' },
+    });
+  }
+  const result = await runMigrations(action, config.url, config.database);
+  return action === 'status'
+    ? { action, migrations: result as MigrationStatus[] }
+    : { action, names: result as string[] };
 }

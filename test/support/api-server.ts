@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApi, type BuildApiOptions } from '../../src/api/app.js';
 import { TokenAuth } from '../../src/api/auth.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/maestro-engine.js';
 import type { RunStore } from '../../src/store/port.js';
 
 export const TOKENS = {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/maestro-engine.js';
 import { openStore } from '../../src/store/open.js';
 
 /**

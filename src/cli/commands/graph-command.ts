@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { Engine } from '../../engine/engine.js';
+import { Engine } from '../../maestro-engine.js';
 import { openStore } from '../../store/open.js';
 import type { CommandIo, GlobalArgs } from '../command-context.js';
 import { planToDot, planToMermaid } from '../render/graph.js';

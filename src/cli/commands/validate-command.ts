@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { Engine } from '../../engine/engine.js';
+import { Engine } from '../../maestro-engine.js';
 import { openStore } from '../../store/open.js';
 import { emit, type CommandIo, type GlobalArgs } from '../command-context.js';
 import { ExitCode } from '../exit-codes.js';

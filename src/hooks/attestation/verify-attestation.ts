@@ -3,7 +3,7 @@ import { describeJsonFileError } from '../../domain/json-file-error.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
-import { digestFile } from '../../engine/file-digest.js';
+import { digestFile } from '../../domain/file-digest.js';
 import { type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from './dsse.js';
 import { STATEMENT_TYPE } from './provenance-statement.js';
 

@@ -1,4 +1,5 @@
 import { type Collection as MongoCollection, type Db, MongoClient } from 'mongodb';
+import siftModule from 'sift';
 import type {
   DocumentCollection,
   DocumentDriver,
@@ -9,6 +10,9 @@ import type {
 } from '../document-collection.js';
 import type { MongoRunStoreConfig } from './mongo-config.js';
 import { isOnlyDuplicateKeys, translateMongoError } from './mongo-errors.js';
+
+// CommonJS: under NodeNext the default import is module.exports, whose `default` is the sift function.
+const sift = siftModule.default;
 
 async function translated<T>(operation: () => Promise<T>): Promise<T> {
   try {
@@ -99,6 +103,11 @@ export class MongoDriver implements DocumentDriver {
       : `MongoDB ${String(info.version)}`;
     // FerretDB 1.x runs findAndModify and update as a query followed by a write, with nothing in between held.
     return new MongoDriver(`mongodb (${flavour}, db ${config.database})`, !info.ferretdbVersion, client, db);
+  }
+
+  /** sift implements MongoDB's query language in JavaScript; the driver itself has no in-process matcher. */
+  matches(doc: StoredDocument, filter: Filter): boolean {
+    return sift(filter)(doc);
   }
 
   collection(name: string): DocumentCollection {

@@ -18,6 +18,10 @@ import { NedbDirectoryLock } from './nedb-lock.js';
 // @seald-io/nedb is CommonJS whose typings declare an ES default export; require gives the class itself.
 const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof NedbModule.default.default;
 type NedbStore = InstanceType<typeof Datastore<StoredDocument>>;
+// The matcher NeDB runs its own queries with: the same semantics as the datastore, decided in this process.
+const { match } = createRequire(import.meta.url)('@seald-io/nedb/lib/model.js') as {
+  match: (doc: object, query: object) => boolean;
+};
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { errorType?: string } | null)?.errorType === 'uniqueViolated';
@@ -116,6 +120,10 @@ export class NedbDriver implements DocumentDriver {
     config: NedbRunStoreConfig,
   ) {
     this.backend = config.inMemory ? 'nedb (memory)' : `nedb (${config.directory})`;
+  }
+
+  matches(doc: StoredDocument, filter: Filter): boolean {
+    return match(doc, filter);
   }
 
   static async open(config: NedbRunStoreConfig): Promise<NedbDriver> {

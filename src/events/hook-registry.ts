@@ -1,5 +1,5 @@
 import { MaestroError } from '../domain/errors.js';
-import type { ProvenanceHook } from '../events/hook-api.js';
+import type { ProvenanceHook } from './hook-api.js';
 
 /**
  * The hooks a runner knows, by name. `always` hooks receive every run's events; the others only those of runs

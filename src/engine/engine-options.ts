@@ -1,0 +1,71 @@
+import { join, resolve } from 'node:path';
+import type { StepDocument } from '../generated/schemas.js';
+import type { Clock } from '../domain/clock.js';
+import type { RunStore } from '../store/port.js';
+import type { SandboxMode } from './executors/exec-sandbox.js';
+import type { KindPolicy } from './kind-policy.js';
+import type { SecretProvider } from './secrets/secret-provider.js';
+
+export interface EngineOptions {
+  store: RunStore;
+  /** Unique per runner process; defaults to host:pid:ulid. */
+  runnerId?: string;
+  /** Lease length; renewed at a third of it. Store timeouts stay below it. Default 30 s. */
+  leaseMs?: number;
+  /** How often a waiting run looks at the store for outside changes. Default 200 ms. */
+  pollMs?: number;
+  /** Steps this runner executes at once, across runs. Default 16. */
+  concurrency?: number;
+  /** Root for exec cwd, artifact paths and logs. Default: the current directory. */
+  workspace?: string;
+  logsDir?: string;
+  /** Owner of plans and runs when none is given. Default `local`. */
+  defaultOwner?: string;
+  /** What "now" is and when timers fire. Default: the system clock; tests pass a ManualClock. */
+  clock?: Clock;
+  /** Where `${{ secrets.X }}` values come from. Default: `MAESTRO_SECRET_<X>` in `environment`. */
+  secrets?: SecretProvider;
+  /** The runner's environment: the source of exec steps' PATH, HOME, … and env_passthrough. Default: process.env. */
+  environment?: NodeJS.ProcessEnv;
+  /** Exec steps in a bubblewrap sandbox: `auto` (default) when bwrap is installed, `on` requires it, `off`. */
+  sandbox?: SandboxMode;
+  /** More paths exec steps must not see (the tokens file, a store or secrets file elsewhere). */
+  hiddenPaths?: readonly string[];
+  /** Step kinds this runner executes (`shell` for exec with shell: true); others fail KIND_FORBIDDEN. Default: all. */
+  allowKinds?: KindPolicy;
+  /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*) instead of the minimal one. Default false. */
+  inheritEnvironment?: boolean;
+}
+
+export interface StartRunOptions {
+  inputs?: Record<string, unknown>;
+  owner?: string;
+  labels?: Record<string, string>;
+  idempotencyKey?: string;
+  parent?: { run_id: string; step_id: string; root_run_id: string };
+  rerunOf?: { run_id: string; from_step: string };
+  /** Steps (by top-level key) whose earlier results are reused: created succeeded with these outputs. */
+  reuse?: ReadonlyMap<string, StepDocument>;
+}
+
+/** The numeric and path settings, with their defaults applied; frozen. */
+export interface RunnerSettings {
+  readonly leaseMs: number;
+  readonly pollMs: number;
+  readonly concurrency: number;
+  readonly workspace: string;
+  readonly logsDir: string;
+  readonly defaultOwner: string;
+}
+
+export function runnerSettingsOf(options: EngineOptions): RunnerSettings {
+  const workspace = resolve(options.workspace ?? process.cwd());
+  return Object.freeze({
+    leaseMs: options.leaseMs ?? 30_000,
+    pollMs: options.pollMs ?? 200,
+    concurrency: options.concurrency ?? 16,
+    workspace,
+    logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
+    defaultOwner: options.defaultOwner ?? 'local',
+  });
+}
