@@ -8,8 +8,8 @@
  * path := name ('.' name | '[' or ']')*
  */
 import { MaestroError } from '../domain/errors.js';
-import { Limits } from '../domain/json-limits.js';
 import { defineOwn } from '../domain/own-property.js';
+import { boundedLength, expressionFunctions, textOf } from './expression-functions.js';
 
 export type ExpressionNode =
   | { kind: 'literal'; value: unknown }
@@ -167,7 +167,8 @@ export function parseExpression(source: string): ExpressionNode {
       if (token.value === 'true' || token.value === 'false') return { kind: 'literal', value: token.value === 'true' };
       if (token.value === 'null') return { kind: 'literal', value: null };
       if (peek()?.value === '(') {
-        if (!(token.value in functions)) throw expressionError(source, `unknown function ${token.value}()`);
+        if (!Object.hasOwn(expressionFunctions, token.value))
+          throw expressionError(source, `unknown function ${token.value}()`);
         take('(');
         const args: ExpressionNode[] = [];
         if (peek()?.value !== ')') {
@@ -213,64 +214,6 @@ export function parseExpression(source: string): ExpressionNode {
   return node;
 }
 
-/** Refuses a string past the expression result limit (checked as it grows, so nothing huge is ever built). */
-function boundedLength(length: number): void {
-  if (length > Limits.expressionResultChars) {
-    throw new MaestroError(
-      'LIMIT_EXCEEDED',
-      `an expression result would be longer than ${Limits.expressionResultChars} characters`,
-      {
-        details: { limit: 'expression_result_chars', expected: `at most ${Limits.expressionResultChars} characters` },
-      },
-    );
-  }
-}
-
-/** How a value reads inside text: strings as they are, anything else as JSON (never "[object Object]"). */
-function textOf(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function joinBounded(parts: readonly string[], separator: string): string {
-  let length = 0;
-  for (const part of parts) boundedLength((length += part.length + separator.length));
-  return parts.join(separator);
-}
-
-const functions: Record<string, (...args: unknown[]) => unknown> = {
-  length: (value) =>
-    typeof value === 'string' || Array.isArray(value)
-      ? value.length
-      : value && typeof value === 'object'
-        ? Object.keys(value).length
-        : 0,
-  contains: (haystack, needle) =>
-    typeof haystack === 'string'
-      ? haystack.includes(String(needle))
-      : Array.isArray(haystack)
-        ? haystack.some((x) => x === needle)
-        : false,
-  startsWith: (value, prefix) => typeof value === 'string' && value.startsWith(String(prefix)),
-  join: (value, separator) =>
-    Array.isArray(value) ? joinBounded(value.map(textOf), separator === undefined ? ',' : textOf(separator)) : '',
-  toJSON: (value) => JSON.stringify(value ?? null),
-  fromJSON: (value) => {
-    try {
-      return JSON.parse(String(value)) as unknown;
-    } catch {
-      throw new MaestroError('EXPRESSION_INVALID', 'fromJSON() got text that is not JSON');
-    }
-  },
-  format: (template, ...args) => {
-    let length = 0;
-    return String(template).replace(/\{(\d+)\}/g, (_, i: string) => {
-      const part = textOf(args[Number(i)] ?? '');
-      boundedLength((length += part.length));
-      return part;
-    });
-  },
-};
-
 export type ExpressionContext = Readonly<Record<string, unknown>>;
 
 function readOwn(container: unknown, key: unknown): unknown {
@@ -301,7 +244,7 @@ export function evaluateNode(node: ExpressionNode, context: ExpressionContext): 
     case 'not':
       return !isTruthy(evaluateNode(node.operand, context));
     case 'call':
-      return functions[node.name]!(...node.args.map((arg) => evaluateNode(arg, context)));
+      return expressionFunctions[node.name]!(...node.args.map((arg) => evaluateNode(arg, context)));
     case 'binary': {
       if (node.operator === '&&') {
         const left = evaluateNode(node.left, context);

@@ -2,9 +2,8 @@ import type { ArtifactDocument, EventDocument, PlanDocument, RunDocument, StepDo
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
-import { decodeCursor, toPage } from './cursor.js';
-import { KeyedQueue } from './keyed-queue.js';
-import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from './document-collection.js';
+import { pageNewestFirst } from './newest-first-page.js';
+import type { DocumentCollection, DocumentDriver, Filter } from './document-collection.js';
 import type {
   HookFailure,
   LeaseRequest,
@@ -23,6 +22,7 @@ import type {
   StepPatch,
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
+import { GuardedWrites } from './guarded-writes.js';
 import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
@@ -40,10 +40,7 @@ export class DocumentRunStore implements RunStore {
   private readonly steps: DocumentCollection;
   private readonly artifacts: DocumentCollection;
   private readonly events: DocumentCollection;
-  /** Unique-insert gates for lease claims, used only where single-document updates are not isolated. */
-  private readonly claimGates: DocumentCollection | undefined;
-  /** Where updates are not isolated, this process at least never interleaves two writes to one document. */
-  private readonly writes = new KeyedQueue();
+  private readonly guarded: GuardedWrites;
   /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
   private readonly lastSeq = new Map<string, number>();
 
@@ -55,7 +52,7 @@ export class DocumentRunStore implements RunStore {
     this.steps = driver.collection(Collection.steps);
     this.artifacts = driver.collection(Collection.artifacts);
     this.events = driver.collection(Collection.events);
-    this.claimGates = driver.atomicUpdates ? undefined : driver.collection('lease_claims');
+    this.guarded = new GuardedWrites(driver);
   }
 
   // ---- plans
@@ -90,7 +87,7 @@ export class DocumentRunStore implements RunStore {
     const query: Filter = {};
     if (filter.owner !== undefined) query.owner = filter.owner;
     if (filter.name !== undefined) query.name = filter.name;
-    return this.pageNewestFirst(this.plans, Collection.plans, query, page);
+    return pageNewestFirst(this.plans, Collection.plans, query, page);
   }
 
   // ---- runs
@@ -140,16 +137,16 @@ export class DocumentRunStore implements RunStore {
     if (filter.created_after !== undefined) createdAt.$gte = new Date(filter.created_after);
     if (filter.created_before !== undefined) createdAt.$lt = new Date(filter.created_before);
     if (Object.keys(createdAt).length > 0) query.created_at = createdAt;
-    return this.pageNewestFirst(this.runs, Collection.runs, query, page);
+    return pageNewestFirst(this.runs, Collection.runs, query, page);
   }
 
   async updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined> {
     assertStorable(patch, 'run update');
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       const { duration_ms, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.runs, fields);
       if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
-      const updated = await this.updateWhere(this.runs, runId, leaseAndStatusFilter(guard), { $set: set });
+      const updated = await this.guarded.updateWhere(this.runs, runId, leaseAndStatusFilter(guard), { $set: set });
       return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
     });
   }
@@ -166,14 +163,14 @@ export class DocumentRunStore implements RunStore {
     };
     const claimed = this.driver.atomicUpdates
       ? await this.runs.findOneAndUpdate(filter, update, { created_at: 1, _id: 1 })
-      : await this.claimThroughGate(this.runs, filter, update, lease, { created_at: 1, _id: 1 }, true);
+      : await this.guarded.claimThroughGate(this.runs, filter, update, lease, { created_at: 1, _id: 1 }, true);
     return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
   }
 
   async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       return (
-        (await this.updateWhere(
+        (await this.guarded.updateWhere(
           this.runs,
           runId,
           { 'lease.owner': token.owner, 'lease.fence': token.fence },
@@ -184,9 +181,9 @@ export class DocumentRunStore implements RunStore {
   }
 
   async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       return (
-        (await this.updateWhere(
+        (await this.guarded.updateWhere(
           this.runs,
           runId,
           { 'lease.owner': token.owner, 'lease.fence': token.fence },
@@ -197,14 +194,14 @@ export class DocumentRunStore implements RunStore {
   }
 
   async addRunCost(runId: string, cost: number): Promise<RunDocument | undefined> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       const updated = await this.runs.findOneAndUpdate({ _id: runId }, { $inc: { 'usage.cost': cost } });
       return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
     });
   }
 
   async addRunProvenance(runId: string, refs: ProvenanceRefs): Promise<void> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       const addToSet: Record<string, unknown> = {};
       for (const [field, values] of Object.entries(refs)) {
         if (Array.isArray(values) && values.length > 0) addToSet[`provenance.${field}`] = { $each: values };
@@ -214,13 +211,13 @@ export class DocumentRunStore implements RunStore {
   }
 
   async recordHookDelivery(runId: string, hook: string, seq: number): Promise<void> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       await this.runs.updateOne({ _id: runId }, { $max: { [hookCursorField(hook)]: seq } });
     });
   }
 
   async recordHookFailure(runId: string, failure: HookFailure): Promise<void> {
-    return this.write(runId, async () => {
+    return this.guarded.write(runId, async () => {
       await this.runs.updateOne({ _id: runId }, { $push: { hook_failures: { ...failure, at: new Date(failure.at) } } });
     });
   }
@@ -245,13 +242,13 @@ export class DocumentRunStore implements RunStore {
   }
 
   async claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
-    return this.write(stepId, async () => {
+    return this.guarded.write(stepId, async () => {
       const now = new Date(lease.now);
       const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
       const claim = (filter: Filter, update: Record<string, unknown>) =>
         this.driver.atomicUpdates
           ? this.steps.findOneAndUpdate(filter, update)
-          : this.claimThroughGate(this.steps, filter, update, lease);
+          : this.guarded.claimThroughGate(this.steps, filter, update, lease);
       // A new attempt of a pending step whose backoff has passed...
       const fresh = await claim(
         {
@@ -276,8 +273,8 @@ export class DocumentRunStore implements RunStore {
   }
 
   async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.write(stepId, async () => {
-      const renewed = await this.updateWhere(
+    return this.guarded.write(stepId, async () => {
+      const renewed = await this.guarded.updateWhere(
         this.steps,
         stepId,
         { status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
@@ -289,7 +286,7 @@ export class DocumentRunStore implements RunStore {
 
   async updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
     assertStorable(patch, 'step update');
-    return this.write(stepId, async () => {
+    return this.guarded.write(stepId, async () => {
       const { lease, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.steps, fields);
       if (lease) {
@@ -298,7 +295,7 @@ export class DocumentRunStore implements RunStore {
       }
       const update: Record<string, unknown> = { $set: set };
       if (lease) update.$inc = { 'lease.fence': 1 };
-      const updated = await this.updateWhere(this.steps, stepId, leaseAndStatusFilter(guard), update);
+      const updated = await this.guarded.updateWhere(this.steps, stepId, leaseAndStatusFilter(guard), update);
       return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
     });
   }
@@ -315,7 +312,7 @@ export class DocumentRunStore implements RunStore {
     artifactId: string,
     refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] },
   ): Promise<void> {
-    return this.write(artifactId, async () => {
+    return this.guarded.write(artifactId, async () => {
       const update: Record<string, unknown> = {};
       if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
       if (refs.intelgraph_entity_ids?.length)
@@ -367,119 +364,10 @@ export class DocumentRunStore implements RunStore {
 
   // ---- shared pieces
 
-  /**
-   * A guarded single-document update. Where the server isolates updates it is one findOneAndUpdate. Elsewhere
-   * (FerretDB 1.x, which reads then writes anyway, and looks documents up by key only for plain _id filters) the
-   * document is read by _id, the guard is checked here with MongoDB semantics, and it is written by _id; the
-   * per-document write queue keeps this process's writes to it in order.
-   */
-  private async updateWhere(
-    collection: DocumentCollection,
-    id: string,
-    guard: Filter,
-    update: Record<string, unknown>,
-  ): Promise<StoredDocument | undefined> {
-    if (this.isolatedUpdates) return collection.findOneAndUpdate({ ...guard, _id: id }, update);
-    const current = await collection.findOne({ _id: id });
-    if (!current || !this.driver.matches(current, guard)) return undefined;
-    return collection.findOneAndUpdate({ _id: id }, update);
-  }
-
-  /** One document's writes in call order when the server does not isolate updates; straight through otherwise. */
-  private write<T>(documentId: string, task: () => Promise<T>): Promise<T> {
-    return this.isolatedUpdates ? task() : this.writes.run(documentId, task);
-  }
-
-  /**
-   * A claim on a server whose updates are not isolated: the next fence is taken by a unique insert
-   * (exactly one inserter wins it), and only the winner writes the lease, conditioned on the fence it saw.
-   */
-  private async claimThroughGate(
-    collection: DocumentCollection,
-    filter: Filter,
-    update: Record<string, unknown>,
-    lease: LeaseRequest,
-    sort?: Record<string, 1 | -1>,
-    serializeWrite = false,
-  ): Promise<StoredDocument | undefined> {
-    const byKey = typeof filter._id === 'string';
-    const candidates = byKey
-      ? [await collection.findOne({ _id: filter._id })].filter(
-          (doc): doc is StoredDocument => doc !== undefined && this.driver.matches(doc, filter),
-        )
-      : await collection.find(filter, { ...(sort ? { sort } : {}), limit: 20 });
-    // A gate older than a lease belongs to a claimer that died between its gate and its write: skip past it.
-    const staleBefore = Date.parse(lease.now) - Math.max(1, Date.parse(lease.expires_at) - Date.parse(lease.now));
-    for (const candidate of candidates) {
-      const fence = Number((candidate.lease as { fence?: number } | undefined)?.fence ?? 0);
-      const nextFence = await this.takeGate(candidate._id, fence, staleBefore);
-      if (nextFence === undefined) continue;
-      const fenceFilter = fence === 0 ? { 'lease.fence': { $exists: false } } : { 'lease.fence': fence };
-      const fencedUpdate = withFence(update, nextFence);
-      const claim = () =>
-        this.updateWhere(collection, candidate._id, { ...filter, ...fenceFilter, _id: candidate._id }, fencedUpdate);
-      // Step claims already run in their step's write queue; run claims join their run's here.
-      const claimed = serializeWrite ? await this.writes.run(candidate._id, claim) : await claim();
-      if (claimed) return claimed;
-    }
-    return undefined;
-  }
-
-  /** Inserts the gate of the next fence (exactly one inserter wins it); returns that fence, or undefined when lost. */
-  private async takeGate(documentId: string, fence: number, staleBefore: number): Promise<number | undefined> {
-    for (let next = fence + 1; next <= fence + 3; next += 1) {
-      try {
-        await this.claimGates!.insertOne({ _id: `${documentId}:${next}`, at: new Date() });
-        return next;
-      } catch (error) {
-        if (!isMaestroError(error, 'CONFLICT')) throw error;
-        const gate = await this.claimGates!.findOne({ _id: `${documentId}:${next}` });
-        const at = gate?.at instanceof Date ? gate.at.getTime() : Number.POSITIVE_INFINITY;
-        if (at >= staleBefore) return undefined;
-      }
-    }
-    return undefined;
-  }
-
   private async readLastSeq(runId: string): Promise<number> {
     const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
     return last ? Number(last.seq) : 0;
   }
-
-  /** Newest first by created_at then _id, resuming strictly after the cursor position. */
-  private async pageNewestFirst<T extends { created_at: string }>(
-    collection: DocumentCollection,
-    name: Collection,
-    query: Filter,
-    page: PageRequest,
-  ): Promise<Page<T>> {
-    const clauses: Filter[] = [query];
-    if (page.cursor !== undefined) {
-      const position = decodeCursor(page.cursor);
-      const createdAt = new Date(position.created_at);
-      clauses.push({ $or: [{ created_at: { $lt: createdAt } }, { created_at: createdAt, _id: { $lt: position.id } }] });
-    }
-    const fetched = await collection.find(clauses.length === 1 ? query : { $and: clauses }, {
-      sort: { created_at: -1, _id: -1 },
-      limit: page.limit + 1,
-    });
-    const page1 = toPage(fetched, page.limit, (doc: StoredDocument) => ({
-      created_at: (doc.created_at as Date).toISOString(),
-      id: doc._id,
-    }));
-    return { ...page1, items: page1.items.map((doc) => fromStored<T>(name, doc)) };
-  }
-}
-
-/** A claim's update with the fence its gate won, set rather than incremented. */
-function withFence(update: Record<string, unknown>, fence: number): Record<string, unknown> {
-  const { $inc, $set, ...rest } = update as { $inc?: Record<string, unknown>; $set?: Record<string, unknown> };
-  const { 'lease.fence': _incremented, ...otherIncrements } = $inc ?? {};
-  return {
-    ...rest,
-    $set: { ...$set, 'lease.fence': fence },
-    ...(Object.keys(otherIncrements).length > 0 ? { $inc: otherIncrements } : {}),
-  };
 }
 
 function leaseAndStatusFilter(guard: RunGuard | StepGuard): Filter {
