@@ -4,6 +4,7 @@ import type { KindPolicy } from '../engine/kind-policy.js';
 import type { StreamSlots } from './stream-slots.js';
 import { MaestroError } from '../domain/errors.js';
 import type { RunStore } from '../store/port.js';
+import type { RunDocument } from '../generated/schemas.js';
 import { assertRole, canSee, type Principal, type Role, type TokenAuth } from './auth.js';
 
 export interface ApiDeps {
@@ -38,8 +39,36 @@ export function caller(request: FastifyRequest, needed: Role): Principal {
   return principal;
 }
 
+/** The caller, checked for a role, and the run the route's `:run_id` names if the caller may see it. */
+export async function callerAndRun(
+  deps: ApiDeps,
+  request: FastifyRequest<{ Params: { run_id: string } }>,
+  needed: Role,
+): Promise<{ principal: Principal; run: RunDocument }> {
+  const principal = caller(request, needed);
+  return { principal, run: await visibleRun(deps, principal, request.params.run_id) };
+}
+
+/** The options of a route on one run: `run_id` (and more ids) in the path, the common problems beside its answers. */
+export function onRun(
+  summary: string,
+  tag: string,
+  parts: { ids?: string[]; body?: string; querystring?: string; response: Record<number, unknown> },
+) {
+  return {
+    schema: {
+      summary,
+      tags: [tag],
+      params: idParams('run_id', ...(parts.ids ?? [])),
+      ...(parts.body ? { body: ref(parts.body) } : {}),
+      ...(parts.querystring ? { querystring: ref(parts.querystring) } : {}),
+      response: { ...commonProblems, ...parts.response },
+    },
+  };
+}
+
 /** The run if the caller may see it; another owner's run is as absent as a missing one. */
-export async function visibleRun(deps: ApiDeps, principal: Principal, runId: string) {
+export async function visibleRun(deps: ApiDeps, principal: Principal, runId: string): Promise<RunDocument> {
   const run = await deps.store.getRun(runId);
   if (!run || !canSee(principal, run.owner))
     throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { path: '$.run_id' } });

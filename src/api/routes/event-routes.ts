@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventDocument, ListEventsQuery } from '../../generated/schemas.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { EventType } from '../../events/event-types.js';
-import { caller, commonProblems, idParams, ref, visibleRun, type ApiDeps } from '../api-deps.js';
+import { callerAndRun, onRun, ref, type ApiDeps } from '../api-deps.js';
 
 const SSE_BATCH = 500;
 /** The events that end a run's stream once sent. */
@@ -26,19 +26,12 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {
     app.get<{ Params: { run_id: string }; Querystring: ListEventsQuery }>(
       '/v1/runs/:run_id/events',
-      {
-        schema: {
-          summary: "A run's events after a seq: JSON, or a live SSE stream with Accept: text/event-stream",
-          tags: ['events'],
-          params: idParams('run_id'),
-          querystring: ref('api/list-events-query.schema.json'),
-          response: { 200: ref('api/event-page.schema.json'), ...commonProblems },
-        },
-      },
+      onRun("A run's events after a seq: JSON, or a live SSE stream with Accept: text/event-stream", 'events', {
+        querystring: 'api/list-events-query.schema.json',
+        response: { 200: ref('api/event-page.schema.json') },
+      }),
       async (request, reply) => {
-        const principal = caller(request, 'reader');
-        const runId = request.params.run_id;
-        await visibleRun(deps, principal, runId);
+        const runId = (await callerAndRun(deps, request, 'reader')).run.run_id;
         const lastEventId = Number(request.headers['last-event-id']);
         let after = Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : (request.query.after_seq ?? 0);
         if (!String(request.headers.accept ?? '').includes('text/event-stream')) {

@@ -10,7 +10,7 @@ import { MaestroError } from '../../domain/errors.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { parseListRunsQuery } from '../../store/list-runs-query.js';
 import { canSee } from '../auth.js';
-import { caller, commonProblems, idParams, problem, ref, visibleRun, type ApiDeps } from '../api-deps.js';
+import { caller, callerAndRun, commonProblems, onRun, problem, ref, type ApiDeps } from '../api-deps.js';
 
 const IDEMPOTENCY_HEADER = 'idempotency-key';
 
@@ -87,88 +87,65 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.get<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id',
-      {
-        schema: {
-          summary: 'Get a run with its steps and artifacts (get_run)',
-          tags: ['runs'],
-          params: idParams('run_id'),
-          response: { 200: ref('api/run-detail.schema.json'), ...commonProblems },
-        },
-      },
+      onRun('Get a run with its steps and artifacts (get_run)', 'runs', {
+        response: { 200: ref('api/run-detail.schema.json') },
+      }),
       async (request) => {
-        const principal = caller(request, 'reader');
-        await visibleRun(deps, principal, request.params.run_id);
-        return engine.getRunDetail(request.params.run_id);
+        const { run } = await callerAndRun(deps, request, 'reader');
+        return engine.getRunDetail(run.run_id);
       },
     );
 
     app.patch<{ Params: { run_id: string; step_id: string }; Body: UpdateStepRequest }>(
       '/v1/runs/:run_id/steps/:step_id',
-      {
-        schema: {
-          summary: "Report a step's status from outside (external workers, manual steps); illegal transitions are 409",
-          tags: ['steps'],
-          params: idParams('run_id', 'step_id'),
-          body: ref('api/update-step.schema.json'),
-          response: { 200: ref('step.schema.json'), ...commonProblems, 409: problem },
+      onRun(
+        "Report a step's status from outside (external workers, manual steps); illegal transitions are 409",
+        'steps',
+        {
+          ids: ['step_id'],
+          body: 'api/update-step.schema.json',
+          response: { 200: ref('step.schema.json'), 409: problem },
         },
-      },
+      ),
       async (request) => {
-        const principal = caller(request, 'runner');
-        await visibleRun(deps, principal, request.params.run_id);
-        return engine.updateStepStatus(request.params.run_id, request.params.step_id, request.body);
+        const { run } = await callerAndRun(deps, request, 'runner');
+        return engine.updateStepStatus(run.run_id, request.params.step_id, request.body);
       },
     );
 
     app.post<{ Params: { run_id: string }; Body: AttachArtifactRequest }>(
       '/v1/runs/:run_id/artifacts',
-      {
-        schema: {
-          summary: 'Attach an artifact to a run (and optionally a step); workspace files get their sha256 and size',
-          tags: ['artifacts'],
-          params: idParams('run_id'),
-          body: ref('api/attach-artifact.schema.json'),
-          response: { 201: ref('artifact.schema.json'), ...commonProblems },
+      onRun(
+        'Attach an artifact to a run (and optionally a step); workspace files get their sha256 and size',
+        'artifacts',
+        {
+          body: 'api/attach-artifact.schema.json',
+          response: { 201: ref('artifact.schema.json') },
         },
-      },
+      ),
       async (request, reply) => {
-        const principal = caller(request, 'runner');
-        await visibleRun(deps, principal, request.params.run_id);
-        const artifact = await engine.attachArtifact(request.params.run_id, request.body, request.body.step_id);
+        const { run } = await callerAndRun(deps, request, 'runner');
+        const artifact = await engine.attachArtifact(run.run_id, request.body, request.body.step_id);
         return reply.code(201).send(artifact);
       },
     );
 
     app.post<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id/cancel',
-      {
-        schema: {
-          summary: 'Cancel a run',
-          tags: ['runs'],
-          params: idParams('run_id'),
-          response: { 200: ref('run.schema.json'), ...commonProblems, 409: problem },
-        },
-      },
+      onRun('Cancel a run', 'runs', { response: { 200: ref('run.schema.json'), 409: problem } }),
       async (request) => {
-        const principal = caller(request, 'runner');
-        await visibleRun(deps, principal, request.params.run_id);
-        return engine.cancelRun(request.params.run_id);
+        const { run } = await callerAndRun(deps, request, 'runner');
+        return engine.cancelRun(run.run_id);
       },
     );
 
     app.post<{ Params: { run_id: string } }>(
       '/v1/runs/:run_id/resume',
-      {
-        schema: {
-          summary: "Resume a run on this server's runner (it waits for a dead runner's lease to expire)",
-          tags: ['runs'],
-          params: idParams('run_id'),
-          response: { 202: ref('run.schema.json'), ...commonProblems, 409: problem },
-        },
-      },
+      onRun("Resume a run on this server's runner (it waits for a dead runner's lease to expire)", 'runs', {
+        response: { 202: ref('run.schema.json'), 409: problem },
+      }),
       async (request, reply: FastifyReply) => {
-        const principal = caller(request, 'runner');
-        const run = await visibleRun(deps, principal, request.params.run_id);
+        const { run } = await callerAndRun(deps, request, 'runner');
         if (isTerminalRunStatus(run.status))
           throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${run.run_id} already ended ${run.status}`, {
             details: { status: run.status },
@@ -181,20 +158,14 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
 
     app.post<{ Params: { run_id: string }; Body: RerunRequest }>(
       '/v1/runs/:run_id/rerun',
-      {
-        schema: {
-          summary: 'Start a new run linked to this one from a step, reusing the outputs before it',
-          tags: ['runs'],
-          params: idParams('run_id'),
-          body: ref('api/rerun.schema.json'),
-          response: { 201: ref('run.schema.json'), ...commonProblems },
-        },
-      },
+      onRun('Start a new run linked to this one from a step, reusing the outputs before it', 'runs', {
+        body: 'api/rerun.schema.json',
+        response: { 201: ref('run.schema.json') },
+      }),
       async (request, reply) => {
-        const principal = caller(request, 'runner');
-        await visibleRun(deps, principal, request.params.run_id);
+        const { run: old } = await callerAndRun(deps, request, 'runner');
         if (request.body.execute) assertCanExecute();
-        const run = await engine.rerunFrom(request.params.run_id, request.body.from_step, {
+        const run = await engine.rerunFrom(old.run_id, request.body.from_step, {
           ...(request.body.inputs ? { inputs: request.body.inputs } : {}),
         });
         if (request.body.execute) executeInBackground(request, run.run_id);
