@@ -1,4 +1,4 @@
-import type { EventDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import type { EventDataByType, RunDocument, StepDocument } from '../generated/schemas.js';
 import { isoNow, nowMs } from '../domain/clock.js';
 import type { MaestroError } from '../domain/errors.js';
 import { isTerminalStepStatus } from '../domain/status.js';
@@ -11,6 +11,9 @@ import { SecretMasker } from './secrets/secret-masker.js';
 import type { AttemptOutcome } from './step-attempt.js';
 import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
+
+/** The events of one step's state changes. */
+type StepEventType = Extract<keyof EventDataByType, `step.${string}`>;
 
 /**
  * What the parts of one run's driver share: the run as last read, the step graph, which steps need a look, and the
@@ -64,12 +67,12 @@ export class DriverState {
   }
 
   /** One state change of a step: written under its guard, then announced. Undefined when the guard refused it. */
-  async transition(
+  async transition<T extends StepEventType>(
     doc: StepDocument,
     guard: StepGuard,
     patch: StepPatch,
-    type: EventDocument['type'],
-    data: Record<string, unknown>,
+    type: T,
+    data: Omit<EventDataByType[T], 'key'>,
   ): Promise<StepDocument | undefined> {
     const updated = await this.services.store.updateStep(doc.step_id, guard, patch);
     if (!updated) {
@@ -77,7 +80,8 @@ export class DriverState {
       return undefined;
     }
     this.graph.put(updated);
-    await this.services.events.record(this.run.run_id, type, { key: doc.key, ...data }, doc.step_id);
+    const keyed = { key: doc.key, ...data } as EventDataByType[T];
+    await this.services.events.record(this.run.run_id, type, keyed, doc.step_id);
     return updated;
   }
 

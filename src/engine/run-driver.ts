@@ -3,7 +3,7 @@ import { MaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
-import { crossedBudget } from './budget-check.js';
+import { crossedBudget, type CrossedBudget } from './budget-check.js';
 import { DriverState } from './driver-state.js';
 import type { EngineServices } from './engine-services.js';
 import { errorInfoOf } from './error-info.js';
@@ -145,7 +145,7 @@ export class RunDriver {
       state.stopping = reason;
       if (reason.code === 'BUDGET_EXCEEDED')
         await state.services.events.record(state.run.run_id, EventType.budgetExceeded, {
-          ...reason.details,
+          ...(reason.details as unknown as CrossedBudget),
           mode: 'enforce',
         });
       this.abortAll(reason);

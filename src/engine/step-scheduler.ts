@@ -122,10 +122,11 @@ export class StepScheduler {
     const { state } = this;
     if (state.graph.waitsOnChildren(doc.key)) return;
     const ending = containerEnding(state.graph, doc, role);
-    const type = ending.status === 'failed' ? EventType.stepFailed : EventType.stepSucceeded;
     const patch = { ...ending, ended_at: state.now() };
-    const data = ending.error_info ? { error: ending.error_info } : {};
-    const done = await state.transition(doc, { statusIn: ['running'] }, patch, type, data);
+    const guard = { statusIn: ['running'] } as const;
+    const done = ending.error_info
+      ? await state.transition(doc, guard, patch, EventType.stepFailed, { error: ending.error_info })
+      : await state.transition(doc, guard, patch, EventType.stepSucceeded, {});
     if (done) state.markFinished(done);
   }
 

@@ -1,14 +1,22 @@
 import { EventEmitter } from 'node:events';
 import type * as TypedEmitterModule from 'typed-emitter';
-import type { EventDocument } from '../generated/schemas.js';
+import type { EventDataByType, EventDocument } from '../generated/schemas.js';
 import { isoNow, type Clock, systemClock } from '../domain/clock.js';
 import { newId } from '../domain/ids.js';
 import type { RunStore } from '../store/port.js';
 import type { EventType } from './event-types.js';
 
+/** A stored event whose `data` has the shape its type promises (schemas/event-data.schema.json). */
+export type LifecycleEvent<T extends EventType = EventType> = Omit<EventDocument, 'type' | 'data'> & {
+  type: T;
+  data: EventDataByType[T];
+};
+
 /** Listeners by event type, plus `event` for every one. Listeners see an event only after it is stored. */
-export type LifecycleEvents = { [K in EventType]: (event: EventDocument) => void } & {
-  event: (event: EventDocument) => void;
+export type LifecycleEvents = {
+  [K in EventType | 'event']: K extends EventType
+    ? (event: LifecycleEvent<K>) => void
+    : (event: EventDocument) => void;
 };
 
 /**
@@ -26,19 +34,20 @@ export class EventBus extends (EventEmitter as new () => TypedEmitter<LifecycleE
     this.setMaxListeners(100);
   }
 
-  async record(
+  async record<T extends EventType>(
     runId: string,
-    type: EventType,
-    data: Record<string, unknown> = {},
+    type: T,
+    data: EventDataByType[T],
     stepId?: string,
-  ): Promise<EventDocument> {
+  ): Promise<LifecycleEvent<T>> {
     // The id is chosen once, so a store retry after a lost answer recognises its own write.
-    const event = await this.store.appendEvent(
-      { run_id: runId, type, at: isoNow(this.clock), data, ...(stepId ? { step_id: stepId } : {}) },
+    const stored = await this.store.appendEvent(
+      { run_id: runId, type, at: isoNow(this.clock), data: { ...data }, ...(stepId ? { step_id: stepId } : {}) },
       newId(),
     );
-    this.emit(type, event);
-    this.emit('event', event);
+    const event = stored as unknown as LifecycleEvent<T>;
+    (this.emit as (type: T, event: LifecycleEvent<T>) => boolean)(type, event);
+    this.emit('event', stored);
     return event;
   }
 }

@@ -22,6 +22,7 @@ export interface MaestroSchemas {
   'artifact.schema.json'?: ArtifactDocument;
   'budget.schema.json'?: Budget;
   'error-info.schema.json'?: ErrorInfo;
+  'event-data.schema.json'?: EventDataByType;
   'event.schema.json'?: EventDocument;
   'lease.schema.json'?: Lease;
   'plan-document.schema.json'?: PlanDocument;
@@ -583,6 +584,121 @@ export interface UpdateStepRequest {
     [k: string]: unknown;
   };
   cost?: number;
+}
+/**
+ * The `data` of each lifecycle event type. Step events always name the step's key; an event a resumed runner writes for a change its killed predecessor stored is marked `recovered`.
+ */
+export interface EventDataByType {
+  'run.created': RunCreatedData;
+  'run.started': RunStartedData;
+  'step.started': StepStartedData;
+  'step.retrying': StepRetryingData;
+  'step.succeeded': StepSucceededData;
+  'step.failed': StepFailedData;
+  'step.skipped': StepSkippedData;
+  'step.cancelled': StepCancelledData;
+  'artifact.attached': ArtifactAttachedData;
+  'budget.exceeded': BudgetExceededData;
+  'run.succeeded': RunEndedData;
+  'run.failed': RunEndedData;
+  'run.cancelled': RunEndedData;
+}
+export interface RunCreatedData {
+  plan_id: string;
+  plan_version: string;
+  owner: string;
+  rerun_of?: {
+    run_id: string;
+    from_step: string;
+  };
+}
+export interface RunStartedData {
+  /**
+   * The runner holding the run's lease.
+   */
+  runner: string;
+}
+export interface StepStartedData {
+  key: string;
+  /**
+   * 0 for a group or fanout.
+   */
+  attempt?: number;
+  /**
+   * This runner took the step over from a runner whose lease expired.
+   */
+  takeover?: boolean;
+  /**
+   * Reported from outside the runner (API, CLI, external worker).
+   */
+  source?: 'external';
+}
+export interface StepRetryingData {
+  key: string;
+  /**
+   * The attempt that failed.
+   */
+  attempt?: number;
+  next_attempt_at?: string;
+  error?: ErrorInfo;
+  recovered?: boolean;
+}
+export interface StepSucceededData {
+  key: string;
+  attempt?: number;
+  outputs?: {
+    [k: string]: unknown;
+  };
+  source?: 'external';
+  recovered?: boolean;
+}
+export interface StepFailedData {
+  key: string;
+  attempt?: number;
+  error?: ErrorInfo;
+  source?: 'external';
+  recovered?: boolean;
+}
+export interface StepSkippedData {
+  key: string;
+  /**
+   * The step's skip_reason: condition_false, upstream_failed, upstream_skipped, …
+   */
+  reason?: string;
+  source?: 'external';
+  recovered?: boolean;
+}
+export interface StepCancelledData {
+  key: string;
+  reason?: 'cancelled' | 'budget_exceeded';
+  attempt?: number;
+  error?: ErrorInfo;
+  source?: 'external';
+  recovered?: boolean;
+}
+export interface ArtifactAttachedData {
+  artifact_id: string;
+  name: string;
+  type: string;
+  location: string;
+  sha256?: string;
+}
+export interface BudgetExceededData {
+  kind: 'max_cost' | 'max_duration_ms';
+  limit: number;
+  value: number;
+  /**
+   * enforce stopped the run; audit only recorded the crossing.
+   */
+  mode: 'enforce' | 'audit';
+}
+export interface RunEndedData {
+  status: 'succeeded' | 'failed' | 'cancelled';
+  error_info?: ErrorInfo;
+  usage: {
+    duration_ms?: number;
+    cost: number;
+  };
 }
 /**
  * Run a program. The command is an argv array and never goes through a shell unless shell is true.

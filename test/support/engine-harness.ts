@@ -5,7 +5,8 @@ import type { EventDocument, Plan, RunDocument, StepDocument } from '../../src/g
 import type { EngineOptions } from '../../src/engine/engine.js';
 import { Engine } from '../../src/maestro-engine.js';
 import type { RunStore } from '../../src/store/port.js';
-import { beforeEach } from 'vitest';
+import { beforeEach, expect } from 'vitest';
+import { findSchemaFault } from '../../src/schema/validators.js';
 import { skipUnavailable, type TestBackend } from './backends.js';
 
 export interface Harness {
@@ -28,6 +29,12 @@ export interface RunResult {
 export function createHarness(store: RunStore, options: Partial<EngineOptions> = {}): Harness {
   const workspace = mkdtempSync(join(tmpdir(), 'maestro-ws-'));
   const engine = new Engine({ store, workspace, pollMs: 20, leaseMs: 5_000, ...options });
+  // Every event an engine test causes is checked against the schema of its type's data.
+  const eventDataFaults: string[] = [];
+  engine.events.on('event', (event) => {
+    const fault = eventDataFault(event);
+    if (fault) eventDataFaults.push(fault);
+  });
   const harness: Harness = {
     engine,
     store,
@@ -46,6 +53,7 @@ export function createHarness(store: RunStore, options: Partial<EngineOptions> =
     async result(runId) {
       const detail = await engine.getRunDetail(runId);
       const events = await store.listEvents(runId, 0, 100_000);
+      expect(eventDataFaults).toEqual([]);
       return { run: detail.run, steps: Object.fromEntries(detail.steps.map((s) => [s.key, s])), events };
     },
   };
@@ -78,4 +86,10 @@ export function harnessForEachTest(backend: TestBackend): Harness {
     return opened.close;
   });
   return new Proxy({} as Harness, { get: (_, property) => current![property as keyof Harness] });
+}
+
+/** Why an event's `data` does not match schemas/event-data.schema.json for its type, if it does not. */
+export function eventDataFault(event: Pick<EventDocument, 'type' | 'data' | 'seq'>): string | undefined {
+  const fault = findSchemaFault(`event-data.schema.json#/properties/${event.type}`, event.data);
+  return fault && `event ${event.seq} ${event.type}: ${fault.message}`;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { findSchemaFault } from '../../src/schema/validators.js';
 import { pointerToJsonPath } from '../../src/schema/format-errors.js';
+import { eventDataFault } from '../support/engine-harness.js';
 
 describe('schema validation errors', () => {
   it('name the JSON path and what was expected', () => {
@@ -34,5 +35,17 @@ describe('schema validation errors', () => {
 
   it('quote keys that are not identifiers', () => {
     expect(pointerToJsonPath('/labels/team.name/0')).toBe('$.labels["team.name"][0]');
+  });
+});
+
+describe('event data schemas', () => {
+  it('refuses an event whose data does not have the shape its type promises', () => {
+    expect(eventDataFault({ type: 'run.created', seq: 1, data: { plan_id: 'p' } })).toMatch(/run\.created/);
+    expect(
+      eventDataFault({ type: 'step.skipped', seq: 2, data: { key: 'a', reason: 'condition_false', extra: 1 } }),
+    ).toBeDefined();
+    expect(
+      eventDataFault({ type: 'step.skipped', seq: 3, data: { key: 'a', reason: 'condition_false' } }),
+    ).toBeUndefined();
   });
 });
