@@ -14,9 +14,7 @@ export type LifecycleEvent<T extends EventType = EventType> = Omit<EventDocument
 
 /** Listeners by event type, plus `event` for every one. Listeners see an event only after it is stored. */
 export type LifecycleEvents = {
-  [K in EventType | 'event']: K extends EventType
-    ? (event: LifecycleEvent<K>) => void
-    : (event: EventDocument) => void;
+  [K in EventType | 'event']: K extends EventType ? (event: LifecycleEvent<K>) => void : (event: EventDocument) => void;
 };
 
 /**
