@@ -13,6 +13,7 @@ import { sendProblem } from './problem.js';
 import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { metricsRoutes, type MetricsSource } from './routes/metrics-routes.js';
 import { planRoutes } from './routes/plan-routes.js';
 import { runRoutes } from './routes/run-routes.js';
 
@@ -30,6 +31,8 @@ export interface BuildApiOptions {
   streamLimits?: StreamLimits;
   /** Step kinds a plan submitted over the API may use. Default: no exec and no shell (DEFAULT_API_KINDS). */
   submitKinds?: KindPolicy;
+  /** Served at GET /metrics when given. */
+  metrics?: MetricsSource;
 }
 
 export const API_VERSION = '0.1.0';
@@ -95,6 +98,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(planRoutes(deps));
   await app.register(runRoutes(deps));
   await app.register(eventRoutes(deps));
+  if (options.metrics) await app.register(metricsRoutes(options.metrics));
 
   let openApi: Record<string, unknown> | undefined;
   const document = () => (openApi ??= buildOpenApi(routes, { title: 'Maestro Conductor API', version: API_VERSION }));

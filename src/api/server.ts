@@ -4,6 +4,7 @@ import { Engine } from '../maestro-engine.js';
 import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
+import { PrometheusTelemetry } from '../observability/prometheus-telemetry.js';
 import { buildApi } from './app.js';
 import { TokenAuth } from './auth.js';
 
@@ -33,9 +34,11 @@ export interface RunningApiServer {
 /** Opens the store and serves the API on host:port (127.0.0.1 unless told otherwise). */
 export async function startApiServer(options: ApiServerOptions): Promise<RunningApiServer> {
   const auth = TokenAuth.fromFile(options.tokensFile);
-  const store = await openStore(options.storeUrl, { outage: { limitMs: options.storeOutageMs ?? 30_000 } });
+  const telemetry = new PrometheusTelemetry();
+  const outage = { limitMs: options.storeOutageMs ?? 30_000 };
+  const store = await openStore(options.storeUrl, { outage, telemetry });
   const allowKinds = options.allowKinds ?? onlyKinds(DEFAULT_API_KINDS);
-  const engine = new Engine({ store, allowKinds, ...options.engine });
+  const engine = new Engine({ store, allowKinds, telemetry, ...options.engine });
   try {
     const app = await buildApi({
       engine,
@@ -44,6 +47,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       logger: options.logger ?? false,
       inProcessRunner: options.inProcessRunner ?? true,
       submitKinds: allowKinds,
+      metrics: telemetry,
     });
     const url = await app.listen({ host: options.host, port: options.port });
     return {

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { Telemetry } from '../domain/telemetry.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
 import { openCliEngine } from './open-engine.js';
@@ -51,7 +52,7 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
 
 /** Opens the engine of a command, runs `work`, and always closes the store. */
 export async function withEngine<T>(
-  args: GlobalArgs & { allowKinds?: KindPolicy },
+  args: GlobalArgs & { allowKinds?: KindPolicy; telemetry?: Telemetry },
   io: CommandIo,
   work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>,
 ): Promise<T> {
@@ -67,6 +68,7 @@ export async function withEngine<T>(
     execInheritEnv: io.env.execInheritEnv,
     sandbox: io.env.sandbox,
     ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}),
+    ...(args.telemetry ? { telemetry: args.telemetry } : {}),
   });
   try {
     return await work(session);

@@ -6,6 +6,7 @@ import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { openSecretProvider } from './open-secret-provider.js';
 import { MaestroError } from '../domain/errors.js';
+import type { Telemetry } from '../domain/telemetry.js';
 import { openStore, parseStoreUrl } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 
@@ -23,6 +24,8 @@ export interface CliEngineOptions {
   execInheritEnv?: boolean | undefined;
   allowKinds?: KindPolicy | undefined;
   sandbox?: 'auto' | 'on' | 'off' | undefined;
+  /** Metrics of this runner and its store (a worker with --metrics-port). */
+  telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function openCliEngine(
     sandbox: options.sandbox ?? 'auto',
   });
   const store = await openStore(options.store, {
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...(options.storeOutageMs
       ? {
           outage: {
@@ -59,6 +63,7 @@ export async function openCliEngine(
     ...(options.pollMs ? { pollMs: options.pollMs } : {}),
     ...runner,
     ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   try {
     if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { StepDocument } from '../generated/schemas.js';
 import type { Clock } from '../domain/clock.js';
+import type { Telemetry } from '../domain/telemetry.js';
 import type { RunStore } from '../store/port.js';
 import type { SandboxMode } from './executors/exec-sandbox.js';
 import type { KindPolicy } from './kind-policy.js';
@@ -35,6 +36,8 @@ export interface EngineOptions {
   allowKinds?: KindPolicy;
   /** Give exec steps the runner's whole environment (less MAESTRO_SECRET_*) instead of the minimal one. Default false. */
   inheritEnvironment?: boolean;
+  /** Where run, step, hook and budget metrics go. Default: nowhere; `maestro serve` and `worker` pass Prometheus. */
+  telemetry?: Telemetry;
 }
 
 export interface StartRunOptions {

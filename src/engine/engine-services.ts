@@ -1,5 +1,6 @@
 import type { ArtifactDocument, RunDocument } from '../generated/schemas.js';
 import type { Clock } from '../domain/clock.js';
+import type { Telemetry } from '../domain/telemetry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
 import type { ProvenanceRefs, RunStore } from '../store/port.js';
@@ -19,6 +20,7 @@ export interface EngineServices {
   readonly leases: LeaseKeeper;
   readonly slots: RunnerSlots;
   readonly clock: Clock;
+  readonly telemetry: Telemetry;
   readonly pollMs: number;
   readonly workspace: string;
   readonly logsDir: string;

@@ -8,6 +8,7 @@ import type {
   UpdateStepRequest,
 } from '../generated/schemas.js';
 import { isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
+import { noTelemetry } from '../domain/telemetry.js';
 import { MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
@@ -71,6 +72,7 @@ export class Engine {
     const { workspace } = this.settings;
     this.runnerId = options.runnerId ?? `${hostname()}:${process.pid}:${newId()}`;
     const environment = options.environment ?? process.env;
+    const telemetry = options.telemetry ?? noTelemetry;
     this.events = new EventBus(this.store, this.clock);
     this.handlers = new HandlerRegistry();
     this.executors = createDefaultExecutors(this.handlers);
@@ -89,6 +91,7 @@ export class Engine {
       clock: this.clock,
       workspace,
       runnerId: this.runnerId,
+      telemetry,
       hooksOf: async (run) => this.hooks.hooksFor((await this.plans.ofRun(run)).compiled.plan.hooks ?? []),
     });
     this.events.on('event', (event) => this.outbox.kick(event.run_id));
@@ -100,6 +103,7 @@ export class Engine {
       leases: this.leases,
       slots: new RunnerSlots(this.settings.concurrency),
       clock: this.clock,
+      telemetry,
       pollMs: this.settings.pollMs,
       workspace,
       logsDir: this.settings.logsDir,

@@ -4,6 +4,7 @@ import { MaestroError, toMaestroError } from '../domain/errors.js';
 import type { StepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import type { DriverState } from './driver-state.js';
+import type { AttemptOutcomeLabel } from '../domain/telemetry.js';
 import { errorInfoOf } from './error-info.js';
 import { externalLease } from './external-lease.js';
 import type { AttemptOutcome } from './step-attempt.js';
@@ -23,6 +24,10 @@ export async function recordSettledOutcomes(state: DriverState): Promise<void> {
  */
 async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promise<void> {
   const step = state.graph.get(outcome.key)!;
+  const counted = (label: AttemptOutcomeLabel): void => {
+    const seconds = (state.nowMs() - Date.parse(step.started_at ?? state.now())) / 1000;
+    state.services.telemetry.attemptEnded(step.uses ?? 'none', label, seconds);
+  };
   const guard = { lease: outcome.token, statusIn: ['running'] as const };
   const written = { logs_ref: outcome.logsRef, ...(outcome.cost > 0 ? { cost: outcome.cost } : {}) };
   if (outcome.cost > 0) await state.addCost(outcome.cost);
@@ -32,6 +37,7 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
     const waiting = await state.services.store.updateStep(step.step_id, guard, patch);
     if (waiting) state.graph.put(waiting);
     state.watched.add(step.key);
+    counted('waiting');
     return;
   }
 
@@ -55,14 +61,20 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
       const final = new MaestroError(failure.code, failure.message, { retryable: false, details: failure.details });
       return recordOutcome(state, { ...outcome, kind: 'failed', error: final, cost: 0 });
     }
-    if (done) state.markFinished(done);
+    if (done) {
+      counted('succeeded');
+      state.markFinished(done);
+    }
     return;
   }
 
   const { error } = outcome;
   const stopped =
     state.stopping ?? (error.code === 'CANCELLED' || error.code === 'BUDGET_EXCEEDED' ? error : undefined);
-  if (error.code === 'LEASE_LOST') return state.refreshOne(step.key);
+  if (error.code === 'LEASE_LOST') {
+    counted('lease_lost');
+    return state.refreshOne(step.key);
+  }
   if (!stopped && error.retryable && step.attempt < step.max_attempts) {
     const retry = state.graph.compiledOf(step).retry;
     const delay = Math.min(
@@ -78,7 +90,10 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
     } as const;
     const data = { attempt: step.attempt, next_attempt_at: readyAt, error: errorInfoOf(error) };
     const retrying = await state.transition(step, guard, patch, EventType.stepRetrying, data);
-    if (retrying) state.wakeAt(step.key, readyAt);
+    if (retrying) {
+      counted('retried');
+      state.wakeAt(step.key, readyAt);
+    }
     return;
   }
   const status: StepStatus = stopped ? 'cancelled' : 'failed';
@@ -86,5 +101,8 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
   const type = status === 'cancelled' ? EventType.stepCancelled : EventType.stepFailed;
   const data = { attempt: step.attempt, error: errorInfoOf(error) };
   const ended = await state.transition(step, guard, patch, type, data);
-  if (ended) state.markFinished(ended);
+  if (ended) {
+    counted(status);
+    state.markFinished(ended);
+  }
 }

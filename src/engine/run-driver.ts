@@ -22,6 +22,7 @@ export class RunDriver {
   private readonly scheduler: StepScheduler;
   private lastRunRead = Number.NEGATIVE_INFINITY;
   private auditRecorded = false;
+  private holding = false;
 
   constructor(
     services: EngineServices,
@@ -46,6 +47,7 @@ export class RunDriver {
     try {
       const resumed = state.run.status === 'running';
       await this.markStarted();
+      if (state.mode === 'execute') this.held(resumed);
       state.graph.load(await store.listSteps(runId));
       if (resumed) await recordMissingEvents(store, events, runId, state.graph.values());
       for (const key of state.graph.keys()) state.dirty.add(key);
@@ -74,7 +76,16 @@ export class RunDriver {
     } finally {
       leases.release('run', runId);
       state.cancelTimers();
+      if (this.holding) state.services.telemetry.runsHeld(-1);
     }
+  }
+
+  /** Counts this run as driven here from now on (a resumed one as taken over). */
+  private held(resumed: boolean): void {
+    const { telemetry } = this.state.services;
+    telemetry.runStarted(this.state.compiled.plan.name, resumed);
+    telemetry.runsHeld(1);
+    this.holding = true;
   }
 
   /** True once the run is in a terminal status (its in-memory write-only inputs can go). */
@@ -123,6 +134,7 @@ export class RunDriver {
     if (run.budget.mode === 'audit') {
       if (!this.auditRecorded) {
         this.auditRecorded = true;
+        services.telemetry.budgetExceeded(crossed.kind, 'audit');
         void services.events.record(run.run_id, EventType.budgetExceeded, { ...crossed, mode: 'audit' });
       }
       return undefined;
@@ -143,11 +155,13 @@ export class RunDriver {
     const { state } = this;
     if (!state.stopping) {
       state.stopping = reason;
-      if (reason.code === 'BUDGET_EXCEEDED')
+      if (reason.code === 'BUDGET_EXCEEDED') {
+        state.services.telemetry.budgetExceeded(String(reason.details.kind), 'enforce');
         await state.services.events.record(state.run.run_id, EventType.budgetExceeded, {
           ...(reason.details as unknown as CrossedBudget),
           mode: 'enforce',
         });
+      }
       this.abortAll(reason);
     }
     while (state.inFlight.size > 0 || state.settled.length > 0) {
@@ -188,6 +202,8 @@ export class RunDriver {
     );
     if (!ended) throw new MaestroError('LEASE_LOST', `run ${run.run_id} could not be ended: another runner holds it`);
     state.run = ended;
+    const seconds = Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)) / 1000;
+    state.services.telemetry.runEnded(state.compiled.plan.name, ending.status, seconds);
     const type = { succeeded: EventType.runSucceeded, cancelled: EventType.runCancelled, failed: EventType.runFailed };
     await state.services.events.record(run.run_id, type[ending.status], {
       status: ending.status,

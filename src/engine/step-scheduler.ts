@@ -154,6 +154,8 @@ export class StepScheduler {
       return;
     }
     const takeover = doc.status === 'running';
+    const waitedMs = state.nowMs() - Date.parse(doc.ready_at ?? doc.created_at);
+    state.services.telemetry.attemptStarted(claimed.uses ?? 'none', waitedMs / 1000, takeover);
     state.graph.put(claimed);
     const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
     const controller = new AbortController();

@@ -1,4 +1,5 @@
 import { isoNow, type Clock } from '../domain/clock.js';
+import type { Telemetry } from '../domain/telemetry.js';
 import { hookCursorKey } from '../domain/hook-cursor.js';
 import type { RunDocument } from '../generated/schemas.js';
 import type { HookContext, HookRefs, ProvenanceHook } from './hook-api.js';
@@ -12,6 +13,7 @@ export interface HookOutboxOptions {
   clock: Clock;
   workspace: string;
   runnerId: string;
+  telemetry: Telemetry;
   /** The hooks of a run (from its plan's `hooks` and the always-hooks). */
   hooksOf(run: RunDocument): Promise<ProvenanceHook[]>;
 }
@@ -101,11 +103,13 @@ export class HookOutbox {
       try {
         const refs = await handler(event, context);
         if (refs) await this.writeRefs(run.run_id, refs);
+        this.options.telemetry.hookDelivered(hook.name, true);
         return;
       } catch (error) {
         lastError = error;
       }
     }
+    this.options.telemetry.hookDelivered(hook.name, false);
     await this.options.store.recordHookFailure(run.run_id, {
       hook: hook.name,
       seq: event.seq,

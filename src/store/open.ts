@@ -11,6 +11,8 @@ import {
 } from './mongo/mongo-migrations.js';
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
+import type { Telemetry } from '../domain/telemetry.js';
+import { instrumentedStore } from './instrumented-store.js';
 import type { RunStore } from './port.js';
 import { retryOnOutage, type OutagePolicy } from './retry-on-outage.js';
 
@@ -87,6 +89,8 @@ export interface OpenStoreOptions {
   log?: (line: string) => void;
   /** Wait out store outages up to a limit (the CLI and servers do); off by default. */
   outage?: OutagePolicy;
+  /** Time every operation and count outage retries into these metrics. */
+  telemetry?: Telemetry;
 }
 
 /** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
@@ -102,7 +106,17 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
     }
     store = new DocumentRunStore(await MongoDriver.open(config));
   }
-  return options.outage ? retryOnOutage(store, options.outage) : store;
+  const { telemetry, outage } = options;
+  // Timed inside the retries: each try is one store call; the retries are counted apart.
+  if (telemetry) store = instrumentedStore(store, telemetry);
+  if (!outage) return store;
+  return retryOnOutage(store, {
+    ...outage,
+    onRetry: (error, attempt, delayMs, operation) => {
+      telemetry?.storeRetry(operation);
+      outage.onRetry?.(error, attempt, delayMs, operation);
+    },
+  });
 }
 
 /** Applies (up), reverts the last (down) or lists (status) a store's migrations; only MongoDB stores have them. */

@@ -6,7 +6,7 @@ export interface OutagePolicy {
   /** How long a store may stay unreachable before the operation fails (and the run with it, resumably). */
   limitMs: number;
   /** Told about each retry, e.g. to log the outage. */
-  onRetry?: (error: Error, attempt: number, delayMs: number) => void;
+  onRetry?: (error: Error, attempt: number, delayMs: number, operation: string) => void;
 }
 
 const FIRST_DELAY_MS = 100;
@@ -18,7 +18,7 @@ const MAX_DELAY_MS = 2_000;
  * recognise their own earlier write.
  */
 export function retryOnOutage(store: RunStore, policy: OutagePolicy): RunStore {
-  const retrying = async <T>(operation: () => Promise<T>): Promise<T> => {
+  const retrying = async <T>(name: string, operation: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     let delay = FIRST_DELAY_MS;
     for (let attempt = 1; ; attempt += 1) {
@@ -26,7 +26,7 @@ export function retryOnOutage(store: RunStore, policy: OutagePolicy): RunStore {
         return await operation();
       } catch (error) {
         if (!isMaestroError(error, 'STORE_UNAVAILABLE') || Date.now() - started + delay > policy.limitMs) throw error;
-        policy.onRetry?.(error, attempt, delay);
+        policy.onRetry?.(error, attempt, delay, name);
         await sleep(delay);
         delay = Math.min(delay * 2, MAX_DELAY_MS);
       }
@@ -38,7 +38,7 @@ export function retryOnOutage(store: RunStore, policy: OutagePolicy): RunStore {
       // close ends the store; ping must say "down" now, not after the outage (readiness).
       if (typeof value !== 'function' || property === 'close' || property === 'ping') return value;
       return (...args: unknown[]) =>
-        retrying(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        retrying(String(property), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
     },
   });
 }

@@ -30,8 +30,8 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
   {
     from: /^engine\//,
     forbidden:
-      /^(api|cli|hooks)\/|^store\/(mongo|nedb)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|@seald-io\/nedb|sift)$/,
-    why: 'the engine uses the store port and the hook API only, never a front end, a driver or a built-in hook',
+      /^(api|cli|hooks|observability)\/|^store\/(mongo|nedb)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|@seald-io\/nedb|sift|prom-client)$|^@opentelemetry\/(sdk-|exporter-|resources|core|context-)/,
+    why: 'the engine uses the store port, the hook API and the OpenTelemetry API only: no front end, driver, built-in hook or telemetry SDK',
   },
   {
     from: /^(plan|domain|schema|generated)\//,
