@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs a plan end to end: `maestro-run plans/hello.json`. The code lives in dist/ (built on install).
 import { main } from '../dist/src/cli/maestro-run.js';
+import { withTracing } from '../dist/src/cli/traced-main.js';
 
 // A closed pipe (`| head`) is not an error worth a stack trace.
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await withTracing(() => main(process.argv.slice(2)));

@@ -20,6 +20,8 @@ export interface ApiServerOptions {
   allowKinds?: KindPolicy;
   /** Wait out store outages this long per operation (readiness says 503 meanwhile). Default 30 s. */
   storeOutageMs?: number;
+  /** Store calls as spans (tracing is on). */
+  traced?: boolean;
 }
 
 export interface RunningApiServer {
@@ -36,7 +38,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const auth = TokenAuth.fromFile(options.tokensFile);
   const telemetry = new PrometheusTelemetry();
   const outage = { limitMs: options.storeOutageMs ?? 30_000 };
-  const store = await openStore(options.storeUrl, { outage, telemetry });
+  const store = await openStore(options.storeUrl, { outage, telemetry, traced: options.traced ?? false });
   const allowKinds = options.allowKinds ?? onlyKinds(DEFAULT_API_KINDS);
   const engine = new Engine({ store, allowKinds, telemetry, ...options.engine });
   try {

@@ -1,4 +1,5 @@
 import { DEFAULT_STORE_URL } from '../store/open.js';
+import { tracingRequested } from '../observability/tracing.js';
 
 /**
  * The environment variables the CLI reads, in one place (flags win over them). Documented in the README's
@@ -13,6 +14,8 @@ export interface CliEnvironment {
   tokensFile: string | undefined;
   hooksConfig: string | undefined;
   storeOutageMs: number;
+  /** OTEL_* ask for traces: store calls are recorded as spans too. */
+  traced: boolean;
   noColor: boolean;
   /** `env` (MAESTRO_SECRET_<NAME>, the default), `file:<path>` (JSON or dotenv) or `module:<path>` (createSecretProvider). */
   secrets: string;
@@ -40,6 +43,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     tokensFile: env.MAESTRO_TOKENS_FILE || undefined,
     hooksConfig: env.MAESTRO_HOOKS_CONFIG || undefined,
     storeOutageMs: positiveInt(env.MAESTRO_STORE_OUTAGE_MS) ?? 60_000,
+    traced: tracingRequested(env),
     noColor: env.NO_COLOR !== undefined && env.NO_COLOR !== '',
     secrets: env.MAESTRO_SECRETS || 'env',
     execInheritEnv: env.MAESTRO_EXEC_INHERIT_ENV === '1' || env.MAESTRO_EXEC_INHERIT_ENV === 'true',

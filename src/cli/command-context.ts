@@ -69,6 +69,7 @@ export async function withEngine<T>(
     sandbox: io.env.sandbox,
     ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}),
     ...(args.telemetry ? { telemetry: args.telemetry } : {}),
+    traced: io.env.traced,
   });
   try {
     return await work(session);

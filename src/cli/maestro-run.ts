@@ -113,6 +113,7 @@ export async function main(
       secrets: env.secrets,
       execInheritEnv: env.execInheritEnv,
       sandbox: env.sandbox,
+      traced: env.traced,
     });
   } catch (error) {
     return report(error);

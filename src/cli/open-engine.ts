@@ -26,6 +26,8 @@ export interface CliEngineOptions {
   sandbox?: 'auto' | 'on' | 'off' | undefined;
   /** Metrics of this runner and its store (a worker with --metrics-port). */
   telemetry?: Telemetry | undefined;
+  /** Store calls as spans (tracing is on). */
+  traced?: boolean | undefined;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function openCliEngine(
   });
   const store = await openStore(options.store, {
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.traced ? { traced: true } : {}),
     ...(options.storeOutageMs
       ? {
           outage: {

@@ -29,6 +29,7 @@ export async function runChildPlan(
   planPath: string,
   inputs: Record<string, unknown>,
   signal: AbortSignal,
+  traceParent: string | undefined,
 ): Promise<RunDocument> {
   const planDoc = await engine.applyPlanFile(planPath, parent.owner);
   if (signal.aborted) throw signal.reason;
@@ -37,6 +38,7 @@ export async function runChildPlan(
     owner: parent.owner,
     idempotencyKey: key,
     parent: { run_id: parent.run_id, step_id: parentStepId, root_run_id: parent.root_run_id },
+    ...(traceParent ? { traceParent } : {}),
   });
   const onAbort = (): void => {
     if (isMaestroError(signal.reason) && stopsChildRuns.has(signal.reason.code))

@@ -9,6 +9,7 @@ import type { EngineServices } from './engine-services.js';
 import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
 import { SecretMasker } from './secrets/secret-masker.js';
 import type { AttemptOutcome } from './step-attempt.js';
+import { RunSpans } from './run-spans.js';
 import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
 
@@ -35,6 +36,8 @@ export class DriverState {
   readonly masker = new SecretMasker();
   stopping: MaestroError | undefined;
   lostRun = false;
+  /** The run's span in this process, and the spans of its steps and attempts that are open. */
+  readonly spans: RunSpans;
   private wake: (() => void) | undefined;
   private readonly wakeTimers = new Set<() => void>();
   private lastRefresh = Number.NEGATIVE_INFINITY;
@@ -48,6 +51,7 @@ export class DriverState {
     readonly mode: 'execute' | 'reconcile',
   ) {
     this.graph = new StepGraph(compiled);
+    this.spans = new RunSpans(run, (doc) => this.graph.parentOf(doc));
     this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
     for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {}))
       if (typeof value === 'string') this.masker.add(value);
@@ -87,6 +91,7 @@ export class DriverState {
 
   /** A finished step wakes the steps waiting on it, and frees a slot for a held-back one. */
   markFinished(doc: StepDocument): void {
+    this.spans.endStep(doc);
     for (const key of this.graph.markFinished(doc)) this.dirty.add(key);
     this.releaseBlocked();
   }

@@ -49,6 +49,8 @@ export interface StartRunOptions {
   rerunOf?: { run_id: string; from_step: string };
   /** Steps (by top-level key) whose earlier results are reused: created succeeded with these outputs. */
   reuse?: ReadonlyMap<string, StepDocument>;
+  /** W3C traceparent the run's span hangs under (an API caller's, or the parent step attempt's). */
+  traceParent?: string;
 }
 
 /** The numeric and path settings, with their defaults applied; frozen. */

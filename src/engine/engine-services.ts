@@ -47,6 +47,8 @@ export interface EngineServices {
     planPath: string,
     inputs: Record<string, unknown>,
     signal: AbortSignal,
+    /** The parent attempt's span: the child run's span hangs under it. */
+    traceParent: string | undefined,
   ): Promise<RunDocument>;
   /** Asks every unfinished child run of a run to stop (and so theirs): the run tree stops together. */
   cancelChildRuns(runId: string): Promise<void>;

@@ -108,8 +108,8 @@ export class Engine {
       workspace,
       logsDir: this.settings.logsDir,
       compiledPlanOf: (run) => this.plans.ofRun(run),
-      runChildPlan: (parent, stepId, key, path, inputs, signal) =>
-        runChildPlan(this, parent, stepId, key, path, inputs, signal),
+      runChildPlan: (parent, stepId, key, path, inputs, signal, traceParent) =>
+        runChildPlan(this, parent, stepId, key, path, inputs, signal, traceParent),
       cancelChildRuns: (runId) => cancelChildRuns(this, runId),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),

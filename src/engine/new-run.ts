@@ -42,6 +42,7 @@ export function newRunDocuments(
         }
       : {}),
     ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
+    ...(options.traceParent ? { trace_parent: options.traceParent } : {}),
   };
   const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
   return { run, steps, ...(held ? { held } : {}) };

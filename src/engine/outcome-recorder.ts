@@ -27,6 +27,12 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
   const counted = (label: AttemptOutcomeLabel): void => {
     const seconds = (state.nowMs() - Date.parse(step.started_at ?? state.now())) / 1000;
     state.services.telemetry.attemptEnded(step.uses ?? 'none', label, seconds);
+    state.spans.endAttempt(
+      step.key,
+      label,
+      outcome.cost,
+      outcome.kind === 'failed' ? outcome.error.message : undefined,
+    );
   };
   const guard = { lease: outcome.token, statusIn: ['running'] as const };
   const written = { logs_ref: outcome.logsRef, ...(outcome.cost > 0 ? { cost: outcome.cost } : {}) };

@@ -3,6 +3,7 @@ import { MaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
+import { traceContexts } from '../domain/trace-context.js';
 import { crossedBudget, type CrossedBudget } from './budget-check.js';
 import { DriverState } from './driver-state.js';
 import type { EngineServices } from './engine-services.js';
@@ -38,6 +39,14 @@ export class RunDriver {
 
   async drive(): Promise<RunDocument> {
     const { state } = this;
+    const resumed = state.run.status === 'running';
+    const traced = state.mode === 'execute' ? state.spans.startRun(state.compiled.plan.name, resumed) : undefined;
+    // The loop runs in the run span's context: store calls and hook deliveries it makes nest under it.
+    return traceContexts.with(state.spans.context, () => this.driveInSpan(resumed, traced));
+  }
+
+  private async driveInSpan(resumed: boolean, traced: string | undefined): Promise<RunDocument> {
+    const { state } = this;
     const { leases, store, events } = state.services;
     const runId = state.run.run_id;
     leases.hold('run', runId, state.runToken, () => {
@@ -45,8 +54,7 @@ export class RunDriver {
       this.abortAll(new MaestroError('LEASE_LOST', `runner ${state.runToken.owner} lost the lease of run ${runId}`));
     });
     try {
-      const resumed = state.run.status === 'running';
-      await this.markStarted();
+      await this.markStarted(traced);
       if (state.mode === 'execute') this.held(resumed);
       state.graph.load(await store.listSteps(runId));
       if (resumed) await recordMissingEvents(store, events, runId, state.graph.values());
@@ -71,7 +79,9 @@ export class RunDriver {
     } catch (error) {
       // The store is gone past its outage limit, or the lease was lost: stop the steps still running here;
       // the run stays as stored, for `resume` (or another runner) to continue.
-      this.abortAll(error instanceof MaestroError ? error : new MaestroError('INTERNAL', String(error)));
+      const stopped = error instanceof MaestroError ? error : new MaestroError('INTERNAL', String(error));
+      this.abortAll(stopped);
+      state.spans.endRun('interrupted', state.run.usage.cost, stopped.message);
       throw error;
     } finally {
       leases.release('run', runId);
@@ -104,13 +114,14 @@ export class RunDriver {
     return state.inFlight.size === 0 && state.settled.length === 0 && state.graph.topLevelDone;
   }
 
-  private async markStarted(): Promise<void> {
+  /** pending -> running, with the traceparent of the run's first span when tracing is on. */
+  private async markStarted(traceparent: string | undefined): Promise<void> {
     const { state } = this;
     if (state.run.status !== 'pending') return;
     const started = await state.services.store.updateRun(
       state.run.run_id,
       { statusIn: ['pending'], lease: state.runToken },
-      { status: 'running', started_at: state.now() },
+      { status: 'running', started_at: state.now(), ...(traceparent ? { traceparent } : {}) },
     );
     if (!started) throw new MaestroError('LEASE_LOST', `run ${state.run.run_id} changed under its runner`);
     state.run = started;
@@ -204,6 +215,7 @@ export class RunDriver {
     state.run = ended;
     const seconds = Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)) / 1000;
     state.services.telemetry.runEnded(state.compiled.plan.name, ending.status, seconds);
+    state.spans.endRun(ending.status, ended.usage.cost, ending.errorInfo?.message);
     const type = { succeeded: EventType.runSucceeded, cancelled: EventType.runCancelled, failed: EventType.runFailed };
     await state.services.events.record(run.run_id, type[ending.status], {
       status: ending.status,

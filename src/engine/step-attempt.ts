@@ -5,6 +5,7 @@ import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import type { CompiledPlan, CompiledStep } from '../plan/compile-plan.js';
 import { evaluateValue, type ExpressionContext } from '../plan/expressions.js';
 import { findSchemaFault } from '../schema/validators.js';
+import { traceContexts, type Context } from '../domain/trace-context.js';
 import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
 import { assertStepKindAllowed } from './kind-policy.js';
@@ -41,6 +42,8 @@ export interface StepAttempt {
   masker: SecretMasker;
   /** The step's `${{ }}` context, without secrets and write-only inputs (added here, for this attempt only). */
   scope: ExpressionContext;
+  /** The attempt's span: the executor runs in its context and gets its traceparent. */
+  trace: { context: Context; traceparent: string | undefined };
 }
 
 /**
@@ -76,7 +79,8 @@ export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutco
     });
     const args = resolveArgs(executor, attempt, { ...attempt.scope, inputs, secrets });
     const context = stepContextOf(attempt, { args, inputs, log, logsRef, cost });
-    const result = await settleWithinBound(executor.execute(context), controller.signal, services.clock);
+    const running = traceContexts.with(attempt.trace.context, () => executor.execute(context));
+    const result = await settleWithinBound(running, controller.signal, services.clock);
     if (controller.signal.aborted) throw controller.signal.reason;
     if (result.awaitExternal) return { kind: 'await_external', key: step.key, token, cost: cost.total, logsRef };
     // Nothing a step returns is stored before every secret in it is masked, nor when it is too big to store.
@@ -173,6 +177,7 @@ function stepContextOf(
     get sandbox() {
       return services.sandbox();
     },
+    ...(attempt.trace.traceparent ? { traceparent: attempt.trace.traceparent } : {}),
     logPath: parts.logsRef,
     logger: parts.log,
     planDirectory: attempt.planDirectory,
@@ -183,7 +188,9 @@ function stepContextOf(
     },
     runChildPlan: async (planPath, inputs) => {
       const key = `${run.run_id}:${step.key}:child`;
-      const child = await services.runChildPlan(run, step.step_id, key, planPath, inputs, controller.signal);
+      const { signal } = controller;
+      const parentSpan = attempt.trace.traceparent;
+      const child = await services.runChildPlan(run, step.step_id, key, planPath, inputs, signal, parentSpan);
       cost.total += child.usage.cost;
       return child;
     },

@@ -46,6 +46,11 @@ export interface StepContext {
   readonly environment: Readonly<Record<string, string>>;
   /** Set when programs run in the sandbox: what they may read but not change, and what they may not see. */
   readonly sandbox?: { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
+  /**
+   * W3C traceparent of this attempt's span when tracing is on: exec steps get it as TRACEPARENT, http steps as a
+   * `traceparent` header; a handler runs with the span active, so OpenTelemetry code in it nests under it.
+   */
+  readonly traceparent?: string;
   /** Absolute path of this attempt's log file. */
   readonly logPath: string;
   readonly logger: StepLogger;

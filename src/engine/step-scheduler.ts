@@ -103,6 +103,7 @@ export class StepScheduler {
     const data = { attempt: 0 };
     const started = await state.transition(doc, { statusIn: ['pending'] }, patch, EventType.stepStarted, data);
     if (!started) return;
+    state.spans.startStep(started);
     for (const childKey of state.graph.childKeysOf(doc.key)) state.dirty.add(childKey);
     state.dirty.add(doc.key);
   }
@@ -181,6 +182,7 @@ export class StepScheduler {
       controller,
       masker: state.masker,
       scope: state.contextFor(claimed),
+      trace: state.spans.startAttempt(claimed),
     }).then((outcome) => {
       state.settled.push(outcome);
       state.notify();

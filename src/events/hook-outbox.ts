@@ -1,5 +1,6 @@
 import { isoNow, type Clock } from '../domain/clock.js';
 import type { Telemetry } from '../domain/telemetry.js';
+import { contextOfTraceparent, maestroTracer, SpanStatusCode } from '../domain/trace-context.js';
 import { hookCursorKey } from '../domain/hook-cursor.js';
 import type { RunDocument } from '../generated/schemas.js';
 import type { HookContext, HookRefs, ProvenanceHook } from './hook-api.js';
@@ -98,24 +99,48 @@ export class HookOutbox {
       workspace: this.options.workspace,
       runnerId: this.options.runnerId,
     };
+    const span = maestroTracer().startSpan(
+      `maestro.hook ${hook.name}`,
+      { attributes: { 'maestro.run_id': run.run_id, 'maestro.hook': hook.name, 'maestro.event_type': event.type } },
+      contextOfTraceparent(run.traceparent),
+    );
+    try {
+      const failure = await this.deliverWithRetries(hook, handler, event, run, context);
+      span.setAttribute('maestro.outcome', failure === undefined ? 'ok' : 'failed');
+      if (failure !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Delivers with retries; after the last one the failure is recorded on the run and its message returned. */
+  private async deliverWithRetries(
+    hook: ProvenanceHook,
+    handler: NonNullable<ProvenanceHook['on']['*']>,
+    event: Parameters<typeof handler>[0],
+    run: RunDocument,
+    context: HookContext,
+  ): Promise<string | undefined> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= ATTEMPTS_PER_EVENT; attempt += 1) {
       try {
         const refs = await handler(event, context);
         if (refs) await this.writeRefs(run.run_id, refs);
         this.options.telemetry.hookDelivered(hook.name, true);
-        return;
+        return undefined;
       } catch (error) {
         lastError = error;
       }
     }
     this.options.telemetry.hookDelivered(hook.name, false);
+    const message = lastError instanceof Error ? lastError.message : String(lastError);
     await this.options.store.recordHookFailure(run.run_id, {
       hook: hook.name,
       seq: event.seq,
-      message: lastError instanceof Error ? lastError.message : String(lastError),
+      message,
       at: isoNow(this.options.clock),
     });
+    return message;
   }
 
   private async writeRefs(runId: string, refs: HookRefs): Promise<void> {

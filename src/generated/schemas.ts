@@ -371,6 +371,14 @@ export interface RunDocument {
     cost: number;
   };
   /**
+   * W3C traceparent the run's span hangs under: the caller's (API traceparent header) or its parent step attempt's.
+   */
+  trace_parent?: string;
+  /**
+   * W3C traceparent of the run's span as its first runner started it: a runner that resumes the run continues this trace.
+   */
+  traceparent?: string;
+  /**
    * ULID
    */
   parent_run_id?: string;

@@ -11,7 +11,7 @@ import {
 } from './mongo/mongo-migrations.js';
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
-import type { Telemetry } from '../domain/telemetry.js';
+import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
 import { instrumentedStore } from './instrumented-store.js';
 import type { RunStore } from './port.js';
 import { retryOnOutage, type OutagePolicy } from './retry-on-outage.js';
@@ -91,6 +91,8 @@ export interface OpenStoreOptions {
   outage?: OutagePolicy;
   /** Time every operation and count outage retries into these metrics. */
   telemetry?: Telemetry;
+  /** Record every operation as a span under the active one (tracing is on). */
+  traced?: boolean;
 }
 
 /** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
@@ -108,7 +110,7 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
   }
   const { telemetry, outage } = options;
   // Timed inside the retries: each try is one store call; the retries are counted apart.
-  if (telemetry) store = instrumentedStore(store, telemetry);
+  if (telemetry || options.traced) store = instrumentedStore(store, telemetry ?? noTelemetry, options.traced ?? false);
   if (!outage) return store;
   return retryOnOutage(store, {
     ...outage,

@@ -56,7 +56,10 @@ export interface LeaseToken {
 
 /** Fields a run may change after creation; anything else is fixed when the run is created. */
 export type RunPatch = Partial<
-  Pick<RunDocument, 'status' | 'started_at' | 'ended_at' | 'outputs' | 'error_info' | 'cancel_requested_at'>
+  Pick<
+    RunDocument,
+    'status' | 'started_at' | 'ended_at' | 'outputs' | 'error_info' | 'cancel_requested_at' | 'traceparent'
+  >
 > & { duration_ms?: number };
 
 /** Preconditions of a run update (optimistic concurrency): it applies only when they all hold. */

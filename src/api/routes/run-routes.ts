@@ -7,6 +7,7 @@ import type {
   UpdateStepRequest,
 } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
+import { isTraceparent } from '../../domain/trace-context.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { parseListRunsQuery } from '../../store/list-runs-query.js';
 import { canSee } from '../auth.js';
@@ -40,7 +41,11 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
           tags: ['runs'],
           headers: {
             type: 'object',
-            properties: { [IDEMPOTENCY_HEADER]: { type: 'string', minLength: 1, maxLength: 200 } },
+            properties: {
+              [IDEMPOTENCY_HEADER]: { type: 'string', minLength: 1, maxLength: 200 },
+              // W3C trace context: the run's span hangs under the caller's (an invalid one is ignored, as W3C says).
+              traceparent: { type: 'string', maxLength: 200 },
+            },
           },
           body: ref('api/start-run.schema.json'),
           response: { 200: ref('run.schema.json'), 201: ref('run.schema.json'), ...commonProblems },
@@ -60,6 +65,7 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
           owner: plan.owner,
           labels: body.labels ?? {},
           ...(idempotencyKey ? { idempotencyKey } : {}),
+          ...(isTraceparent(request.headers.traceparent) ? { traceParent: request.headers.traceparent } : {}),
         });
         if (created && body.execute) executeInBackground(request, run.run_id);
         return reply.code(created ? 201 : 200).send(run);

@@ -56,6 +56,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         tokensFile: args.tokens,
         logger: args.log,
         inProcessRunner: args.runner,
+        traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),
         engine: {
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),

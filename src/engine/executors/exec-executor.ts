@@ -65,6 +65,8 @@ export const execExecutor: StepExecutor = {
         MAESTRO_IDEMPOTENCY_KEY: context.idempotencyKey,
         MAESTRO_OUTPUT: outputFile,
         MAESTRO_COST: costFile,
+        // The W3C name OpenTelemetry SDKs and tools read to continue a trace.
+        ...(context.traceparent ? { TRACEPARENT: context.traceparent } : {}),
       },
     });
     const lastLine = new LastLine();

@@ -10,7 +10,7 @@ import { checkFetchTarget, type FetchTarget } from './http-address-policy.js';
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const DEFAULT_MAX_REDIRECTS = 5;
 /** Headers that still go to another origin after a redirect; everything the plan set (credentials) stays behind. */
-const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'user-agent', 'idempotency-key']);
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'user-agent', 'idempotency-key', 'traceparent']);
 
 async function readCapped(response: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -78,7 +78,11 @@ export const httpExecutor: StepExecutor = {
     const args = context.args as unknown as HttpWith;
     const allowHosts = args.allow_hosts ?? [];
     let method: string = args.method ?? (args.body === undefined ? 'GET' : 'POST');
-    let headers: Record<string, string> = { 'idempotency-key': context.idempotencyKey, ...args.headers };
+    let headers: Record<string, string> = {
+      'idempotency-key': context.idempotencyKey,
+      ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+      ...args.headers,
+    };
     let body: string | undefined;
     if (args.body !== undefined) {
       body = typeof args.body === 'string' ? args.body : JSON.stringify(args.body);
