@@ -25,7 +25,8 @@ export interface BuildApiOptions {
   inProcessRunner?: boolean;
   /** Largest request body, in bytes. Default 1 MiB. */
   bodyLimit?: number;
-  logger?: boolean;
+  /** JSON logs through Fastify's pino: the level, and whether each request is logged too. Default: none. */
+  logger?: false | { level: string; requests: boolean };
   ssePollMs?: number;
   /** Concurrent SSE streams per token and per server. Default 10 and 200. */
   streamLimits?: StreamLimits;
@@ -52,7 +53,8 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     streams: new StreamSlots(options.streamLimits ?? DEFAULT_STREAM_LIMITS),
   };
   const app = Fastify({
-    logger: options.logger ? redactingLogger : false,
+    logger: options.logger ? { ...redactingLogger, level: options.logger.level } : false,
+    disableRequestLogging: !(options.logger && options.logger.requests),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // The default query-string parser never builds nested objects: `status[$ne]=x` stays one odd key.
     routerOptions: { ignoreTrailingSlash: true },

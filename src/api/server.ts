@@ -5,6 +5,7 @@ import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-po
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 import { PrometheusTelemetry } from '../observability/prometheus-telemetry.js';
+import { logRunEvents } from '../observability/run-event-log.js';
 import { buildApi } from './app.js';
 import { TokenAuth } from './auth.js';
 
@@ -13,7 +14,8 @@ export interface ApiServerOptions {
   port: number;
   storeUrl: string;
   tokensFile: string;
-  logger?: boolean;
+  /** JSON log lines (pino, on stdout): the level, and whether each request is logged. Default: none. */
+  logger?: false | { level: string; requests: boolean };
   inProcessRunner?: boolean;
   engine?: Partial<Omit<EngineOptions, 'store'>>;
   /** Step kinds plans submitted over the API may use, and that the built-in runner executes. Default: DEFAULT_API_KINDS. */
@@ -51,6 +53,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       submitKinds: allowKinds,
       metrics: telemetry,
     });
+    if (options.logger) logRunEvents(engine.events, app.log);
     const url = await app.listen({ host: options.host, port: options.port });
     return {
       url,

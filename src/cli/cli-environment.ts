@@ -23,6 +23,8 @@ export interface CliEnvironment {
   execInheritEnv: boolean;
   /** MAESTRO_ALLOW_KINDS: `all` or a list; each command has its own default when unset. */
   allowKinds: string | undefined;
+  /** MAESTRO_LOG_LEVEL: the level of the JSON logs of `maestro worker` and `maestro serve`. */
+  logLevel: string;
   /** MAESTRO_SANDBOX: auto (default), on or off. */
   sandbox: 'auto' | 'on' | 'off';
 }
@@ -48,6 +50,7 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     secrets: env.MAESTRO_SECRETS || 'env',
     execInheritEnv: env.MAESTRO_EXEC_INHERIT_ENV === '1' || env.MAESTRO_EXEC_INHERIT_ENV === 'true',
     allowKinds: env.MAESTRO_ALLOW_KINDS || undefined,
+    logLevel: env.MAESTRO_LOG_LEVEL || 'info',
     sandbox: env.MAESTRO_SANDBOX === 'on' || env.MAESTRO_SANDBOX === 'off' ? env.MAESTRO_SANDBOX : 'auto',
   });
 }

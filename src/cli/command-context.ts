@@ -95,3 +95,6 @@ export function subcommand<A extends GlobalArgs>(module: {
 }): CommandModule<GlobalArgs, GlobalArgs> {
   return module as unknown as CommandModule<GlobalArgs, GlobalArgs>;
 }
+
+/** The levels `--log-level` and MAESTRO_LOG_LEVEL take (pino's). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

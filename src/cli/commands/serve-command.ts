@@ -3,7 +3,7 @@ import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { runnerEngineOptions } from '../open-engine.js';
 import { MaestroError } from '../../domain/errors.js';
-import type { CommandIo, GlobalArgs } from '../command-context.js';
+import { LOG_LEVELS, type CommandIo, type GlobalArgs } from '../command-context.js';
 
 type ServeArgs = GlobalArgs & {
   host: string;
@@ -12,6 +12,7 @@ type ServeArgs = GlobalArgs & {
   runner: boolean;
   'allow-kinds': string;
   log: boolean;
+  'log-level': string;
 };
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
@@ -42,7 +43,13 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         .option('log', {
           type: 'boolean',
           default: false,
-          describe: 'Log requests as JSON lines (tokens are redacted)',
+          describe: 'Log each request too (tokens and credential-like query values are redacted)',
+        })
+        .option('log-level', {
+          type: 'string',
+          default: io.env.logLevel,
+          choices: LOG_LEVELS,
+          describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
         }),
     handler: async (args) => {
       if (!args.tokens)
@@ -54,7 +61,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         port: args.port,
         storeUrl: args.store,
         tokensFile: args.tokens,
-        logger: args.log,
+        logger: args['log-level'] === 'silent' ? false : { level: args['log-level'], requests: args.log },
         inProcessRunner: args.runner,
         traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),

@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { pino } from 'pino';
+import { LOG_LEVELS, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { toMaestroError } from '../../domain/errors.js';
+import { logRunEvents } from '../../observability/run-event-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
-import { formatError } from '../render/format-error.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { PrometheusTelemetry } from '../../observability/prometheus-telemetry.js';
 
@@ -10,6 +12,7 @@ type WorkerArgs = GlobalArgs & {
   'allow-kinds': string;
   'metrics-port'?: number;
   'metrics-host': string;
+  'log-level': string;
 };
 
 /** `maestro worker`: executes runs nobody attends (from the API, `--detach`, or a dead runner) until SIGTERM/SIGINT. */
@@ -29,7 +32,13 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           type: 'number',
           describe: 'Serve Prometheus metrics at /metrics on this port (0: any)',
         })
-        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'Address of the metrics port' }),
+        .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'Address of the metrics port' })
+        .option('log-level', {
+          type: 'string',
+          default: io.env.logLevel,
+          choices: LOG_LEVELS,
+          describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
+        }),
     handler: async (args) => {
       const telemetry = args['metrics-port'] === undefined ? undefined : new PrometheusTelemetry();
       const metrics = telemetry && (await startMetricsServer(telemetry, args['metrics-host'], args['metrics-port']!));
@@ -41,15 +50,14 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           const onSignal = (): void => stop.abort();
           process.once('SIGTERM', onSignal);
           process.once('SIGINT', onSignal);
-          io.err.write(`worker ${engine.runnerId} polling ${engine.store.backend}\n`);
-          engine.events.on('event', (event) => {
-            if (event.type.startsWith('run.')) io.err.write(`${event.at} ${event.run_id} ${event.type}\n`);
-          });
-          try {
+          const logger = pino({ level: args['log-level'], base: { runner: engine.runnerId } }, io.out);
+        logger.info({ store: engine.store.backend, max_runs: args['max-runs'] }, 'worker polling');
+        logRunEvents(engine.events, logger);
+        try {
             await engine.work({
               signal: stop.signal,
               maxRuns: args['max-runs'],
-              onError: (error) => io.err.write(formatError(error)),
+              onError: (error) => logger.error({ err: toMaestroError(error) }, 'run stopped on this worker'),
             });
           } finally {
             process.off('SIGTERM', onSignal);
