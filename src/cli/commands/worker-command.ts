@@ -51,9 +51,9 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           process.once('SIGTERM', onSignal);
           process.once('SIGINT', onSignal);
           const logger = pino({ level: args['log-level'], base: { runner: engine.runnerId } }, io.out);
-        logger.info({ store: engine.store.backend, max_runs: args['max-runs'] }, 'worker polling');
-        logRunEvents(engine.events, logger);
-        try {
+          logger.info({ store: engine.store.backend, max_runs: args['max-runs'] }, 'worker polling');
+          logRunEvents(engine.events, logger);
+          try {
             await engine.work({
               signal: stop.signal,
               maxRuns: args['max-runs'],
