@@ -1,4 +1,6 @@
 import { Engine } from '../src/maestro-engine.js';
+import { PrometheusTelemetry } from '../src/observability/prometheus-telemetry.js';
+import { instrumentedStore } from '../src/store/instrumented-store.js';
 import type { BenchBackend } from './bench-backends.js';
 import { dagPlan, type Shape } from './dag-shapes.js';
 import { percentile, round, timed } from './measure.js';
@@ -26,9 +28,19 @@ export async function runDag(
   shape: Shape,
   steps: number,
   rawPerStepMs: number,
+  options: { observed?: boolean } = {},
 ): Promise<DagResult> {
-  const { store, dispose } = await backend.open();
-  const engine = new Engine({ store, concurrency: 32, pollMs: 5, workspace: process.cwd() });
+  const { store: opened, dispose } = await backend.open();
+  // Observed: Prometheus metrics and store calls timed and traced, as `maestro serve` and traced runners run.
+  const telemetry = options.observed ? new PrometheusTelemetry() : undefined;
+  const store = telemetry ? instrumentedStore(opened, telemetry, true) : opened;
+  const engine = new Engine({
+    store,
+    concurrency: 32,
+    pollMs: 5,
+    workspace: process.cwd(),
+    ...(telemetry ? { telemetry } : {}),
+  });
   try {
     const plan = dagPlan(shape, steps);
     const {

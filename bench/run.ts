@@ -13,6 +13,7 @@ import { SHAPES } from './dag-shapes.js';
 import { round } from './measure.js';
 import { runQueries } from './query-workload.js';
 import { rawWritesPerStepMs } from './raw-store-cost.js';
+import { runObservabilityOverhead } from './observability-workload.js';
 import { runScaleOut } from './scale-out-workload.js';
 
 const quick = process.argv.includes('--quick');
@@ -36,6 +37,7 @@ const config = smoke
       apiSeconds: 1,
       scaleOut: { runs: 4, steps: 3 },
       coldStarts: 1,
+      observabilityRounds: 1,
     }
   : quick
     ? {
@@ -45,6 +47,7 @@ const config = smoke
         apiSeconds: 2,
         scaleOut: { runs: 12, steps: 10 },
         coldStarts: 3,
+        observabilityRounds: 3,
       }
     : {
         dagSizes: { memory: [1000, 10_000], 'nedb-file': [1000, 10_000], mongodb: [1000, 10_000] },
@@ -53,6 +56,7 @@ const config = smoke
         apiSeconds: 5,
         scaleOut: { runs: 200, steps: 20 },
         coldStarts: 5,
+        observabilityRounds: 5,
       };
 
 const results: object[] = [];
@@ -104,6 +108,9 @@ for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || on
       peak_rss_mb: largeResult.peak_rss_mb,
     });
   }
+  // Metrics and tracing on against off, on the small DAGs.
+  for (const shape of SHAPES)
+    emit(await runObservabilityOverhead(backend, shape, small!, rawPerStep.get(small!)!, config.observabilityRounds));
   for (const runsInStore of config.queryStores[backend.name]) {
     for (const result of await runQueries(backend, runsInStore, config.querySamples, config.apiSeconds, (url) =>
       url.startsWith('mongodb') ? url : undefined,

@@ -28,7 +28,14 @@ describe('bench (smoke run, no timing assertions)', () => {
         expect(result, `${JSON.stringify(result)} lacks ${field}`).toHaveProperty(field);
     }
     const kinds = new Set(report.results.map((r) => r.workload));
-    expect([...kinds].sort()).toEqual(['cli-cold-start', 'dag', 'dag-scaling', 'query', 'raw-store-writes']);
+    expect([...kinds].sort()).toEqual([
+      'cli-cold-start',
+      'dag',
+      'dag-scaling',
+      'observability',
+      'query',
+      'raw-store-writes',
+    ]);
     for (const dag of report.results.filter((r) => r.workload === 'dag')) {
       expect(dag).toEqual(
         expect.objectContaining({
