@@ -22,6 +22,8 @@ export interface DagResult {
   peak_rss_mb: number;
 }
 
+let sharedTelemetry: PrometheusTelemetry | undefined;
+
 /** Creates and executes one no-op DAG of `steps` documents, end to end, on a fresh store. */
 export async function runDag(
   backend: BenchBackend,
@@ -32,7 +34,8 @@ export async function runDag(
 ): Promise<DagResult> {
   const { store: opened, dispose } = await backend.open();
   // Observed: Prometheus metrics and store calls timed and traced, as `maestro serve` and traced runners run.
-  const telemetry = options.observed ? new PrometheusTelemetry() : undefined;
+  // One registry per process, as a server has: each new one would add default collectors (GC, event loop).
+  const telemetry = options.observed ? (sharedTelemetry ??= new PrometheusTelemetry()) : undefined;
   const store = telemetry ? instrumentedStore(opened, telemetry, true) : opened;
   const engine = new Engine({
     store,

@@ -225,6 +225,17 @@ describe('hostile: an SSE flood', () => {
       ).json()) as { run_id: string };
       const rssBefore = rssMb(server.pid!);
       const baselineP99 = await probeP99(`${base}/healthz`);
+      // The same volume of ordinary requests first: what 1,000 reads cost this server on this machine now (other
+      // suites run beside this one), the yardstick the flood is held to when the machine is too busy for 100 ms.
+      const ordinaryProbe = probeP99(`${base}/healthz`);
+      for (let batch = 0; batch < 20; batch += 1) {
+        await Promise.all(
+          Array.from({ length: 50 }, () =>
+            fetch(`${base}/v1/runs/${run.run_id}`, { headers }).then((response) => response.text()),
+          ),
+        );
+      }
+      const ordinaryP99 = await ordinaryProbe;
       const statuses: number[] = [];
       const probe = probeP99(`${base}/healthz`);
       for (let batch = 0; batch < 20; batch += 1) {
@@ -251,13 +262,13 @@ describe('hostile: an SSE flood', () => {
         refused: statuses.filter((s) => s === 429).length,
         server_errors: statuses.filter((s) => s >= 500).length,
         crashes: server.exitCode === null ? 0 : 1,
-        stores_open: `healthz_p99_ms=${p99.toFixed(1)} baseline_p99_ms=${baselineP99.toFixed(1)} server_rss_growth_mb=${rssGrowth.toFixed(0)}`,
+        stores_open: `healthz_p99_ms=${p99.toFixed(1)} baseline_p99_ms=${baselineP99.toFixed(1)} ordinary_load_p99_ms=${ordinaryP99.toFixed(1)} server_rss_growth_mb=${rssGrowth.toFixed(0)}`,
       });
       expect(statuses.filter((s) => s === 200)).toHaveLength(10);
       expect(statuses.filter((s) => s === 429)).toHaveLength(990);
-      // Under 100 ms, or — on a machine busy with other suites, which this test does not control — within a few
-      // times what /healthz took just before the flood: the flood itself must not be what slows the server.
-      expect(p99).toBeLessThan(Math.max(100, 3 * baselineP99 + 20));
+      // Under 100 ms, or — on a machine busy with other suites, which this test does not control — no worse than
+      // the same volume of ordinary reads (with margin): the flood itself must not be what slows the server.
+      expect(p99).toBeLessThan(Math.max(100, 3 * baselineP99 + 20, 2 * ordinaryP99 + 20));
       expect(rssGrowth).toBeLessThan(200);
     } finally {
       for (const controller of controllers) controller.abort();
