@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { coercingAjv, sharedAjv } from '../schema/validators.js';
@@ -54,7 +54,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   };
   const app = Fastify({
     logger: options.logger ? { ...redactingLogger, level: options.logger.level } : false,
-    disableRequestLogging: !(options.logger && options.logger.requests),
+    logController: new LogController({ disableRequestLogging: !(options.logger && options.logger.requests) }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // The default query-string parser never builds nested objects: `status[$ne]=x` stays one odd key.
     routerOptions: { ignoreTrailingSlash: true },

@@ -97,4 +97,14 @@ export function subcommand<A extends GlobalArgs>(module: {
 }
 
 /** The levels `--log-level` and MAESTRO_LOG_LEVEL take (pino's). */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `--log-level` of the commands that log JSON lines (`maestro worker`, `maestro serve`). */
+export function logLevelOption(io: CommandIo) {
+  return {
+    type: 'string',
+    default: io.env.logLevel,
+    choices: LOG_LEVELS,
+    describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
+  } as const;
+}

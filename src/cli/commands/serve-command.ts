@@ -3,7 +3,7 @@ import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { runnerEngineOptions } from '../open-engine.js';
 import { MaestroError } from '../../domain/errors.js';
-import { LOG_LEVELS, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { logLevelOption, type CommandIo, type GlobalArgs } from '../command-context.js';
 
 type ServeArgs = GlobalArgs & {
   host: string;
@@ -45,12 +45,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
           default: false,
           describe: 'Log each request too (tokens and credential-like query values are redacted)',
         })
-        .option('log-level', {
-          type: 'string',
-          default: io.env.logLevel,
-          choices: LOG_LEVELS,
-          describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
-        }),
+        .option('log-level', logLevelOption(io)),
     handler: async (args) => {
       if (!args.tokens)
         throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', {

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { pino } from 'pino';
-import { LOG_LEVELS, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import { logLevelOption, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
 import { toMaestroError } from '../../domain/errors.js';
 import { logRunEvents } from '../../observability/run-event-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
@@ -33,12 +33,7 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           describe: 'Serve Prometheus metrics at /metrics on this port (0: any)',
         })
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'Address of the metrics port' })
-        .option('log-level', {
-          type: 'string',
-          default: io.env.logLevel,
-          choices: LOG_LEVELS,
-          describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
-        }),
+        .option('log-level', logLevelOption(io)),
     handler: async (args) => {
       const telemetry = args['metrics-port'] === undefined ? undefined : new PrometheusTelemetry();
       const metrics = telemetry && (await startMetricsServer(telemetry, args['metrics-host'], args['metrics-port']!));
