@@ -1,6 +1,6 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { RunDocument, StepDocument } from '../../src/generated/schemas.js';
+import type { Plan, RunDocument, StepDocument } from '../../src/generated/schemas.js';
 import { ManualClock } from '../../src/domain/manual-clock.js';
 import { Engine } from '../../src/maestro-engine.js';
 import { openStore } from '../../src/store/open.js';
@@ -26,8 +26,8 @@ async function onlyStep(store: RunStore, runId: string): Promise<StepDocument> {
   return step!;
 }
 
-async function startedRun(engine: Engine, plan: object): Promise<RunDocument> {
-  const planDoc = (await engine.applyPlan(plan as never)).plan;
+async function startedRun(engine: Engine, plan: Plan): Promise<RunDocument> {
+  const planDoc = (await engine.applyPlan(plan)).plan;
   return (await engine.startRun(planDoc)).run;
 }
 
