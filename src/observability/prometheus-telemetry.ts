@@ -24,6 +24,7 @@ export class PrometheusTelemetry implements Telemetry {
   private readonly held: Gauge;
   private readonly storeDuration: Histogram<'operation'>;
   private readonly storeRetries: Counter<'operation'>;
+  private readonly children = new Map<object, Map<string, unknown>>();
 
   constructor() {
     const registers = [this.registry];
@@ -122,13 +123,16 @@ export class PrometheusTelemetry implements Telemetry {
   }
 
   attemptStarted(kind: string, queueWaitSeconds: number, takeover: boolean): void {
-    this.queueWait.observe({ kind }, Math.max(0, queueWaitSeconds));
+    this.child(this.queueWait, kind, () => this.queueWait.labels(kind)).observe(Math.max(0, queueWaitSeconds));
     if (takeover) this.takeovers.inc({ lease: 'step' });
   }
 
   attemptEnded(kind: string, outcome: AttemptOutcomeLabel, seconds: number): void {
-    this.attempts.inc({ kind, outcome });
-    this.attemptDuration.observe({ kind, outcome }, Math.max(0, seconds));
+    const key = `${kind}\u0000${outcome}`;
+    this.child(this.attempts, key, () => this.attempts.labels(kind, outcome)).inc();
+    this.child(this.attemptDuration, key, () => this.attemptDuration.labels(kind, outcome)).observe(
+      Math.max(0, seconds),
+    );
     if (outcome === 'retried') this.retries.inc({ kind });
   }
 
@@ -145,7 +149,19 @@ export class PrometheusTelemetry implements Telemetry {
   }
 
   storeCall(operation: string, seconds: number): void {
-    this.storeDuration.observe({ operation }, seconds);
+    this.child(this.storeDuration, operation, () => this.storeDuration.labels(operation)).observe(seconds);
+  }
+
+  /**
+   * The labelled child of a metric, made once per label values: on the hot path (every store call, every
+   * attempt) prom-client then skips hashing the label object on each observation.
+   */
+  private child<T>(metric: object, key: string, make: () => T): T {
+    let byKey = this.children.get(metric) as Map<string, T> | undefined;
+    if (!byKey) this.children.set(metric, (byKey = new Map<string, T>()));
+    let found = byKey.get(key);
+    if (found === undefined) byKey.set(key, (found = make()));
+    return found;
   }
 
   storeRetry(operation: string): void {
