@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMaestroError } from '../domain/errors.js';
+import { wrapOperations } from './operation-proxy.js';
 import type { RunStore } from './port.js';
 
 export interface OutagePolicy {
@@ -32,13 +33,8 @@ export function retryOnOutage(store: RunStore, policy: OutagePolicy): RunStore {
       }
     }
   };
-  return new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      // close ends the store; ping must say "down" now, not after the outage (readiness).
-      if (typeof value !== 'function' || property === 'close' || property === 'ping') return value;
-      return (...args: unknown[]) =>
-        retrying(String(property), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-    },
-  });
+  // close ends the store; ping must say "down" now, not after the outage (readiness).
+  return wrapOperations(store, (name, call) =>
+    name === 'close' || name === 'ping' ? undefined : (...args) => retrying(name, () => call(...args)),
+  );
 }
