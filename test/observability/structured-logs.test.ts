@@ -3,16 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { MAESTRO, MAESTRO_RUN, runCli, startCli, startServe } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli, startServe } from '../support/spawn-cli.js';
 
 const CANARY = 'canary-5d1f0c9a7e3b';
-
-function logLines(stdout: string): Array<Record<string, unknown>> {
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
 
 async function runWorker(level: string): Promise<{ lines: Array<Record<string, unknown>>; all: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'maestro-logs-'));
@@ -50,7 +43,7 @@ async function runWorker(level: string): Promise<{ lines: Array<Record<string, u
   worker.kill('SIGTERM');
   const ended = await worker.output;
   expect(ended.code).toBe(0);
-  return { lines: logLines(stdout), all: stdout + ended.stderr };
+  return { lines: jsonLines(stdout), all: stdout + ended.stderr };
 }
 
 describe('structured logs', () => {
@@ -107,7 +100,7 @@ describe('structured logs', () => {
       await server.output;
     }
     expect(stdout).not.toContain(token);
-    const lines = logLines(stdout);
+    const lines = jsonLines(stdout);
     expect(lines.some((line) => (line.req as { url?: string } | undefined)?.url === '/v1/runs?token=***')).toBe(true);
     expect(lines.find((line) => line.event === 'step.succeeded')).toMatchObject({ step_key: 'a', attempt: 1 });
   });
