@@ -11,6 +11,7 @@ import {
 } from './mongo/mongo-migrations.js';
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
+import { NedbSnapshotDriver } from './nedb/nedb-snapshot.js';
 import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
 import { instrumentedStore } from './instrumented-store.js';
 import type { RunStore } from './port.js';
@@ -93,6 +94,11 @@ export interface OpenStoreOptions {
   telemetry?: Telemetry;
   /** Record every operation as a span under the active one (tracing is on). */
   traced?: boolean;
+  /**
+   * Only reads follow: an embedded store in files is read as a snapshot, without its lock, so this works while
+   * another process runs on it (a MongoDB store needs nothing different).
+   */
+  readOnly?: boolean;
 }
 
 /** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
@@ -100,7 +106,8 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
   const config = parseStoreUrl(url, options.cwd);
   let store: RunStore;
   if (config.kind === 'nedb') {
-    store = new DocumentRunStore(await NedbDriver.open(config));
+    const snapshot = options.readOnly === true && !config.inMemory;
+    store = new DocumentRunStore(snapshot ? new NedbSnapshotDriver(config) : await NedbDriver.open(config));
   } else {
     if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
       const applied = await runMigrations('up', config.url, config.database);

@@ -16,11 +16,13 @@ import type { NedbRunStoreConfig } from './nedb-config.js';
 import { NedbDirectoryLock } from './nedb-lock.js';
 
 // @seald-io/nedb is CommonJS whose typings declare an ES default export; require gives the class itself.
-const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof NedbModule.default.default;
-type NedbStore = InstanceType<typeof Datastore<StoredDocument>>;
+export const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as typeof NedbModule.default.default;
+export type NedbStore = InstanceType<typeof Datastore<StoredDocument>>;
 // The matcher NeDB runs its own queries with: the same semantics as the datastore, decided in this process.
-const { match } = createRequire(import.meta.url)('@seald-io/nedb/lib/model.js') as {
+export const { match, deserialize } = createRequire(import.meta.url)('@seald-io/nedb/lib/model.js') as {
   match: (doc: object, query: object) => boolean;
+  /** One line of a datafile as NeDB's loader reads it (dates and all). */
+  deserialize: (line: string) => Record<string, unknown>;
 };
 
 function isUniqueViolation(error: unknown): boolean {
@@ -34,7 +36,7 @@ function translate(error: unknown): unknown {
   return error;
 }
 
-class NedbCollection implements DocumentCollection {
+export class NedbCollection implements DocumentCollection {
   constructor(private readonly store: NedbStore) {}
 
   async insertOne(doc: StoredDocument): Promise<void> {
@@ -147,13 +149,7 @@ export class NedbDriver implements DocumentDriver {
         if (!config.inMemory) store.setAutocompactionInterval(config.autocompactionIntervalMs);
         stores.set(name, store);
       }
-      for (const index of storeIndexes) {
-        await stores.get(index.collection)?.ensureIndexAsync({
-          fieldName: Object.keys(index.keys),
-          unique: index.unique ?? false,
-          sparse: index.sparse ?? false,
-        });
-      }
+      for (const [name, store] of stores) await ensureIndexes(name, store);
       return new NedbDriver(stores, lock, config);
     } catch (error) {
       // Interval timers of the files already loaded would keep the process alive after the error is reported.
@@ -179,5 +175,16 @@ export class NedbDriver implements DocumentDriver {
       if (this.lock) await store.compactDatafileAsync();
     }
     this.lock?.release();
+  }
+}
+
+/** The store's indexes on one collection's NeDB datastore. */
+export async function ensureIndexes(collection: string, store: NedbStore): Promise<void> {
+  for (const index of storeIndexes.filter((i) => i.collection === collection)) {
+    await store.ensureIndexAsync({
+      fieldName: Object.keys(index.keys),
+      unique: index.unique ?? false,
+      sparse: index.sparse ?? false,
+    });
   }
 }
