@@ -50,9 +50,12 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
     });
 }
 
-/** Opens the engine of a command, runs `work`, and always closes the store. */
+/**
+ * Opens the engine of a command, runs `work`, and always closes the store. `readOnly` commands read a snapshot of
+ * an embedded store that another process may hold.
+ */
 export async function withEngine<T>(
-  args: GlobalArgs & { allowKinds?: KindPolicy; telemetry?: Telemetry },
+  args: GlobalArgs & { allowKinds?: KindPolicy; telemetry?: Telemetry; readOnly?: boolean },
   io: CommandIo,
   work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>,
 ): Promise<T> {
@@ -69,6 +72,7 @@ export async function withEngine<T>(
     sandbox: io.env.sandbox,
     ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}),
     ...(args.telemetry ? { telemetry: args.telemetry } : {}),
+    ...(args.readOnly ? { readOnly: true } : {}),
     traced: io.env.traced,
   });
   try {
@@ -107,4 +111,13 @@ export function logLevelOption(io: CommandIo) {
     choices: LOG_LEVELS,
     describe: 'Level of the JSON log lines on stdout (env MAESTRO_LOG_LEVEL)',
   } as const;
+}
+
+/** withEngine for a command that only reads. */
+export function withReadOnlyEngine<T>(
+  args: GlobalArgs,
+  io: CommandIo,
+  work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>,
+): Promise<T> {
+  return withEngine({ ...args, readOnly: true }, io, work);
 }

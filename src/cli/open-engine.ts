@@ -28,6 +28,8 @@ export interface CliEngineOptions {
   telemetry?: Telemetry | undefined;
   /** Store calls as spans (tracing is on). */
   traced?: boolean | undefined;
+  /** The command only reads: see OpenStoreOptions.readOnly. */
+  readOnly?: boolean | undefined;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function openCliEngine(
   const store = await openStore(options.store, {
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...(options.traced ? { traced: true } : {}),
+    ...(options.readOnly ? { readOnly: true } : {}),
     ...(options.storeOutageMs
       ? {
           outage: {

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import type { RunDocument, StepDocument } from '../generated/schemas.js';
 import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
@@ -12,7 +11,7 @@ import { assertStepKindAllowed } from './kind-policy.js';
 import type { SecretMasker } from './secrets/secret-masker.js';
 import { resolveStepSecrets } from './secrets/step-secrets.js';
 import type { StepContext, StepExecutor, UpstreamStep } from './step-context.js';
-import { StepLog } from './step-log.js';
+import { StepLog, stepLogPath } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
 
 /** How one attempt ended, for the driver to record under the attempt's lease. */
@@ -52,11 +51,7 @@ export interface StepAttempt {
  */
 export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutcome> {
   const { services, run, step, compiled, token, controller, masker } = attempt;
-  const logsRef = join(
-    services.logsDir,
-    run.run_id,
-    `${step.key.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${step.attempt}.log`,
-  );
+  const logsRef = stepLogPath(services.logsDir, run.run_id, step.key, step.attempt);
   const log = new StepLog(logsRef, masker);
   const cost = { total: 0 };
   const cancelTimeout = compiled.timeoutMs

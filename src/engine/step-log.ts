@@ -1,7 +1,12 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { SecretMasker } from './secrets/secret-masker.js';
 import type { StepLogger } from './step-context.js';
+
+/** Where one attempt of a step writes its log: also where `runs logs -f` looks before the attempt has ended. */
+export function stepLogPath(logsDir: string, runId: string, stepKey: string, attempt: number): string {
+  return join(logsDir, runId, `${stepKey.replace(/[^A-Za-z0-9._[\]-]/g, '_')}.${attempt}.log`);
+}
 
 /**
  * One attempt's log file (`logs_ref`). Opened on first write. Every secret the run knows is masked, also when a

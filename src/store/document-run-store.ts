@@ -87,6 +87,7 @@ export class DocumentRunStore implements RunStore {
     const query: Filter = {};
     if (filter.owner !== undefined) query.owner = filter.owner;
     if (filter.name !== undefined) query.name = filter.name;
+    if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
     return pageNewestFirst(this.plans, Collection.plans, query, page);
   }
 

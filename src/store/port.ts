@@ -33,6 +33,8 @@ export interface RunFilter {
 export interface PlanFilter {
   owner?: string;
   name?: string;
+  /** The versions of one plan. */
+  plan_id?: string;
 }
 
 export interface RunDetail {

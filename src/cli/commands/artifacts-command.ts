@@ -1,7 +1,14 @@
 import type { CommandModule } from 'yargs';
 import type { AttachArtifactRequest } from '../../generated/schemas.js';
 import { assertMatchesSchema } from '../../schema/validators.js';
-import { emit, subcommand, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import {
+  emit,
+  subcommand,
+  withEngine,
+  withReadOnlyEngine,
+  type CommandIo,
+  type GlobalArgs,
+} from '../command-context.js';
 import { formatTable } from '../render/table.js';
 
 type ArtifactsArgs = GlobalArgs & {
@@ -65,7 +72,7 @@ export function artifactsCommand(io: CommandIo): CommandModule<GlobalArgs, Artif
             command: 'list <run_id>',
             describe: 'List the artifacts of a run',
             handler: (args: ArtifactsArgs) =>
-              withEngine(args, io, async ({ engine }) => {
+              withReadOnlyEngine(args, io, async ({ engine }) => {
                 const { artifacts } = await engine.getRunDetail(args.run_id);
                 emit(io, args, artifacts, () =>
                   formatTable(

@@ -1,7 +1,14 @@
 import type { CommandModule } from 'yargs';
-import { MaestroError } from '../../domain/errors.js';
-import { emit, subcommand, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import {
+  emit,
+  subcommand,
+  withEngine,
+  withReadOnlyEngine,
+  type CommandIo,
+  type GlobalArgs,
+} from '../command-context.js';
 import { formatTable } from '../render/table.js';
+import { resolvePlan } from '../resolve-plan.js';
 
 type PlansArgs = GlobalArgs & { file?: string; plan_id?: string; version?: string; limit: number; cursor?: string };
 
@@ -29,7 +36,7 @@ export function plansCommand(io: CommandIo): CommandModule<GlobalArgs, PlansArgs
             describe: 'List plan versions, newest first',
             builder: (b) => b.option('limit', { type: 'number', default: 50 }).option('cursor', { type: 'string' }),
             handler: (args: PlansArgs) =>
-              withEngine(args, io, async ({ store }) => {
+              withReadOnlyEngine(args, io, async ({ store }) => {
                 const page = await store.listPlans(args.owner ? { owner: args.owner } : {}, {
                   limit: args.limit,
                   ...(args.cursor ? { cursor: args.cursor } : {}),
@@ -50,13 +57,12 @@ export function plansCommand(io: CommandIo): CommandModule<GlobalArgs, PlansArgs
         .command(
           subcommand<PlansArgs>({
             command: 'show <plan_id>',
-            describe: 'Show a plan version (the newest unless --version)',
-            builder: (b) => b.option('version', { type: 'string' }),
+            describe: 'Show a plan version (by plan id or name; the newest unless --version)',
+            builder: (b) =>
+              b.option('version', { type: 'string', describe: 'A version, or its first 12 characters as listed' }),
             handler: (args: PlansArgs) =>
-              withEngine(args, io, async ({ store }) => {
-                const planDoc = await store.getPlan(args.plan_id!, args.version);
-                if (!planDoc)
-                  throw new MaestroError('PLAN_NOT_FOUND', `no plan ${args.plan_id}`, { details: { path: 'plan_id' } });
+              withReadOnlyEngine(args, io, async ({ store }) => {
+                const planDoc = await resolvePlan(store, args.plan_id!, { version: args.version, owner: args.owner });
                 io.out.write(`${JSON.stringify(planDoc, null, 2)}\n`);
               }),
           }),

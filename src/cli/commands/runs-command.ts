@@ -4,8 +4,16 @@ import type { PlanDocument, StepDocument } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { ID_PATTERN } from '../../domain/ids.js';
 import { parseListRunsQuery } from '../../store/list-runs-query.js';
-import { emit, subcommand, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
+import {
+  emit,
+  subcommand,
+  withEngine,
+  withReadOnlyEngine,
+  type CommandIo,
+  type GlobalArgs,
+} from '../command-context.js';
 import { exitCodeOfRunStatus } from '../exit-codes.js';
+import { followStepLog } from '../follow-step-log.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';
 import { formatTable } from '../render/table.js';
 import { readStepLog, stripControlSequences } from '../render/terminal-text.js';
@@ -28,15 +36,27 @@ type RunsArgs = GlobalArgs & {
   from?: string;
   step?: string;
   after: number;
+  follow: boolean;
 };
 
+/** One row of `runs show`: an error beside a step only while it explains the step's state. */
 function describeStep(step: StepDocument): string[] {
+  const notes: string[] = [];
+  if (step.skip_reason === 'reused') notes.push('reused from the earlier run');
+  else if (step.skip_reason) notes.push(step.skip_reason.replace(/_/g, ' '));
+  if (step.child_run_id) notes.push(`child run ${step.child_run_id}`);
+  const error = step.error_info ? `${step.error_info.code}: ${step.error_info.message}` : '';
+  if (error && ['failed', 'cancelled', 'skipped'].includes(step.status)) notes.push(error);
+  else if (error && step.status !== 'succeeded') notes.push(`previous attempt: ${error}`);
+  const duration =
+    step.started_at && step.ended_at ? `${Date.parse(step.ended_at) - Date.parse(step.started_at)}ms` : '';
   return [
     step.key,
     step.status,
     String(step.attempt),
     step.uses ?? 'group',
-    stripControlSequences(step.error_info?.message ?? ''),
+    duration,
+    stripControlSequences(notes.join('; ')),
   ];
 }
 
@@ -104,7 +124,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
                 .option('limit', { type: 'number', default: 50 })
                 .option('cursor', { type: 'string' }),
             handler: (args: RunsArgs) =>
-              withEngine(args, io, async ({ store }) => {
+              withReadOnlyEngine(args, io, async ({ store }) => {
                 const raw: Record<string, unknown> = {};
                 if (args.status !== undefined) raw.status = args.status;
                 if (args.owner !== undefined) raw.owner = args.owner;
@@ -141,7 +161,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
             command: 'show <run_id>',
             describe: 'A run with its steps and artifacts',
             handler: (args: RunsArgs) =>
-              withEngine(args, io, async ({ engine }) => {
+              withReadOnlyEngine(args, io, async ({ engine }) => {
                 const detail = await engine.getRunDetail(args.run_id!);
                 emit(io, args, detail, () => {
                   const { run } = detail;
@@ -158,7 +178,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
                   return (
                     head +
                     error +
-                    formatTable(['STEP', 'STATUS', 'ATTEMPT', 'USES', 'ERROR'], detail.steps.map(describeStep)) +
+                    formatTable(['STEP', 'STATUS', 'ATTEMPT', 'USES', 'TIME', 'NOTE'], detail.steps.map(describeStep)) +
                     artifacts
                   );
                 });
@@ -222,11 +242,25 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
         .command(
           subcommand<RunsArgs>({
             command: 'logs <run_id>',
-            describe: "Print the steps' captured logs (one step with --step)",
-            builder: (b) => b.option('step', { type: 'string', describe: 'Step key' }),
+            describe: "Print the steps' captured logs (one step with --step; -f follows it as it is written)",
+            builder: (b) =>
+              b.option('step', { type: 'string', describe: 'Step key' }).option('follow', {
+                alias: 'f',
+                type: 'boolean',
+                default: false,
+                describe: "Print the step's log as it is written, until its attempt ends (needs --step)",
+              }),
             handler: (args: RunsArgs) =>
-              withEngine(args, io, async ({ engine }) => {
+              withReadOnlyEngine(args, io, async ({ engine, store }) => {
                 const { steps } = await engine.getRunDetail(args.run_id!);
+                if (args.follow) {
+                  if (args.step === undefined)
+                    throw new MaestroError('INPUT_INVALID', '--follow needs --step <key>', {
+                      details: { path: '--step' },
+                    });
+                  await followStepLog(store, args.run_id!, args.step, io.out);
+                  return;
+                }
                 const chosen = steps.filter((s) => s.logs_ref && (args.step === undefined || s.key === args.step));
                 if (args.step !== undefined && chosen.length === 0)
                   throw new MaestroError('STEP_NOT_FOUND', `run ${args.run_id} has no logs for step ${args.step}`, {
@@ -246,7 +280,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
             builder: (b) =>
               b.option('after', { type: 'number', default: 0, describe: 'Only events with a larger seq' }),
             handler: (args: RunsArgs) =>
-              withEngine(args, io, async ({ engine, store }) => {
+              withReadOnlyEngine(args, io, async ({ engine, store }) => {
                 await engine.getRunDetail(args.run_id!);
                 const events = await store.listEvents(args.run_id!, args.after, 100_000);
                 if (args.json)
