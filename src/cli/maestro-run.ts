@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import type { RunDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus } from '../domain/status.js';
+import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
 import { openCliEngine } from './open-engine.js';
@@ -74,6 +75,7 @@ export async function main(
         describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
       })
       .check((parsed) => {
+        if (parsed.help || parsed.version) return true;
         if (!parsed._[0] && !parsed.resume) throw new Error('give a plan file, or --resume <run_id>');
         return true;
       })
@@ -83,7 +85,7 @@ export async function main(
         throw new MaestroError('INPUT_INVALID', message ?? error?.message ?? 'invalid arguments');
       })
       .help()
-      .version(false)
+      .version(packageVersion())
       .parseAsync();
     const planArgument = (args as unknown as { _: Array<string | number> })._[0];
     args.plan = planArgument === undefined || planArgument === '' ? undefined : String(planArgument);
@@ -91,7 +93,9 @@ export async function main(
     io.err.write(formatError(error));
     return ExitCode.invalidInput;
   }
-  if ((args as unknown as { help?: boolean }).help) return ExitCode.succeeded;
+  // yargs has printed the help or the version.
+  const asked = args as unknown as { help?: boolean; version?: boolean };
+  if (asked.help || asked.version) return ExitCode.succeeded;
 
   const json = args.json || !io.out.isTTY;
   const report = (error: unknown): number => {

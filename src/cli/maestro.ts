@@ -15,6 +15,7 @@ import { withGlobalOptions, type CommandIo, type GlobalArgs } from './command-co
 import { ExitCode, exitCodeOf } from './exit-codes.js';
 import { errorAsJson, formatError } from './render/format-error.js';
 import { MaestroError } from '../domain/errors.js';
+import { packageVersion } from '../schema/schema-files.js';
 
 /** `maestro <command>`: everything but running a plan in the foreground. Returns the exit code. */
 export async function main(
@@ -24,10 +25,18 @@ export async function main(
   const env = readCliEnvironment();
   const io: CommandIo = { ...streams, env, exitCode: ExitCode.succeeded };
   const wantsJson = argv.includes('--json');
+  // Only before a command: `plans show --version <v>` is a plan version.
+  if (argv[0] === '--version') {
+    streams.out.write(`${packageVersion()}\n`);
+    return ExitCode.succeeded;
+  }
   try {
     await withGlobalOptions(yargs(argv), env)
       .scriptName('maestro')
-      .usage('$0 <command>\n\nMaestro Conductor admin CLI. `maestro-run <plan.json>` runs a plan in the foreground.')
+      .usage(
+        '$0 <command>\n\nMaestro Conductor admin CLI. `maestro-run <plan.json>` runs a plan in the foreground.\n' +
+          '`maestro --version` prints the version.',
+      )
       .command(validateCommand(io))
       .command(graphCommand(io))
       .command(plansCommand(io))

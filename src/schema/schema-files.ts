@@ -17,6 +17,14 @@ export function schemasDirectory(): string {
   throw new Error('schemas/ directory not found next to the maestro-conductor package');
 }
 
+/** The version in this package's package.json (beside schemas/), as `--version` prints it. */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(dirname(schemasDirectory()), 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 export interface SchemaFile {
   /** Path relative to schemas/, which is also the schema's $id, e.g. `steps/exec.schema.json`. */
   id: string;

@@ -1,9 +1,9 @@
 import { execFileSync, execSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
 
 const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 
@@ -26,6 +26,33 @@ describe('README', () => {
 
   it('documents exactly the step fields of schemas/plan.schema.json', () => {
     expect(tableFields('step-fields')).toEqual(schemaFields((s) => s.$defs.step.properties));
+  });
+
+  it('names only files that are in the repository', () => {
+    const linked = [...readme.matchAll(/\]\(([^)#:]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!);
+    const mentioned = [
+      ...readme.matchAll(/\b((?:plans|examples|schemas|bench|migrations|scripts|docs)\/[\w./-]+\.\w+)/g),
+    ].map((m) => m[1]!);
+    const missing = [...new Set([...linked, ...mentioned])].filter((path) => !existsSync(join(REPO_ROOT, path)));
+    expect(missing).toEqual([]);
+    expect(linked.length + mentioned.length).toBeGreaterThan(10);
+  });
+
+  it('runs the inputs-file example as written', async () => {
+    const line = readme.split('\n').find((l) => l.startsWith('maestro-run plans/fan-out.json --inputs '))!;
+    // Paths in the README are relative to the repository; the run gets a workspace of its own.
+    const args = line
+      .split('#')[0]!
+      .trim()
+      .split(/ +/)
+      .slice(1)
+      .map((arg) => (existsSync(join(REPO_ROOT, arg)) ? join(REPO_ROOT, arg) : arg));
+    const result = await runCli(MAESTRO_RUN, [...args, '--json'], {
+      cwd: mkdtempSync(join(tmpdir(), 'maestro-readme-')),
+    });
+    expect(result.code).toBe(0);
+    const inputs = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', 'inputs.json'), 'utf8')) as unknown;
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({ type: 'result', run: { status: 'succeeded', inputs } });
   });
 
   it('quick start works on a fresh copy of the repository (with the installed node_modules)', () => {

@@ -20,11 +20,13 @@ const COLOR: Record<string, string> = {
 };
 const LOG_TAIL_LINES = 12;
 const BAR_WIDTH = 30;
+// Redrawn this often with no event too, so the clocks of running steps move.
+const TICK_MS = 500;
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
-function elapsed(step: StepDocument, now: number): string {
-  if (!step.started_at) return '';
-  const end = step.ended_at ? Date.parse(step.ended_at) : now;
-  const ms = Math.max(0, end - Date.parse(step.started_at));
+function elapsed(from: string | undefined, to: string | undefined, now: number): string {
+  if (!from) return '';
+  const ms = Math.max(0, (to ? Date.parse(to) : now) - Date.parse(from));
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
@@ -36,11 +38,14 @@ export function logTail(path: string | undefined, lines = LOG_TAIL_LINES): strin
 
 /**
  * The TTY view of `maestro-run`: the step tree with status, attempt and elapsed time, a progress bar of finished
- * steps, and at the end the log tail of a failed step. It redraws in place, at most ten times a second.
+ * steps with the run's clock, and at the end the log tail of a failed step. It redraws in place, at most ten times a
+ * second on events and twice a second without, so the clocks of running steps move.
  */
 export class LiveRunView {
   private drawnLines = 0;
+  private frames = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly ticker: NodeJS.Timeout;
   private drawing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -48,7 +53,10 @@ export class LiveRunView {
     private readonly store: RunStore,
     private readonly runId: string,
     private readonly color: boolean,
-  ) {}
+  ) {
+    this.ticker = setInterval(() => this.changed(), TICK_MS);
+    this.ticker.unref();
+  }
 
   /** Ask for a redraw soon (events arrive in bursts). */
   changed(): void {
@@ -59,6 +67,7 @@ export class LiveRunView {
   }
 
   async finish(): Promise<void> {
+    clearInterval(this.ticker);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.drawing;
@@ -88,16 +97,17 @@ export class LiveRunView {
       ['succeeded', 'failed', 'skipped', 'cancelled'].includes(step.status),
     ).length;
     const filled = leaves.length === 0 ? 0 : Math.round((finished / leaves.length) * BAR_WIDTH);
+    const spinner = final ? '' : ` ${SPINNER[(this.frames += 1) % SPINNER.length]}`;
     const lines = [
       `${this.paint('1', run.plan_name)}  run ${run.run_id}  ${this.paint(COLOR[run.status], run.status)}`,
-      `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${finished}/${leaves.length} steps`,
+      `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${finished}/${leaves.length} steps  ${elapsed(run.started_at ?? run.created_at, run.ended_at, now)}${spinner}`,
     ];
     const walk = (parentId: string, depth: number): void => {
       for (const step of byParent.get(parentId) ?? []) {
         const attempt = step.attempt > 1 ? `  attempt ${step.attempt}/${step.max_attempts}` : '';
         const reason = step.skip_reason ? `  (${step.skip_reason})` : '';
         lines.push(
-          `${'  '.repeat(depth + 1)}${this.paint(COLOR[step.status], ICON[step.status] ?? '?')} ${step.key}  ${this.paint(COLOR[step.status], step.status)}${attempt}  ${elapsed(step, now)}${reason}`,
+          `${'  '.repeat(depth + 1)}${this.paint(COLOR[step.status], ICON[step.status] ?? '?')} ${step.key}  ${this.paint(COLOR[step.status], step.status)}${attempt}  ${elapsed(step.started_at, step.ended_at, now)}${reason}`,
         );
         walk(step.step_id, depth + 1);
       }
