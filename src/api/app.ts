@@ -13,6 +13,7 @@ import { sendProblem } from './problem.js';
 import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { logRoutes } from './routes/log-routes.js';
 import { metricsRoutes, type MetricsSource } from './routes/metrics-routes.js';
 import { planRoutes } from './routes/plan-routes.js';
 import { runRoutes } from './routes/run-routes.js';
@@ -100,6 +101,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(planRoutes(deps));
   await app.register(runRoutes(deps));
   await app.register(eventRoutes(deps));
+  await app.register(logRoutes(deps));
   if (options.metrics) await app.register(metricsRoutes(options.metrics));
 
   let openApi: Record<string, unknown> | undefined;

@@ -65,7 +65,12 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
     const responses: Schema = {};
     for (const [status, schema] of Object.entries((response as Record<string, Schema> | undefined) ?? {})) {
       const isProblem = Number(status) >= 400;
-      const contentType = isProblem ? 'application/problem+json' : 'application/json';
+      // A route answering other than JSON (a log's text) says so with its schema's contentMediaType.
+      const contentType = isProblem
+        ? 'application/problem+json'
+        : typeof schema.contentMediaType === 'string'
+          ? schema.contentMediaType
+          : 'application/json';
       responses[status] = {
         description: isProblem ? 'Problem' : 'OK',
         content: {

@@ -121,6 +121,11 @@ export class Engine {
     };
   }
 
+  /** Where this runner writes its steps' logs (`logs_ref`s point into it). */
+  get logsDirectory(): string {
+    return this.settings.logsDir;
+  }
+
   registerHandler(name: string, handler: StepHandler): this {
     this.handlers.register(name, handler);
     return this;

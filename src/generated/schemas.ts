@@ -18,6 +18,7 @@ export interface MaestroSchemas {
   'api/run-detail.schema.json'?: RunDetail;
   'api/run-page.schema.json'?: RunPage;
   'api/start-run.schema.json'?: StartRunRequest;
+  'api/step-log-query.schema.json'?: StepLogQuery;
   'api/update-step.schema.json'?: UpdateStepRequest;
   'artifact.schema.json'?: ArtifactDocument;
   'budget.schema.json'?: Budget;
@@ -580,6 +581,20 @@ export interface StartRunRequest {
    * Also execute it on the server's in-process runner.
    */
   execute?: boolean;
+}
+export interface StepLogQuery {
+  /**
+   * Which attempt's log; default the step's current attempt.
+   */
+  attempt?: number;
+  /**
+   * Bytes already had: the log from this byte on (resume a stream here).
+   */
+  offset?: number;
+  /**
+   * Keep the response open and stream what the attempt writes until it ends.
+   */
+  follow?: boolean;
 }
 /**
  * Report a step's status from outside the runner (external workers, manual steps).

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventDocument, ListEventsQuery } from '../../generated/schemas.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { EventType } from '../../events/event-types.js';
 import { callerAndRun, onRun, ref, type ApiDeps } from '../api-deps.js';
+import { streamResponse, type OpenStream } from '../streamed-response.js';
 
 const SSE_BATCH = 500;
 /** The events that end a run's stream once sent. */
@@ -15,8 +15,6 @@ const RUN_END_EVENTS: ReadonlySet<string> = new Set([
 ]);
 /** Polls after the run's status says it ended, waiting for its end event, before the stream ends anyway. */
 const END_EVENT_POLLS = 40;
-/** How long a stream waits for a client to read a full socket buffer before dropping it. */
-const SLOW_CLIENT_MS = 5_000;
 
 /**
  * A run's stored events from a seq on: a JSON page, or with `Accept: text/event-stream` a Server-Sent Events
@@ -38,48 +36,22 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
           return { items: await deps.store.listEvents(runId, after, request.query.limit ?? 500) };
         }
         // Refused (429) before the stream opens; the slot is given back however the stream ends.
-        const release = deps.streams.acquire(request.headers.authorization ?? '');
-        reply.hijack();
-        const out = reply.raw;
-        out.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        let open = true;
-        // The response's close is the client going away (the request's may fire as soon as its body is read).
-        out.on('close', () => {
-          open = false;
-          release();
-        });
-        // A client that does not read is dropped, not buffered for: a full socket buffer gets a short while to drain.
-        const send = async (text: string): Promise<void> => {
-          if (!open || out.write(text)) return;
-          const drained = await Promise.race([
-            once(out, 'drain').then(() => true),
-            sleep(SLOW_CLIENT_MS).then(() => false),
-          ]);
-          if (!drained) {
-            open = false;
-            out.destroy();
-          }
-        };
-        const sendEvent = (event: EventDocument): Promise<void> =>
-          send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-        try {
-          await streamEvents();
-        } finally {
-          release();
-          out.end();
-        }
-        return reply;
+        return streamResponse(
+          deps,
+          request,
+          reply,
+          { 'content-type': 'text/event-stream', connection: 'keep-alive' },
+          (stream) => streamEvents(stream),
+        );
 
-        async function streamEvents(): Promise<void> {
+        async function streamEvents(stream: OpenStream): Promise<void> {
+          const send = (text: string) => stream.send(text);
+          const sendEvent = (event: EventDocument) =>
+            send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
           let ended = false;
           // The run's status is written before its run.succeeded/failed/cancelled event: the stream ends only once
           // that event is sent (or a while after the status says the run ended, should it never come).
-          for (let polls = 0; open; polls += 1) {
+          for (let polls = 0; stream.open; polls += 1) {
             const events = await deps.store.listEvents(runId, after, SSE_BATCH);
             for (const event of events) {
               await sendEvent(event);
