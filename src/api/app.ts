@@ -13,7 +13,10 @@ import { sendProblem } from './problem.js';
 import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
+import { consoleRoutes } from './routes/console-routes.js';
 import { logRoutes } from './routes/log-routes.js';
+import { principalRoutes } from './routes/principal-routes.js';
+import { provenanceRoutes } from './routes/provenance-routes.js';
 import { metricsRoutes, type MetricsSource } from './routes/metrics-routes.js';
 import { planRoutes } from './routes/plan-routes.js';
 import { runRoutes } from './routes/run-routes.js';
@@ -35,6 +38,8 @@ export interface BuildApiOptions {
   submitKinds?: KindPolicy;
   /** Served at GET /metrics when given. */
   metrics?: MetricsSource;
+  /** Serve the web console at /console/ (the built files of dist/console). Default false. */
+  console?: boolean;
 }
 
 export const API_VERSION = '0.1.0';
@@ -102,6 +107,9 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(runRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(logRoutes(deps));
+  await app.register(principalRoutes(deps));
+  await app.register(provenanceRoutes(deps));
+  if (options.console) await app.register(consoleRoutes());
   if (options.metrics) await app.register(metricsRoutes(options.metrics));
 
   let openApi: Record<string, unknown> | undefined;

@@ -24,6 +24,8 @@ export interface ApiServerOptions {
   storeOutageMs?: number;
   /** Store calls as spans (tracing is on). */
   traced?: boolean;
+  /** Serve the web console at /console/. Default true. */
+  console?: boolean;
 }
 
 export interface RunningApiServer {
@@ -52,6 +54,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       inProcessRunner: options.inProcessRunner ?? true,
       submitKinds: allowKinds,
       metrics: telemetry,
+      console: options.console ?? true,
     });
     if (options.logger) logRunEvents(engine.events, app.log);
     const url = await app.listen({ host: options.host, port: options.port });

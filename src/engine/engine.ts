@@ -121,6 +121,11 @@ export class Engine {
     };
   }
 
+  /** This runner's workspace: artifact paths, ledger manifests and attestations are under it. */
+  get workspaceDirectory(): string {
+    return this.settings.workspace;
+  }
+
   /** Where this runner writes its steps' logs (`logs_ref`s point into it). */
   get logsDirectory(): string {
     return this.settings.logsDir;

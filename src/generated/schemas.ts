@@ -13,7 +13,9 @@ export interface MaestroSchemas {
   'api/list-runs-query.schema.json'?: ListRunsQuery;
   'api/plan-created.schema.json'?: PlanCreated;
   'api/plan-page.schema.json'?: PlanPage;
+  'api/principal.schema.json'?: Principal;
   'api/problem.schema.json'?: Problem;
+  'api/provenance-check.schema.json'?: ProvenanceCheck;
   'api/rerun.schema.json'?: RerunRequest;
   'api/run-detail.schema.json'?: RunDetail;
   'api/run-page.schema.json'?: RunPage;
@@ -301,6 +303,13 @@ export interface PlanPage {
   next_cursor?: string;
 }
 /**
+ * Who a token is: the owner it acts for and its role (reader reads; runner also creates and changes; admin sees every owner).
+ */
+export interface Principal {
+  owner: string;
+  role: 'reader' | 'runner' | 'admin';
+}
+/**
  * An error answer (RFC 9457 application/problem+json) with Maestro's stable code.
  */
 export interface Problem {
@@ -319,6 +328,26 @@ export interface Problem {
   field?: string;
   in?: 'body' | 'querystring' | 'params' | 'headers';
   expected?: string;
+}
+/**
+ * A run's provenance as this server checks it now: each claim-ledger manifest's hash chain, and the run's signed attestation (when this server's workspace holds them).
+ */
+export interface ProvenanceCheck {
+  manifests: {
+    path: string;
+    manifest_id?: string;
+    valid: boolean;
+    error?: string;
+  }[];
+  attestation?: {
+    path: string;
+    /**
+     * Absent when no public key is at hand to check it with.
+     */
+    valid?: boolean;
+    subjects?: number;
+    error?: string;
+  };
 }
 /**
  * Start a new run linked to an old one, reusing the outputs of the steps before from_step.

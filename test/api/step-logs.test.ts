@@ -45,8 +45,9 @@ describe('GET /v1/runs/{run_id}/steps/{step_id}/logs', () => {
     const arrivals: number[] = [];
     let text = '';
     const decoder = new TextDecoder();
-    for await (const chunk of response.body!) {
-      text += decoder.decode(chunk, { stream: true });
+    const reader = response.body!.getReader();
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      text += decoder.decode(read.value, { stream: true });
       arrivals.push(Date.now());
     }
     expect([...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]))).toEqual(

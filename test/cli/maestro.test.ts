@@ -191,6 +191,11 @@ describe('maestro serve (the real binary)', () => {
     expect(
       (await fetch(`${url}/v1/runs`, { headers: { authorization: 'Bearer serve-test-token-0123456789' } })).status,
     ).toBe(200);
+    // The console is served from the package, with its own page and bundle.
+    const page = await fetch(`${url}/console/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('src="/console/console.js"');
+    expect((await fetch(`${url}/console/console.js`)).headers.get('content-type')).toContain('javascript');
     server.kill('SIGTERM');
     const result = await server.output;
     expect(result.code).toBe(0);
@@ -198,7 +203,7 @@ describe('maestro serve (the real binary)', () => {
     expect(result.stderr).not.toContain('serve-test-token');
   });
 
-  it('starts with --no-runner and a tokens file of hashes, and logs requests without a token sent in the query string', async () => {
+  it('starts with --no-runner, --no-ui and a tokens file of hashes, and logs requests without a token sent in the query string', async () => {
     const cwd = workspace();
     const token = 'hashed-only-token-0123456789';
     writeFileSync(
@@ -208,11 +213,13 @@ describe('maestro serve (the real binary)', () => {
       }),
     );
     const { server, url } = await startServe(
-      ['--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--log'],
+      ['--tokens', 'tokens.json', '--store', 'memory://', '--no-runner', '--no-ui', '--log'],
       { cwd },
     );
     expect((await fetch(`${url}/v1/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect((await fetch(`${url}/v1/runs?access_token=${token}`)).status).toBeGreaterThanOrEqual(400);
+    // --no-ui: the API only.
+    expect((await fetch(`${url}/console/`)).status).toBe(404);
     server.kill('SIGTERM');
     const result = await server.output;
     expect(result.code).toBe(0);

@@ -13,13 +13,14 @@ type ServeArgs = GlobalArgs & {
   'allow-kinds': string;
   log: boolean;
   'log-level': string;
+  ui: boolean;
 };
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
 export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs> {
   return {
     command: 'serve',
-    describe: 'Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)',
+    describe: 'Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) and the web console (/console/)',
     builder: (y) =>
       y
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'Interface to bind (loopback by default)' })
@@ -45,7 +46,12 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
           default: false,
           describe: 'Log each request too (tokens and credential-like query values are redacted)',
         })
-        .option('log-level', logLevelOption(io)),
+        .option('log-level', logLevelOption(io))
+        .option('ui', {
+          type: 'boolean',
+          default: true,
+          describe: 'Serve the web console at /console/; --no-ui leaves only the API',
+        }),
     handler: async (args) => {
       if (!args.tokens)
         throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', {
@@ -58,6 +64,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         tokensFile: args.tokens,
         logger: args['log-level'] === 'silent' ? false : { level: args['log-level'], requests: args.log },
         inProcessRunner: args.runner,
+        console: args.ui,
         traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),
         engine: {
@@ -75,6 +82,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         },
       });
       io.err.write(`maestro API listening on ${server.url} (store ${server.store.backend})\n`);
+      if (args.ui) io.err.write(`console: ${server.url}/console/ (sign in with a token of the tokens file)\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGTERM', stop);
