@@ -152,6 +152,15 @@ describeWithBrowser('the web console in headless Chromium', () => {
     await reader.goto(`${api.baseUrl}/console/#/runs/${runId}`);
     await reader.locator('tr[data-step="approve"]').waitFor();
     expect(await reader.getByRole('button', { name: /Cancel run|Resume run|Rerun|Approve|Reject/ }).count()).toBe(0);
+    // Readable in a narrow window: one column, wide tables and the DAG scroll inside their boxes, not the page.
+    await reader.setViewportSize({ width: 420, height: 900 });
+    const pageWidth = await reader.evaluate(
+      () =>
+        (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+          .scrollWidth,
+    );
+    expect(pageWidth).toBeLessThanOrEqual(420);
+    await reader.screenshot({ path: join(SCREENSHOTS, 'run-page-narrow.png'), fullPage: true });
     expect(readerProblems).toEqual([]);
 
     const other = await (await browser.newContext()).newPage();
