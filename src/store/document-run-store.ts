@@ -18,11 +18,13 @@ import type {
   RunGuard,
   RunPatch,
   RunStore,
+  RunTreeRemoval,
   StepGuard,
   StepPatch,
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
 import { GuardedWrites } from './guarded-writes.js';
+import { RunRetention } from './run-retention.js';
 import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
@@ -41,6 +43,7 @@ export class DocumentRunStore implements RunStore {
   private readonly artifacts: DocumentCollection;
   private readonly events: DocumentCollection;
   private readonly guarded: GuardedWrites;
+  private readonly retention: RunRetention;
   /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
   private readonly lastSeq = new Map<string, number>();
 
@@ -53,6 +56,12 @@ export class DocumentRunStore implements RunStore {
     this.artifacts = driver.collection(Collection.artifacts);
     this.events = driver.collection(Collection.events);
     this.guarded = new GuardedWrites(driver);
+    this.retention = new RunRetention({
+      runs: this.runs,
+      steps: this.steps,
+      events: this.events,
+      artifacts: this.artifacts,
+    });
   }
 
   // ---- plans
@@ -353,6 +362,21 @@ export class DocumentRunStore implements RunStore {
   async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
     const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
     return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
+  }
+
+  // ---- retention
+
+  listEndedRootRuns(
+    endedBefore: string,
+    statuses: readonly string[],
+    limit: number,
+    after?: RunDocument,
+  ): Promise<RunDocument[]> {
+    return this.retention.endedRootRuns(endedBefore, statuses, limit, after);
+  }
+
+  removeRunTree(rootRunId: string, dryRun: boolean): Promise<RunTreeRemoval> {
+    return this.retention.removeTree(rootRunId, dryRun);
   }
 
   ping(): Promise<void> {

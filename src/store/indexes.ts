@@ -22,6 +22,9 @@ export const storeIndexes: readonly IndexSpec[] = [
     unique: true,
     sparse: true,
   },
+  // Retention: a root run's tree, and ended runs by age.
+  { collection: Collection.runs, name: 'runs_root', keys: { root_run_id: 1 } },
+  { collection: Collection.runs, name: 'runs_status_ended', keys: { status: 1, ended_at: 1 }, sparse: true },
   { collection: Collection.steps, name: 'steps_run_key', keys: { run_id: 1, key: 1 }, unique: true },
   { collection: Collection.artifacts, name: 'artifacts_run', keys: { run_id: 1, created_at: 1 } },
   { collection: Collection.events, name: 'events_run_seq', keys: { run_id: 1, seq: 1 }, unique: true },

@@ -30,6 +30,12 @@ export interface RunFilter {
   created_before?: string;
 }
 
+/** What removing one run tree removed (or would remove), counted per collection. */
+export interface RunTreeRemoval {
+  run_ids: string[];
+  removed: { runs: number; steps: number; events: number; artifacts: number };
+}
+
 export interface PlanFilter {
   owner?: string;
   name?: string;
@@ -180,6 +186,23 @@ export interface RunStore {
   appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument>;
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
+
+  // Retention
+  /**
+   * Root runs (no parent) that ended before the cutoff, with one of `statuses` (any ended one when empty), oldest
+   * first; `after` (a run of the previous page) pages on.
+   */
+  listEndedRootRuns(
+    endedBefore: string,
+    statuses: readonly string[],
+    limit: number,
+    after?: RunDocument,
+  ): Promise<RunDocument[]>;
+  /**
+   * Removes an ended root run with its child runs and their steps, events and artifacts (the root last, so a removal
+   * cut short is found again); with `dryRun`, only counts them. CONFLICT when a run of the tree has not ended.
+   */
+  removeRunTree(rootRunId: string, dryRun: boolean): Promise<RunTreeRemoval>;
 
   /** Throws STORE_UNAVAILABLE when the store does not answer. */
   ping(): Promise<void>;

@@ -4,6 +4,7 @@ import { logLevelOption, withEngine, type CommandIo, type GlobalArgs } from '../
 import { toMaestroError } from '../../domain/errors.js';
 import { logRunEvents } from '../../observability/run-event-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
+import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { PrometheusTelemetry } from '../../observability/prometheus-telemetry.js';
 
@@ -13,7 +14,11 @@ type WorkerArgs = GlobalArgs & {
   'metrics-port'?: number;
   'metrics-host': string;
   'log-level': string;
+  'prune-older-than'?: string;
 };
+
+// A worker that prunes does it when it starts, then this often.
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** `maestro worker`: executes runs nobody attends (from the API, `--detach`, or a dead runner) until SIGTERM/SIGINT. */
 export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerArgs> {
@@ -33,12 +38,18 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           describe: 'Serve Prometheus metrics at /metrics on this port (0: any)',
         })
         .option('metrics-host', { type: 'string', default: '127.0.0.1', describe: 'Address of the metrics port' })
-        .option('log-level', logLevelOption(io)),
+        .option('log-level', logLevelOption(io))
+        .option('prune-older-than', {
+          type: 'string',
+          describe: 'Also remove ended runs older than this (30d, 12h…) at start and hourly, as `maestro prune` does',
+        }),
     handler: async (args) => {
       const telemetry = args['metrics-port'] === undefined ? undefined : new PrometheusTelemetry();
       const metrics = telemetry && (await startMetricsServer(telemetry, args['metrics-host'], args['metrics-port']!));
       if (metrics) io.err.write(`metrics on ${metrics.url}\n`);
       const allowKinds = parseKindPolicy(args['allow-kinds']);
+      const pruneAgeMs =
+        args['prune-older-than'] === undefined ? undefined : parseAge(args['prune-older-than'], '--prune-older-than');
       try {
         await withEngine({ ...args, allowKinds, ...(telemetry ? { telemetry } : {}) }, io, async ({ engine }) => {
           const stop = new AbortController();
@@ -48,6 +59,26 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           const logger = pino({ level: args['log-level'], base: { runner: engine.runnerId } }, io.out);
           logger.info({ store: engine.store.backend, max_runs: args['max-runs'] }, 'worker polling');
           logRunEvents(engine.events, logger);
+          const prune = async (): Promise<void> => {
+            try {
+              const report = await pruneRuns(engine.store, {
+                olderThanMs: pruneAgeMs!,
+                statuses: [],
+                dryRun: false,
+                includeProvenance: false,
+                workspace: engine.workspaceDirectory,
+                now: new Date(),
+              });
+              logger.info(
+                { cutoff: report.cutoff, removed: report.removed, skipped: report.skipped },
+                'pruned ended runs',
+              );
+            } catch (error) {
+              logger.error({ err: toMaestroError(error) }, 'pruning failed; the worker goes on');
+            }
+          };
+          const pruning = pruneAgeMs === undefined ? undefined : setInterval(() => void prune(), PRUNE_EVERY_MS);
+          if (pruneAgeMs !== undefined) void prune();
           try {
             await engine.work({
               signal: stop.signal,
@@ -55,6 +86,7 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
               onError: (error) => logger.error({ err: toMaestroError(error) }, 'run stopped on this worker'),
             });
           } finally {
+            clearInterval(pruning);
             process.off('SIGTERM', onSignal);
             process.off('SIGINT', onSignal);
           }
