@@ -17,6 +17,7 @@ import { consoleRoutes } from './routes/console-routes.js';
 import { logRoutes } from './routes/log-routes.js';
 import { principalRoutes } from './routes/principal-routes.js';
 import { provenanceRoutes } from './routes/provenance-routes.js';
+import { scheduleRoutes } from './routes/schedule-routes.js';
 import { metricsRoutes, type MetricsSource } from './routes/metrics-routes.js';
 import { planRoutes } from './routes/plan-routes.js';
 import { runRoutes } from './routes/run-routes.js';
@@ -109,6 +110,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(logRoutes(deps));
   await app.register(principalRoutes(deps));
   await app.register(provenanceRoutes(deps));
+  await app.register(scheduleRoutes(deps));
   if (options.console) await app.register(consoleRoutes());
   if (options.metrics) await app.register(metricsRoutes(options.metrics));
 

@@ -58,12 +58,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
     if (options.logger) logRunEvents(engine.events, app.log);
     const url = await app.listen({ host: options.host, port: options.port });
+    // A server that runs runs fires schedules too; with --no-runner the workers do.
+    const stopScheduling = new AbortController();
+    const scheduling =
+      (options.inProcessRunner ?? true)
+        ? engine.runSchedules(stopScheduling.signal, (error) =>
+            app.log.error({ err: error }, 'firing schedules failed'),
+          )
+        : Promise.resolve();
     return {
       url,
       app,
       engine,
       store,
       async close() {
+        stopScheduling.abort();
+        await scheduling;
         await app.close();
         engine.close();
         await store.close();

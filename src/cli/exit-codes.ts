@@ -24,6 +24,7 @@ const invalidInputCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'RUN_NOT_FOUND',
   'PLAN_NOT_FOUND',
   'STEP_NOT_FOUND',
+  'SCHEDULE_NOT_FOUND',
   'STEP_ILLEGAL_TRANSITION',
   'RUN_ILLEGAL_TRANSITION',
   'IDEMPOTENCY_CONFLICT',

@@ -5,6 +5,7 @@ import { ledgerCommand } from './commands/ledger-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { plansCommand } from './commands/plans-command.js';
 import { pruneCommand } from './commands/prune-command.js';
+import { schedulesCommand } from './commands/schedules-command.js';
 import { runsCommand } from './commands/runs-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { stepsCommand } from './commands/steps-command.js';
@@ -49,6 +50,7 @@ export async function main(
       .command(migrateCommand(io))
       .command(ledgerCommand(io))
       .command(pruneCommand(io))
+      .command(schedulesCommand(io))
       .command(verifyCommand(io))
       .completion('completion', 'Print a shell completion script (bash/zsh)')
       .demandCommand(1, 'name a command; --help lists them')

@@ -5,6 +5,7 @@ import { Engine } from '../maestro-engine.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { openSecretProvider } from './open-secret-provider.js';
+import { schedulerClock } from './scheduler-clock.js';
 import { MaestroError } from '../domain/errors.js';
 import type { Telemetry } from '../domain/telemetry.js';
 import { openStore, parseStoreUrl } from '../store/open.js';
@@ -70,6 +71,7 @@ export async function openCliEngine(
     ...runner,
     ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    schedulerNow: schedulerClock(),
   });
   try {
     if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);

@@ -38,6 +38,8 @@ export interface EngineOptions {
   inheritEnvironment?: boolean;
   /** Where run, step, hook and budget metrics go. Default: nowhere; `maestro serve` and `worker` pass Prometheus. */
   telemetry?: Telemetry;
+  /** The time schedules are created and fired by (default: the clock); tests drive several workers with one. */
+  schedulerNow?: () => Date;
 }
 
 export interface StartRunOptions {
@@ -51,6 +53,8 @@ export interface StartRunOptions {
   reuse?: ReadonlyMap<string, StepDocument>;
   /** W3C traceparent the run's span hangs under (an API caller's, or the parent step attempt's). */
   traceParent?: string;
+  /** The schedule tick this run is for. */
+  schedule?: { schedule_id: string; scheduled_for: string };
 }
 
 /** The numeric and path settings, with their defaults applied; frozen. */

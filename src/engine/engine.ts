@@ -37,6 +37,8 @@ import { execEnvironmentOf, sandboxOf } from './runner-environment.js';
 import { RunnerSlots } from './runner-slots.js';
 import { envSecretProvider } from './secrets/secret-provider.js';
 import type { StepExecutor } from './step-context.js';
+import { ScheduleService } from './schedules/schedule-service.js';
+import { SCHEDULE_POLL_MS, Scheduler } from './schedules/scheduler.js';
 
 export type { EngineOptions, StartRunOptions } from './engine-options.js';
 export { MINIMAL_EXEC_ENV } from './runner-environment.js';
@@ -64,6 +66,11 @@ export class Engine {
   /** Write-only inputs of the runs this process started: held in memory only, never stored. */
   private readonly writeOnlyInputs = new Map<string, Record<string, unknown>>();
   private readonly clock: Clock;
+  /** Fires due schedule ticks (workers and servers run its loop). */
+  readonly scheduler: Scheduler;
+  /** Schedules as the CLI and the API manage them. */
+  readonly schedules: ScheduleService;
+  private readonly schedulerNow: () => Date;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -119,6 +126,11 @@ export class Engine {
       kindPolicy: options.allowKinds ?? allKinds(),
       sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
+    this.scheduler = new Scheduler(this.store, (planDoc, startOptions) => this.startRun(planDoc, startOptions));
+    this.schedulerNow = options.schedulerNow ?? (() => this.clock.now());
+    this.schedules = new ScheduleService(this.store, this.schedulerNow, this.scheduler, (planDoc, inputs) =>
+      this.plans.compileStored(planDoc).validateInputs(inputs),
+    );
   }
 
   /** This runner's workspace: artifact paths, ledger manifests and attestations are under it. */
@@ -353,6 +365,14 @@ export class Engine {
       active.add(driving);
     }
     await Promise.allSettled(active);
+  }
+
+  /**
+   * Fires due schedule ticks every second until the signal aborts (workers, and servers that run runs, do this;
+   * a tick's run is created once however many fire it).
+   */
+  runSchedules(signal: AbortSignal, onError: (error: unknown) => void): Promise<void> {
+    return this.scheduler.loop(signal, this.schedulerNow, SCHEDULE_POLL_MS, onError);
   }
 
   async getRunDetail(runId: string) {

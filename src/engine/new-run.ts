@@ -43,6 +43,7 @@ export function newRunDocuments(
       : {}),
     ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
     ...(options.traceParent ? { trace_parent: options.traceParent } : {}),
+    ...(options.schedule ?? {}),
   };
   const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
   return { run, steps, ...(held ? { held } : {}) };

@@ -7,10 +7,12 @@
 export interface MaestroSchemas {
   'api/attach-artifact.schema.json'?: AttachArtifactRequest;
   'api/create-plan.schema.json'?: CreatePlanRequest;
+  'api/create-schedule.schema.json'?: CreateScheduleRequest;
   'api/event-page.schema.json'?: EventPage;
   'api/list-events-query.schema.json'?: ListEventsQuery;
   'api/list-plans-query.schema.json'?: ListPlansQuery;
   'api/list-runs-query.schema.json'?: ListRunsQuery;
+  'api/list-schedules-query.schema.json'?: ListSchedulesQuery;
   'api/plan-created.schema.json'?: PlanCreated;
   'api/plan-page.schema.json'?: PlanPage;
   'api/principal.schema.json'?: Principal;
@@ -19,6 +21,7 @@ export interface MaestroSchemas {
   'api/rerun.schema.json'?: RerunRequest;
   'api/run-detail.schema.json'?: RunDetail;
   'api/run-page.schema.json'?: RunPage;
+  'api/schedule-page.schema.json'?: SchedulePage;
   'api/start-run.schema.json'?: StartRunRequest;
   'api/step-log-query.schema.json'?: StepLogQuery;
   'api/update-step.schema.json'?: UpdateStepRequest;
@@ -32,6 +35,7 @@ export interface MaestroSchemas {
   'plan.schema.json'?: Plan;
   'retry.schema.json'?: RetryPolicy;
   'run.schema.json'?: RunDocument;
+  'schedule.schema.json'?: ScheduleDocument;
   'step.schema.json'?: StepDocument;
   'steps/exec.schema.json'?: ExecWith;
   'steps/handler.schema.json'?: HandlerWith;
@@ -113,6 +117,22 @@ export interface Plan {
    */
   env_passthrough?: string[];
   /**
+   * Run this plan on a cron: `maestro plans apply` keeps one schedule per owner and plan name from it.
+   */
+  schedule?: {
+    cron: string;
+    timezone?: string;
+    inputs?: {
+      [k: string]: unknown;
+    };
+    labels?: {
+      [k: string]: string;
+    };
+    catchup?: 'skip' | 'one' | 'all';
+    catchup_limit?: number;
+    paused?: boolean;
+  };
+  /**
    * @minItems 1
    * @maxItems 20000
    */
@@ -189,6 +209,21 @@ export interface ArtifactSpec {
   url?: string;
   media_type?: string;
 }
+export interface CreateScheduleRequest {
+  plan_id: string;
+  cron: string;
+  timezone?: string;
+  name?: string;
+  inputs?: {
+    [k: string]: unknown;
+  };
+  labels?: {
+    [k: string]: string;
+  };
+  catchup?: 'skip' | 'one' | 'all';
+  catchup_limit?: number;
+  paused?: boolean;
+}
 export interface EventPage {
   items: EventDocument[];
 }
@@ -264,6 +299,10 @@ export interface ListRunsQuery {
   /**
    * Opaque; from next_cursor of the previous page.
    */
+  cursor?: string;
+}
+export interface ListSchedulesQuery {
+  limit?: number;
   cursor?: string;
 }
 export interface PlanCreated {
@@ -442,6 +481,14 @@ export interface RunDocument {
   request_sha256?: string;
   lease?: Lease;
   cancel_requested_at?: string;
+  /**
+   * ULID
+   */
+  schedule_id?: string;
+  /**
+   * The schedule tick this run is for.
+   */
+  scheduled_for?: string;
   rerun_of?: {
     /**
      * ULID
@@ -592,6 +639,55 @@ export interface ArtifactDocument {
 export interface RunPage {
   items: RunDocument[];
   next_cursor?: string;
+}
+export interface SchedulePage {
+  items: ScheduleDocument[];
+  next_cursor?: string;
+}
+/**
+ * Starts runs of a plan on a cron: workers create each tick's run once, under the key schedule id + tick time.
+ */
+export interface ScheduleDocument {
+  schedule_id: string;
+  name: string;
+  owner: string;
+  /**
+   * Each tick runs the plan's newest version.
+   */
+  plan_id: string;
+  /**
+   * Five fields (minute hour day month weekday), or six with seconds first.
+   */
+  cron: string;
+  /**
+   * IANA time zone the cron is read in.
+   */
+  timezone: string;
+  inputs: {
+    [k: string]: unknown;
+  };
+  labels: {
+    [k: string]: string;
+  };
+  /**
+   * Ticks missed while no worker ran: none of them, the latest one, or all (up to catchup_limit, the latest).
+   */
+  catchup: 'skip' | 'one' | 'all';
+  catchup_limit: number;
+  paused: boolean;
+  created_at: string;
+  /**
+   * The first tick not handled yet.
+   */
+  next_tick_at: string;
+  /**
+   * The newest tick a run was created for.
+   */
+  last_tick_at?: string;
+  /**
+   * owner:plan name, for the one schedule a plan file's `schedule` block keeps.
+   */
+  plan_key?: string;
 }
 export interface StartRunRequest {
   plan_id: string;

@@ -1,4 +1,11 @@
-import type { ArtifactDocument, EventDocument, PlanDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import type {
+  ArtifactDocument,
+  EventDocument,
+  PlanDocument,
+  RunDocument,
+  ScheduleDocument,
+  StepDocument,
+} from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
@@ -19,12 +26,15 @@ import type {
   RunPatch,
   RunStore,
   RunTreeRemoval,
+  ScheduleGuard,
+  SchedulePatch,
   StepGuard,
   StepPatch,
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
 import { GuardedWrites } from './guarded-writes.js';
 import { RunRetention } from './run-retention.js';
+import { ScheduleDocuments } from './schedule-documents.js';
 import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
@@ -44,6 +54,7 @@ export class DocumentRunStore implements RunStore {
   private readonly events: DocumentCollection;
   private readonly guarded: GuardedWrites;
   private readonly retention: RunRetention;
+  private readonly scheduleDocs: ScheduleDocuments;
   /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
   private readonly lastSeq = new Map<string, number>();
 
@@ -56,6 +67,7 @@ export class DocumentRunStore implements RunStore {
     this.artifacts = driver.collection(Collection.artifacts);
     this.events = driver.collection(Collection.events);
     this.guarded = new GuardedWrites(driver);
+    this.scheduleDocs = new ScheduleDocuments(driver.collection(Collection.schedules), this.guarded);
     this.retention = new RunRetention({
       runs: this.runs,
       steps: this.steps,
@@ -362,6 +374,40 @@ export class DocumentRunStore implements RunStore {
   async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
     const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
     return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
+  }
+
+  // ---- schedules (one collection of their own)
+
+  createSchedule(schedule: ScheduleDocument): Promise<{ schedule: ScheduleDocument; created: boolean }> {
+    return this.scheduleDocs.create(schedule);
+  }
+
+  getSchedule(scheduleId: string): Promise<ScheduleDocument | undefined> {
+    return this.scheduleDocs.get(scheduleId);
+  }
+
+  getScheduleByPlanKey(planKey: string): Promise<ScheduleDocument | undefined> {
+    return this.scheduleDocs.byPlanKey(planKey);
+  }
+
+  listSchedules(filter: { owner?: string }, page: PageRequest): Promise<Page<ScheduleDocument>> {
+    return this.scheduleDocs.list(filter, page);
+  }
+
+  dueSchedules(now: string, limit: number): Promise<ScheduleDocument[]> {
+    return this.scheduleDocs.due(now, limit);
+  }
+
+  updateSchedule(
+    scheduleId: string,
+    guard: ScheduleGuard,
+    patch: SchedulePatch,
+  ): Promise<ScheduleDocument | undefined> {
+    return this.scheduleDocs.update(scheduleId, guard, patch);
+  }
+
+  deleteSchedule(scheduleId: string): Promise<boolean> {
+    return this.scheduleDocs.delete(scheduleId);
   }
 
   // ---- retention

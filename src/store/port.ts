@@ -4,7 +4,14 @@
  * so no adapter needs multi-document transactions. Documents use the wire form (ISO-8601 strings);
  * adapters store real dates and convert at their edge.
  */
-import type { ArtifactDocument, EventDocument, PlanDocument, RunDocument, StepDocument } from '../generated/schemas.js';
+import type {
+  ArtifactDocument,
+  EventDocument,
+  PlanDocument,
+  RunDocument,
+  ScheduleDocument,
+  StepDocument,
+} from '../generated/schemas.js';
 import type { RunStatus, StepStatus } from '../domain/status.js';
 
 export interface PageRequest {
@@ -29,6 +36,27 @@ export interface RunFilter {
   /** Exclusive upper bound (ISO-8601). */
   created_before?: string;
 }
+
+/** A schedule write holds only while next_tick_at is still what the writer read. */
+export interface ScheduleGuard {
+  next_tick_at?: string;
+}
+
+export type SchedulePatch = Partial<
+  Pick<
+    ScheduleDocument,
+    | 'next_tick_at'
+    | 'last_tick_at'
+    | 'paused'
+    | 'cron'
+    | 'timezone'
+    | 'inputs'
+    | 'labels'
+    | 'catchup'
+    | 'catchup_limit'
+    | 'plan_id'
+  >
+>;
 
 /** What removing one run tree removed (or would remove), counted per collection. */
 export interface RunTreeRemoval {
@@ -186,6 +214,18 @@ export interface RunStore {
   appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument>;
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
+
+  // Schedules
+  /** A new schedule; with the plan_key of an existing one (a plan file's schedule), that one, unchanged. */
+  createSchedule(schedule: ScheduleDocument): Promise<{ schedule: ScheduleDocument; created: boolean }>;
+  getSchedule(scheduleId: string): Promise<ScheduleDocument | undefined>;
+  getScheduleByPlanKey(planKey: string): Promise<ScheduleDocument | undefined>;
+  listSchedules(filter: { owner?: string }, page: PageRequest): Promise<Page<ScheduleDocument>>;
+  /** Unpaused schedules with a tick due at `now`, the most overdue first. */
+  dueSchedules(now: string, limit: number): Promise<ScheduleDocument[]>;
+  /** Applies the patch only when the guard holds; returns the updated schedule, or undefined when it did not hold. */
+  updateSchedule(scheduleId: string, guard: ScheduleGuard, patch: SchedulePatch): Promise<ScheduleDocument | undefined>;
+  deleteSchedule(scheduleId: string): Promise<boolean>;
 
   // Retention
   /**

@@ -13,15 +13,17 @@ export const Collection = {
   steps: 'steps',
   artifacts: 'artifacts',
   events: 'events',
+  schedules: 'schedules',
 } as const;
 export type Collection = (typeof Collection)[keyof typeof Collection];
 
 const dateFields: Record<Collection, readonly string[]> = {
   plans: ['created_at'],
-  runs: ['created_at', 'started_at', 'ended_at', 'cancel_requested_at', 'lease.expires_at'],
+  runs: ['created_at', 'started_at', 'ended_at', 'cancel_requested_at', 'scheduled_for', 'lease.expires_at'],
   steps: ['created_at', 'started_at', 'ended_at', 'ready_at', 'lease.expires_at'],
   artifacts: ['created_at'],
   events: ['at'],
+  schedules: ['created_at', 'next_tick_at', 'last_tick_at'],
 };
 
 function mapPath(doc: Record<string, unknown>, path: string, convert: (value: unknown) => unknown): void {

@@ -13,6 +13,7 @@ const schemaOf: Record<Collection, string> = {
   steps: 'step.schema.json',
   artifacts: 'artifact.schema.json',
   events: 'event.schema.json',
+  schedules: 'schedule.schema.json',
 };
 
 /** Every adapter validates a new document before it writes anything, so a bad one leaves the store unchanged. */

@@ -22,11 +22,21 @@ export function plansCommand(io: CommandIo): CommandModule<GlobalArgs, PlansArgs
         .command(
           subcommand<PlansArgs>({
             command: 'apply <file>',
-            describe: 'Validate a plan file and store it as a version (idempotent)',
+            describe: 'Validate a plan file and store it as a version (idempotent); its `schedule` block, if any, too',
             handler: (args: PlansArgs) =>
               withEngine(args, io, async ({ engine }) => {
                 const planDoc = await engine.applyPlanFile(args.file!, args.owner);
-                emit(io, args, planDoc, () => `plan ${planDoc.name} ${planDoc.plan_id} version ${planDoc.version}\n`);
+                const schedule = await engine.schedules.applyPlanSchedule(planDoc);
+                emit(
+                  io,
+                  args,
+                  schedule ? { ...planDoc, schedule } : planDoc,
+                  () =>
+                    `plan ${planDoc.name} ${planDoc.plan_id} version ${planDoc.version}\n` +
+                    (schedule
+                      ? `schedule ${schedule.schedule_id} "${schedule.cron}" next tick ${schedule.next_tick_at}\n`
+                      : ''),
+                );
               }),
           }),
         )

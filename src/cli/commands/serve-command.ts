@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { runnerEngineOptions } from '../open-engine.js';
+import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';
 import { logLevelOption, type CommandIo, type GlobalArgs } from '../command-context.js';
 
@@ -68,6 +69,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),
         engine: {
+          schedulerNow: schedulerClock(),
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
           ...(await runnerEngineOptions(

@@ -79,12 +79,17 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           };
           const pruning = pruneAgeMs === undefined ? undefined : setInterval(() => void prune(), PRUNE_EVERY_MS);
           if (pruneAgeMs !== undefined) void prune();
+          // Schedules are fired by every worker; a tick's run is created once however many fire it.
+          const scheduling = engine.runSchedules(stop.signal, (error) =>
+            logger.error({ err: toMaestroError(error) }, 'firing schedules failed; trying again'),
+          );
           try {
             await engine.work({
               signal: stop.signal,
               maxRuns: args['max-runs'],
               onError: (error) => logger.error({ err: toMaestroError(error) }, 'run stopped on this worker'),
             });
+            await scheduling;
           } finally {
             clearInterval(pruning);
             process.off('SIGTERM', onSignal);

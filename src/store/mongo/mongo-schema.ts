@@ -10,6 +10,7 @@ const schemaOfCollection: Record<Collection, string> = {
   steps: 'step.schema.json',
   artifacts: 'artifact.schema.json',
   events: 'event.schema.json',
+  schedules: 'schedule.schema.json',
 };
 
 const NAMESPACE_EXISTS = 48;
