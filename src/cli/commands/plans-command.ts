@@ -7,7 +7,7 @@ import {
   type CommandIo,
   type GlobalArgs,
 } from '../command-context.js';
-import { formatTable } from '../render/table.js';
+import { formatPage } from '../render/table.js';
 import { resolvePlan } from '../resolve-plan.js';
 
 type PlansArgs = GlobalArgs & { file?: string; plan_id?: string; version?: string; limit: number; cursor?: string };
@@ -51,15 +51,14 @@ export function plansCommand(io: CommandIo): CommandModule<GlobalArgs, PlansArgs
                   limit: args.limit,
                   ...(args.cursor ? { cursor: args.cursor } : {}),
                 });
-                emit(
-                  io,
-                  args,
-                  page,
-                  () =>
-                    formatTable(
-                      ['PLAN_ID', 'NAME', 'OWNER', 'VERSION', 'CREATED'],
-                      page.items.map((p) => [p.plan_id, p.name, p.owner, p.version.slice(0, 12), p.created_at]),
-                    ) + (page.next_cursor ? `next: --cursor ${page.next_cursor}\n` : ''),
+                emit(io, args, page, () =>
+                  formatPage(page, ['PLAN_ID', 'NAME', 'OWNER', 'VERSION', 'CREATED'], (p) => [
+                    p.plan_id,
+                    p.name,
+                    p.owner,
+                    p.version.slice(0, 12),
+                    p.created_at,
+                  ]),
                 );
               }),
           }),

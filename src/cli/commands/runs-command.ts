@@ -15,7 +15,7 @@ import {
 import { exitCodeOfRunStatus } from '../exit-codes.js';
 import { followStepLog } from '../follow-step-log.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';
-import { formatTable } from '../render/table.js';
+import { formatPage, formatTable } from '../render/table.js';
 import { readStepLog, stripControlSequences } from '../render/terminal-text.js';
 
 type RunsArgs = GlobalArgs & {
@@ -136,22 +136,15 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
                 if (args.cursor !== undefined) raw.cursor = args.cursor;
                 const { filter, page } = parseListRunsQuery(raw);
                 const result = await store.listRuns(filter, page);
-                emit(
-                  io,
-                  args,
-                  result,
-                  () =>
-                    formatTable(
-                      ['RUN_ID', 'PLAN', 'STATUS', 'OWNER', 'CREATED', 'COST'],
-                      result.items.map((r) => [
-                        r.run_id,
-                        r.plan_name,
-                        r.status,
-                        r.owner,
-                        r.created_at,
-                        String(r.usage.cost),
-                      ]),
-                    ) + (result.next_cursor ? `next: --cursor ${result.next_cursor}\n` : ''),
+                emit(io, args, result, () =>
+                  formatPage(result, ['RUN_ID', 'PLAN', 'STATUS', 'OWNER', 'CREATED', 'COST'], (r) => [
+                    r.run_id,
+                    r.plan_name,
+                    r.status,
+                    r.owner,
+                    r.created_at,
+                    String(r.usage.cost),
+                  ]),
                 );
               }),
           }),

@@ -12,7 +12,7 @@ import {
   type GlobalArgs,
 } from '../command-context.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';
-import { formatTable } from '../render/table.js';
+import { formatPage } from '../render/table.js';
 
 type SchedulesArgs = GlobalArgs & {
   plan?: string;
@@ -118,22 +118,15 @@ export function schedulesCommand(io: CommandIo): CommandModule<GlobalArgs, Sched
                   limit: args.limit,
                   ...(args.cursor ? { cursor: args.cursor } : {}),
                 });
-                emit(
-                  io,
-                  args,
-                  page,
-                  () =>
-                    formatTable(
-                      ['SCHEDULE_ID', 'NAME', 'CRON', 'TIMEZONE', 'STATE', 'NEXT_TICK'],
-                      page.items.map((s) => [
-                        s.schedule_id,
-                        s.name,
-                        s.cron,
-                        s.timezone,
-                        s.paused ? 'paused' : 'active',
-                        s.next_tick_at,
-                      ]),
-                    ) + (page.next_cursor ? `next: --cursor ${page.next_cursor}\n` : ''),
+                emit(io, args, page, () =>
+                  formatPage(page, ['SCHEDULE_ID', 'NAME', 'CRON', 'TIMEZONE', 'STATE', 'NEXT_TICK'], (s) => [
+                    s.schedule_id,
+                    s.name,
+                    s.cron,
+                    s.timezone,
+                    s.paused ? 'paused' : 'active',
+                    s.next_tick_at,
+                  ]),
                 );
               }),
           }),
