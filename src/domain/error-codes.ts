@@ -20,6 +20,10 @@ export const ErrorCode = {
   PLAN_NOT_FOUND: { retryable: false, summary: 'No plan (or plan version) with that id is visible to the caller.' },
   RUN_NOT_FOUND: { retryable: false, summary: 'No run with that id is visible to the caller.' },
   STEP_NOT_FOUND: { retryable: false, summary: 'No step with that id or key in the run.' },
+  CONCURRENCY_LIMIT: {
+    retryable: true,
+    summary: "The run's concurrency group is full and its plan says `on_conflict: skip`: no run was started.",
+  },
   SCHEDULE_NOT_FOUND: { retryable: false, summary: 'No schedule with that id is visible to the caller.' },
   STEP_ILLEGAL_TRANSITION: {
     retryable: false,

@@ -12,6 +12,7 @@ import type { AttemptOutcome } from './step-attempt.js';
 import { RunSpans } from './run-spans.js';
 import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
+import { stepConcurrency } from '../plan/run-concurrency.js';
 
 /** The events of one step's state changes. */
 type StepEventType = Extract<keyof EventDataByType, `step.${string}`>;
@@ -98,7 +99,7 @@ export class DriverState {
 
   /** Moves as many held-back steps back to scheduling as there is room for. */
   releaseBlocked(): void {
-    const limit = this.compiled.plan.concurrency ?? this.services.slots.capacity;
+    const limit = stepConcurrency(this.compiled.plan) ?? this.services.slots.capacity;
     let room = Math.max(1, limit - this.inFlight.size);
     for (const key of this.blocked) {
       if (room <= 0) break;

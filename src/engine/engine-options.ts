@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { StepDocument } from '../generated/schemas.js';
+import type { RunConcurrency, StepDocument } from '../generated/schemas.js';
 import type { Clock } from '../domain/clock.js';
 import type { Telemetry } from '../domain/telemetry.js';
 import type { RunStore } from '../store/port.js';
@@ -53,6 +53,8 @@ export interface StartRunOptions {
   reuse?: ReadonlyMap<string, StepDocument>;
   /** W3C traceparent the run's span hangs under (an API caller's, or the parent step attempt's). */
   traceParent?: string;
+  /** The run's concurrency group, instead of its plan's. */
+  concurrency?: RunConcurrency;
   /** The schedule tick this run is for. */
   schedule?: { schedule_id: string; scheduled_for: string };
 }

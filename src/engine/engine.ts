@@ -7,7 +7,7 @@ import type {
   StepDocument,
   UpdateStepRequest,
 } from '../generated/schemas.js';
-import { isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
+import { addMs, isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
 import { noTelemetry } from '../domain/telemetry.js';
 import { MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -39,6 +39,7 @@ import { envSecretProvider } from './secrets/secret-provider.js';
 import type { StepExecutor } from './step-context.js';
 import { ScheduleService } from './schedules/schedule-service.js';
 import { SCHEDULE_POLL_MS, Scheduler } from './schedules/scheduler.js';
+import { ConcurrencyGate } from './concurrency-gate.js';
 
 export type { EngineOptions, StartRunOptions } from './engine-options.js';
 export { MINIMAL_EXEC_ENV } from './runner-environment.js';
@@ -71,6 +72,7 @@ export class Engine {
   /** Schedules as the CLI and the API manage them. */
   readonly schedules: ScheduleService;
   private readonly schedulerNow: () => Date;
+  private readonly concurrency: ConcurrencyGate;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -126,6 +128,7 @@ export class Engine {
       kindPolicy: options.allowKinds ?? allKinds(),
       sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
+    this.concurrency = new ConcurrencyGate(this.store, (runId) => this.cancelRun(runId));
     this.scheduler = new Scheduler(this.store, (planDoc, startOptions) => this.startRun(planDoc, startOptions));
     this.schedulerNow = options.schedulerNow ?? (() => this.clock.now());
     this.schedules = new ScheduleService(this.store, this.schedulerNow, this.scheduler, (planDoc, inputs) =>
@@ -200,6 +203,11 @@ export class Engine {
     const owner = options.owner ?? planDoc.owner;
     const runId = newId();
     const fresh = newRunDocuments(planDoc, compiled, given, { ...options, runId, owner, now: isoNow(this.clock) });
+    const group = this.concurrency.resolve(compiled.plan, fresh.run.inputs, options.concurrency);
+    if (group) {
+      await this.concurrency.admit(group);
+      fresh.run.concurrency = { group: group.group, limit: group.limit };
+    }
     const result = await this.store.createRun(fresh.run, fresh.steps);
     if (result.created && fresh.held) this.writeOnlyInputs.set(runId, fresh.held);
     if (!result.created) assertSameRequest(fresh.run, result.run, options.idempotencyKey);
@@ -210,6 +218,7 @@ export class Engine {
         owner,
         ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
       });
+    if (result.created && group) await this.concurrency.afterCreate(result.run, group);
     return result;
   }
 
@@ -225,7 +234,9 @@ export class Engine {
       const existing = await this.requireRun(runId);
       if (isTerminalRunStatus(existing.status)) return existing;
       const claimed = await this.store.claimRun(runId, this.leaseRequest());
-      if (claimed) return this.drive(claimed);
+      // A run whose concurrency group is full waits here, its lease let go, for the runs before it.
+      if (claimed && (await this.concurrency.mayGoOn(claimed))) return this.drive(claimed);
+      if (claimed) await this.store.releaseRunLease(runId, claimed.lease!);
       if (options.wait === false || options.signal?.aborted) return undefined;
       await sleepOn(this.clock, Math.min(this.settings.pollMs * 5, 1000), options.signal);
     }
@@ -357,6 +368,12 @@ export class Engine {
       }
       if (!claimed) {
         await sleepOn(this.clock, this.settings.pollMs, options.signal);
+        continue;
+      }
+      if (!(await this.concurrency.mayGoOn(claimed).catch(() => false))) {
+        // Queued behind its group: its lease is held a little longer, so no runner claims it again until then.
+        const until = addMs(isoNow(this.clock), Math.max(this.settings.pollMs * 2, 250));
+        await this.store.renewRunLease(claimed.run_id, claimed.lease!, until).catch(() => false);
         continue;
       }
       const driving = this.drive(claimed)

@@ -9,6 +9,7 @@ import { errorInfoOf } from './error-info.js';
 import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
 import { runStepAttempt } from './step-attempt.js';
 import { buildForeachCopies, roleOf } from './step-tree.js';
+import { stepConcurrency } from '../plan/run-concurrency.js';
 
 /**
  * Decides what each step that needs a look does next: wait, be skipped or failed without running, start as a
@@ -139,7 +140,7 @@ export class StepScheduler {
       return;
     }
     const { slots, store, leases, events } = state.services;
-    const runLimit = state.compiled.plan.concurrency ?? Number.POSITIVE_INFINITY;
+    const runLimit = stepConcurrency(state.compiled.plan) ?? Number.POSITIVE_INFINITY;
     if (state.inFlight.size >= runLimit || !slots.tryAcquire()) {
       state.blocked.add(doc.key);
       return;

@@ -34,6 +34,7 @@ export interface MaestroSchemas {
   'plan-document.schema.json'?: PlanDocument;
   'plan.schema.json'?: Plan;
   'retry.schema.json'?: RetryPolicy;
+  'run-concurrency.schema.json'?: RunConcurrency;
   'run.schema.json'?: RunDocument;
   'schedule.schema.json'?: ScheduleDocument;
   'step.schema.json'?: StepDocument;
@@ -92,9 +93,9 @@ export interface Plan {
   };
   budget?: Budget;
   /**
-   * How many steps of one run may run at once.
+   * A number: how many steps of one run may run at once. An object: that (`steps`), and how runs of this plan share a concurrency group.
    */
-  concurrency?: number;
+  concurrency?: number | RunConcurrency;
   defaults?: {
     timeout_ms?: number;
     retry?: RetryPolicy;
@@ -154,6 +155,21 @@ export interface Budget {
    * audit records the crossing (budget.exceeded event) but does not stop the run.
    */
   mode?: 'enforce' | 'audit';
+}
+/**
+ * At most `limit` runs of one group go on at once, across every runner. The group may hold ${{ inputs.* }} expressions, so each environment (say) is a group of its own.
+ */
+export interface RunConcurrency {
+  group: string;
+  limit?: number;
+  /**
+   * When the group is full: wait for a slot in creation order, cancel the older runs, or start nothing.
+   */
+  on_conflict?: 'queue' | 'cancel_in_progress' | 'skip';
+  /**
+   * How many steps of one run may run at once.
+   */
+  steps?: number;
 }
 export interface RetryPolicy {
   max_attempts?: number;
@@ -222,7 +238,23 @@ export interface CreateScheduleRequest {
   };
   catchup?: 'skip' | 'one' | 'all';
   catchup_limit?: number;
+  concurrency?: RunConcurrency1;
   paused?: boolean;
+}
+/**
+ * At most `limit` runs of one group go on at once, across every runner. The group may hold ${{ inputs.* }} expressions, so each environment (say) is a group of its own.
+ */
+export interface RunConcurrency1 {
+  group: string;
+  limit?: number;
+  /**
+   * When the group is full: wait for a slot in creation order, cancel the older runs, or start nothing.
+   */
+  on_conflict?: 'queue' | 'cancel_in_progress' | 'skip';
+  /**
+   * How many steps of one run may run at once.
+   */
+  steps?: number;
 }
 export interface EventPage {
   items: EventDocument[];
@@ -486,6 +518,13 @@ export interface RunDocument {
    */
   schedule_id?: string;
   /**
+   * The concurrency group this run counts in (its expressions evaluated) and the group's limit.
+   */
+  concurrency?: {
+    group: string;
+    limit: number;
+  };
+  /**
    * The schedule tick this run is for.
    */
   scheduled_for?: string;
@@ -674,6 +713,7 @@ export interface ScheduleDocument {
    */
   catchup: 'skip' | 'one' | 'all';
   catchup_limit: number;
+  concurrency?: RunConcurrency2;
   paused: boolean;
   created_at: string;
   /**
@@ -689,6 +729,21 @@ export interface ScheduleDocument {
    */
   plan_key?: string;
 }
+/**
+ * At most `limit` runs of one group go on at once, across every runner. The group may hold ${{ inputs.* }} expressions, so each environment (say) is a group of its own.
+ */
+export interface RunConcurrency2 {
+  group: string;
+  limit?: number;
+  /**
+   * When the group is full: wait for a slot in creation order, cancel the older runs, or start nothing.
+   */
+  on_conflict?: 'queue' | 'cancel_in_progress' | 'skip';
+  /**
+   * How many steps of one run may run at once.
+   */
+  steps?: number;
+}
 export interface StartRunRequest {
   plan_id: string;
   /**
@@ -702,10 +757,26 @@ export interface StartRunRequest {
     [k: string]: string;
   };
   idempotency_key?: string;
+  concurrency?: RunConcurrency3;
   /**
    * Also execute it on the server's in-process runner.
    */
   execute?: boolean;
+}
+/**
+ * At most `limit` runs of one group go on at once, across every runner. The group may hold ${{ inputs.* }} expressions, so each environment (say) is a group of its own.
+ */
+export interface RunConcurrency3 {
+  group: string;
+  limit?: number;
+  /**
+   * When the group is full: wait for a slot in creation order, cancel the older runs, or start nothing.
+   */
+  on_conflict?: 'queue' | 'cancel_in_progress' | 'skip';
+  /**
+   * How many steps of one run may run at once.
+   */
+  steps?: number;
 }
 export interface StepLogQuery {
   /**

@@ -376,6 +376,14 @@ export class DocumentRunStore implements RunStore {
     return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
   }
 
+  async listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]> {
+    const found = await this.runs.find(
+      { 'concurrency.group': group, status: { $in: unfinishedRunStatuses } },
+      { sort: { created_at: 1, _id: 1 } },
+    );
+    return found.map((doc) => fromStored<RunDocument>(Collection.runs, doc));
+  }
+
   // ---- schedules (one collection of their own)
 
   createSchedule(schedule: ScheduleDocument): Promise<{ schedule: ScheduleDocument; created: boolean }> {

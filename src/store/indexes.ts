@@ -25,6 +25,13 @@ export const storeIndexes: readonly IndexSpec[] = [
   // Retention: a root run's tree, and ended runs by age.
   { collection: Collection.runs, name: 'runs_root', keys: { root_run_id: 1 } },
   { collection: Collection.runs, name: 'runs_status_ended', keys: { status: 1, ended_at: 1 }, sparse: true },
+  // Concurrency groups: a group's unfinished runs.
+  {
+    collection: Collection.runs,
+    name: 'runs_concurrency_group',
+    keys: { 'concurrency.group': 1, status: 1 },
+    sparse: true,
+  },
   // Schedules: the due ones, and the one a plan file keeps.
   { collection: Collection.schedules, name: 'schedules_due', keys: { paused: 1, next_tick_at: 1 } },
   { collection: Collection.schedules, name: 'schedules_owner_created', keys: { owner: 1, created_at: -1 } },

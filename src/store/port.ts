@@ -215,6 +215,9 @@ export interface RunStore {
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
 
+  /** The unfinished runs of a concurrency group, oldest first. */
+  listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]>;
+
   // Schedules
   /** A new schedule; with the plan_key of an existing one (a plan file's schedule), that one, unchanged. */
   createSchedule(schedule: ScheduleDocument): Promise<{ schedule: ScheduleDocument; created: boolean }>;

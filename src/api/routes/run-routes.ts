@@ -65,6 +65,7 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
           owner: plan.owner,
           labels: body.labels ?? {},
           ...(idempotencyKey ? { idempotencyKey } : {}),
+          ...(body.concurrency ? { concurrency: body.concurrency } : {}),
           ...(isTraceparent(request.headers.traceparent) ? { traceParent: request.headers.traceparent } : {}),
         });
         if (created && body.execute) executeInBackground(request, run.run_id);

@@ -1,4 +1,4 @@
-import type { PlanDocument, ScheduleDocument } from '../../generated/schemas.js';
+import type { PlanDocument, RunConcurrency, ScheduleDocument } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Page, PageRequest, RunStore } from '../../store/port.js';
@@ -15,6 +15,7 @@ export interface ScheduleRequest {
   catchup?: ScheduleDocument['catchup'];
   catchup_limit?: number;
   paused?: boolean;
+  concurrency?: RunConcurrency;
   owner: string;
   /** A plan file's schedule: one per owner and plan name, kept by `plans apply`. */
   plan_key?: string;
@@ -59,6 +60,7 @@ export class ScheduleService {
       created_at: now.toISOString(),
       next_tick_at: nextTick(cron, now).toISOString(),
       ...(request.plan_key ? { plan_key: request.plan_key } : {}),
+      ...(request.concurrency ? { concurrency: request.concurrency } : {}),
     };
     return this.store.createSchedule(schedule);
   }

@@ -70,6 +70,7 @@ export class Scheduler {
         labels: schedule.labels,
         idempotencyKey: key,
         schedule: { schedule_id: schedule.schedule_id, scheduled_for: tick },
+        ...(schedule.concurrency ? { concurrency: schedule.concurrency } : {}),
       });
       return created ? run : undefined;
     } catch (error) {
