@@ -33,7 +33,7 @@ async function startSlowRun(cwd: string, ticks: number) {
 describe('reading the embedded store while a run holds it', () => {
   it('runs show and runs list answer from another process while maestro-run is running', async () => {
     const cwd = workspace();
-    const { writer, runId } = await startSlowRun(cwd, 25);
+    const { writer, runId } = await startSlowRun(cwd, 50);
     const shown = await runCli(MAESTRO, ['runs', 'show', runId], { cwd });
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
@@ -55,7 +55,8 @@ describe('reading the embedded store while a run holds it', () => {
 
   it('runs logs -f prints a running exec step line by line as it writes them, and exits when the attempt ends', async () => {
     const cwd = workspace();
-    const ticks = 15; // a line every 200 ms: about 3 s
+    // A line every 200 ms for 8 s: long enough that the follower (a CLI cold start) joins while lines still come.
+    const ticks = 40;
     const { writer, runId } = await startSlowRun(cwd, ticks);
     const follower = startCli(MAESTRO, ['runs', 'logs', runId, '--step', 'work', '-f'], { cwd });
     const arrivals = new Map<number, number>();
@@ -89,7 +90,7 @@ describe('the live terminal view', () => {
     // `script` gives the binary a real pseudo-terminal; each chunk of the screen is kept with when it arrived.
     const child = spawn(
       'script',
-      ['-qec', `${process.execPath} ${MAESTRO_RUN} ${SLOW_PLAN} --input ticks=20`, '/dev/null'],
+      ['-qec', `${process.execPath} ${MAESTRO_RUN} ${SLOW_PLAN} --input ticks=25`, '/dev/null'],
       { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const frames: Array<{ at: number; elapsed: string }> = [];
