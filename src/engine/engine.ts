@@ -7,7 +7,7 @@ import type {
   StepDocument,
   UpdateStepRequest,
 } from '../generated/schemas.js';
-import { addMs, isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
+import { isoNow, sleepOn, systemClock, type Clock } from '../domain/clock.js';
 import { noTelemetry } from '../domain/telemetry.js';
 import { MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
@@ -40,6 +40,7 @@ import type { StepExecutor } from './step-context.js';
 import { ScheduleService } from './schedules/schedule-service.js';
 import { SCHEDULE_POLL_MS, Scheduler } from './schedules/scheduler.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
+import { workLoop, type WorkOptions } from './worker-loop.js';
 
 export type { EngineOptions, StartRunOptions } from './engine-options.js';
 export { MINIMAL_EXEC_ENV } from './runner-environment.js';
@@ -348,40 +349,19 @@ export class Engine {
 
   // ---- workers
 
-  /**
-   * A worker: claims runs that no live runner holds (new ones from the API or `--detach`, or those of a dead
-   * runner) and drives them, up to `maxRuns` at once, until the signal aborts; then finishes what it has.
-   */
-  async work(options: { signal: AbortSignal; maxRuns?: number; onError?: (error: unknown) => void }): Promise<void> {
-    const active = new Set<Promise<unknown>>();
-    const maxRuns = options.maxRuns ?? 4;
-    while (!options.signal.aborted) {
-      if (active.size >= maxRuns) {
-        await Promise.race(active);
-        continue;
-      }
-      let claimed: RunDocument | undefined;
-      try {
-        claimed = await this.store.claimRun(undefined, this.leaseRequest());
-      } catch (error) {
-        options.onError?.(error);
-      }
-      if (!claimed) {
-        await sleepOn(this.clock, this.settings.pollMs, options.signal);
-        continue;
-      }
-      if (!(await this.concurrency.mayGoOn(claimed).catch(() => false))) {
-        // Queued behind its group: its lease is held a little longer, so no runner claims it again until then.
-        const until = addMs(isoNow(this.clock), Math.max(this.settings.pollMs * 2, 250));
-        await this.store.renewRunLease(claimed.run_id, claimed.lease!, until).catch(() => false);
-        continue;
-      }
-      const driving = this.drive(claimed)
-        .catch((error: unknown) => options.onError?.(error))
-        .finally(() => active.delete(driving));
-      active.add(driving);
-    }
-    await Promise.allSettled(active);
+  /** Runs a worker loop on this engine until the signal aborts (see workLoop). */
+  work(options: WorkOptions): Promise<void> {
+    return workLoop(
+      {
+        store: this.store,
+        clock: this.clock,
+        pollMs: this.settings.pollMs,
+        leaseRequest: () => this.leaseRequest(),
+        mayGoOn: (run) => this.concurrency.mayGoOn(run),
+        drive: (run) => this.drive(run),
+      },
+      options,
+    );
   }
 
   /**

@@ -6,8 +6,7 @@ import type {
   ScheduleDocument,
   StepDocument,
 } from '../generated/schemas.js';
-import { isMaestroError, MaestroError } from '../domain/errors.js';
-import { newId } from '../domain/ids.js';
+import { isMaestroError } from '../domain/errors.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
 import { pageNewestFirst } from './newest-first-page.js';
 import type { DocumentCollection, DocumentDriver, Filter } from './document-collection.js';
@@ -32,13 +31,15 @@ import type {
   StepPatch,
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
+import { ArtifactDocuments } from './artifact-documents.js';
+import { EventLog } from './event-log.js';
 import { GuardedWrites } from './guarded-writes.js';
+import { PlanDocuments } from './plan-documents.js';
 import { RunRetention } from './run-retention.js';
 import { ScheduleDocuments } from './schedule-documents.js';
 import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
-const MAX_EVENT_APPEND_TRIES = 50;
 
 /**
  * The RunStore port implemented once over a DocumentDriver. Each method is one atomic single-document
@@ -47,69 +48,46 @@ const MAX_EVENT_APPEND_TRIES = 50;
 export class DocumentRunStore implements RunStore {
   readonly backend: string;
   readonly isolatedUpdates: boolean;
-  private readonly plans: DocumentCollection;
   private readonly runs: DocumentCollection;
   private readonly steps: DocumentCollection;
-  private readonly artifacts: DocumentCollection;
-  private readonly events: DocumentCollection;
+  private readonly artifactDocs: ArtifactDocuments;
   private readonly guarded: GuardedWrites;
   private readonly retention: RunRetention;
   private readonly scheduleDocs: ScheduleDocuments;
-  /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
-  private readonly lastSeq = new Map<string, number>();
+  private readonly planDocs: PlanDocuments;
+  private readonly eventLog: EventLog;
 
   constructor(private readonly driver: DocumentDriver) {
     this.backend = driver.backend;
     this.isolatedUpdates = driver.atomicUpdates;
-    this.plans = driver.collection(Collection.plans);
+    this.guarded = new GuardedWrites(driver);
     this.runs = driver.collection(Collection.runs);
     this.steps = driver.collection(Collection.steps);
-    this.artifacts = driver.collection(Collection.artifacts);
-    this.events = driver.collection(Collection.events);
-    this.guarded = new GuardedWrites(driver);
+    const artifacts = driver.collection(Collection.artifacts);
+    const events = driver.collection(Collection.events);
+    this.planDocs = new PlanDocuments(driver.collection(Collection.plans));
+    this.artifactDocs = new ArtifactDocuments(artifacts, this.guarded);
+    this.eventLog = new EventLog(events);
     this.scheduleDocs = new ScheduleDocuments(driver.collection(Collection.schedules), this.guarded);
-    this.retention = new RunRetention({
-      runs: this.runs,
-      steps: this.steps,
-      events: this.events,
-      artifacts: this.artifacts,
-    });
+    this.retention = new RunRetention({ runs: this.runs, steps: this.steps, events, artifacts });
   }
 
-  // ---- plans
+  // ---- plans (one immutable document per version)
 
-  async savePlan(plan: PlanDocument): Promise<{ plan: PlanDocument; created: boolean }> {
-    assertValidDocument(Collection.plans, plan);
-    const _id = `${plan.plan_id}:${plan.version}`;
-    try {
-      await this.plans.insertOne({ ...toStored(Collection.plans, plan), _id });
-      return { plan, created: true };
-    } catch (error) {
-      if (!isMaestroError(error, 'CONFLICT')) throw error;
-      const existing = await this.plans.findOne({ _id });
-      if (!existing) throw error;
-      return { plan: fromStored(Collection.plans, existing), created: false };
-    }
+  savePlan(plan: PlanDocument): Promise<{ plan: PlanDocument; created: boolean }> {
+    return this.planDocs.save(plan);
   }
 
-  async findPlanId(owner: string, name: string): Promise<string | undefined> {
-    const found = await this.plans.findOne({ owner, name }, { created_at: 1, _id: 1 });
-    return found ? String(found.plan_id) : undefined;
+  findPlanId(owner: string, name: string): Promise<string | undefined> {
+    return this.planDocs.findId(owner, name);
   }
 
-  async getPlan(planId: string, version?: string): Promise<PlanDocument | undefined> {
-    const found = version
-      ? await this.plans.findOne({ _id: `${planId}:${version}` })
-      : await this.plans.findOne({ plan_id: planId }, { created_at: -1, _id: -1 });
-    return found ? fromStored<PlanDocument>(Collection.plans, found) : undefined;
+  getPlan(planId: string, version?: string): Promise<PlanDocument | undefined> {
+    return this.planDocs.get(planId, version);
   }
 
-  async listPlans(filter: PlanFilter, page: PageRequest): Promise<Page<PlanDocument>> {
-    const query: Filter = {};
-    if (filter.owner !== undefined) query.owner = filter.owner;
-    if (filter.name !== undefined) query.name = filter.name;
-    if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
-    return pageNewestFirst(this.plans, Collection.plans, query, page);
+  listPlans(filter: PlanFilter, page: PageRequest): Promise<Page<PlanDocument>> {
+    return this.planDocs.list(filter, page);
   }
 
   // ---- runs
@@ -189,29 +167,22 @@ export class DocumentRunStore implements RunStore {
     return claimed ? fromStored<RunDocument>(Collection.runs, claimed) : undefined;
   }
 
-  async renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.guarded.write(runId, async () => {
-      return (
-        (await this.guarded.updateWhere(
-          this.runs,
-          runId,
-          { 'lease.owner': token.owner, 'lease.fence': token.fence },
-          { $set: { 'lease.expires_at': new Date(expiresAt) } },
-        )) !== undefined
-      );
-    });
+  renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
+    return this.setRunLeaseExpiry(runId, token, new Date(expiresAt));
   }
 
-  async releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
+  /** The lease ends now (expired), so any runner may claim the run at once; its fence stays. */
+  releaseRunLease(runId: string, token: LeaseToken): Promise<boolean> {
+    return this.setRunLeaseExpiry(runId, token, new Date(0));
+  }
+
+  private setRunLeaseExpiry(runId: string, token: LeaseToken, expiresAt: Date): Promise<boolean> {
     return this.guarded.write(runId, async () => {
-      return (
-        (await this.guarded.updateWhere(
-          this.runs,
-          runId,
-          { 'lease.owner': token.owner, 'lease.fence': token.fence },
-          { $set: { 'lease.expires_at': new Date(0) } },
-        )) !== undefined
-      );
+      const lease = { 'lease.owner': token.owner, 'lease.fence': token.fence };
+      const updated = await this.guarded.updateWhere(this.runs, runId, lease, {
+        $set: { 'lease.expires_at': expiresAt },
+      });
+      return updated !== undefined;
     });
   }
 
@@ -324,56 +295,29 @@ export class DocumentRunStore implements RunStore {
 
   // ---- artifacts
 
-  async attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument> {
-    assertValidDocument(Collection.artifacts, artifact);
-    await this.artifacts.insertOne({ ...toStored(Collection.artifacts, artifact), _id: artifact.artifact_id });
-    return artifact;
+  attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument> {
+    return this.artifactDocs.attach(artifact);
   }
 
-  async setArtifactProvenance(
+  setArtifactProvenance(
     artifactId: string,
     refs: { claim_ledger_ref?: string; intelgraph_entity_ids?: string[] },
   ): Promise<void> {
-    return this.guarded.write(artifactId, async () => {
-      const update: Record<string, unknown> = {};
-      if (refs.claim_ledger_ref !== undefined) update.$set = { claim_ledger_ref: refs.claim_ledger_ref };
-      if (refs.intelgraph_entity_ids?.length)
-        update.$addToSet = { intelgraph_entity_ids: { $each: refs.intelgraph_entity_ids } };
-      if (Object.keys(update).length > 0) await this.artifacts.updateOne({ _id: artifactId }, update);
-    });
+    return this.artifactDocs.setProvenance(artifactId, refs);
   }
 
-  async listArtifacts(runId: string): Promise<ArtifactDocument[]> {
-    const found = await this.artifacts.find({ run_id: runId }, { sort: { created_at: 1, _id: 1 } });
-    return found.map((doc) => fromStored<ArtifactDocument>(Collection.artifacts, doc));
+  listArtifacts(runId: string): Promise<ArtifactDocument[]> {
+    return this.artifactDocs.list(runId);
   }
 
   // ---- events
 
-  async appendEvent(event: NewEvent, eventId: string = newId()): Promise<EventDocument> {
-    let seq = (this.lastSeq.get(event.run_id) ?? (await this.readLastSeq(event.run_id))) + 1;
-    for (let tries = 0; tries < MAX_EVENT_APPEND_TRIES; tries += 1) {
-      const stored: EventDocument = { ...event, event_id: eventId, seq };
-      if (tries === 0) assertValidDocument(Collection.events, stored);
-      try {
-        // The unique (run_id, seq) index makes this optimistic: the next seq is taken by exactly one writer.
-        await this.events.insertOne({ ...toStored(Collection.events, stored), _id: stored.event_id });
-        this.lastSeq.set(event.run_id, seq);
-        return stored;
-      } catch (error) {
-        if (!isMaestroError(error, 'CONFLICT')) throw error;
-        // Our own earlier write (its answer was lost to an outage) is not a conflict: the event is stored once.
-        const mine = await this.events.findOne({ _id: eventId });
-        if (mine) return fromStored<EventDocument>(Collection.events, mine);
-        seq = (await this.readLastSeq(event.run_id)) + 1;
-      }
-    }
-    throw new MaestroError('CONFLICT', `could not append an event to run ${event.run_id}: too many concurrent writers`);
+  appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument> {
+    return this.eventLog.append(event, eventId);
   }
 
-  async listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
-    const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
-    return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
+  listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
+    return this.eventLog.list(runId, afterSeq, limit);
   }
 
   async listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]> {
@@ -439,13 +383,6 @@ export class DocumentRunStore implements RunStore {
 
   close(): Promise<void> {
     return this.driver.close();
-  }
-
-  // ---- shared pieces
-
-  private async readLastSeq(runId: string): Promise<number> {
-    const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
-    return last ? Number(last.seq) : 0;
   }
 }
 

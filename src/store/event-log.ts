@@ -1,0 +1,48 @@
+import type { EventDocument } from '../generated/schemas.js';
+import { isMaestroError, MaestroError } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import type { DocumentCollection } from './document-collection.js';
+import type { NewEvent } from './port.js';
+import { Collection, fromStored, toStored } from './stored-form.js';
+import { assertValidDocument } from './validate-document.js';
+
+const MAX_EVENT_APPEND_TRIES = 50;
+
+/** A run's events: appended with the next seq of their run (unique per run), read in seq order. */
+export class EventLog {
+  /** Last seq this process appended per run: the usual next seq, checked by the unique index. */
+  private readonly lastSeq = new Map<string, number>();
+
+  constructor(private readonly events: DocumentCollection) {}
+
+  async append(event: NewEvent, eventId: string = newId()): Promise<EventDocument> {
+    let seq = (this.lastSeq.get(event.run_id) ?? (await this.readLastSeq(event.run_id))) + 1;
+    for (let tries = 0; tries < MAX_EVENT_APPEND_TRIES; tries += 1) {
+      const stored: EventDocument = { ...event, event_id: eventId, seq };
+      if (tries === 0) assertValidDocument(Collection.events, stored);
+      try {
+        // The unique (run_id, seq) index makes this optimistic: the next seq is taken by exactly one writer.
+        await this.events.insertOne({ ...toStored(Collection.events, stored), _id: stored.event_id });
+        this.lastSeq.set(event.run_id, seq);
+        return stored;
+      } catch (error) {
+        if (!isMaestroError(error, 'CONFLICT')) throw error;
+        // Our own earlier write (its answer was lost to an outage) is not a conflict: the event is stored once.
+        const mine = await this.events.findOne({ _id: eventId });
+        if (mine) return fromStored<EventDocument>(Collection.events, mine);
+        seq = (await this.readLastSeq(event.run_id)) + 1;
+      }
+    }
+    throw new MaestroError('CONFLICT', `could not append an event to run ${event.run_id}: too many concurrent writers`);
+  }
+
+  async list(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
+    const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
+    return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
+  }
+
+  private async readLastSeq(runId: string): Promise<number> {
+    const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
+    return last ? Number(last.seq) : 0;
+  }
+}
