@@ -5,8 +5,14 @@ import { MongoClient } from 'mongodb';
 import { openStore } from '../src/store/open.js';
 import type { RunStore } from '../src/store/port.js';
 
+export type BackendKind = 'memory' | 'nedb-file' | 'mongodb';
+
 export interface BenchBackend {
-  name: 'memory' | 'nedb-file' | 'mongodb';
+  /** What the results call it: the kind, or `mongodb on <server>` when several MongoDB-wire servers are named. */
+  name: string;
+  kind: BackendKind;
+  /** The MongoDB-wire server's base URL (kind mongodb). */
+  mongoUrl?: string;
   /** A fresh, empty store and the URL it was opened with. */
   open: () => Promise<{ store: RunStore; url: string; dispose: () => Promise<void> }>;
 }
@@ -21,11 +27,30 @@ export function mongoDatabaseUrl(base: string, database: string): string {
   return url.toString().replace(/^http:/, 'mongodb:');
 }
 
-/** memory, NeDB files, and MongoDB when MAESTRO_BENCH_MONGO_URL (or MAESTRO_TEST_MONGO_URL) names a server. */
-export function benchBackends(mongoBase: string | undefined): BenchBackend[] {
+/**
+ * The MongoDB-wire servers to measure: `MAESTRO_BENCH_MONGO_URLS` (or the tests' `MAESTRO_TEST_MONGO_URLS`) as
+ * `name=url,…`, each named `mongodb on <name>`; else one `MAESTRO_BENCH_MONGO_URL` / `MAESTRO_TEST_MONGO_URL`.
+ */
+export function mongoServersOf(env: NodeJS.ProcessEnv): Array<{ name: string; url: string }> {
+  const named = env.MAESTRO_BENCH_MONGO_URLS || env.MAESTRO_TEST_MONGO_URLS;
+  if (named)
+    return named
+      .split(',')
+      .filter((entry) => entry.includes('='))
+      .map((entry) => {
+        const at = entry.indexOf('=');
+        return { name: `mongodb on ${entry.slice(0, at)}`, url: entry.slice(at + 1) };
+      });
+  const single = env.MAESTRO_BENCH_MONGO_URL || env.MAESTRO_TEST_MONGO_URL;
+  return single ? [{ name: 'mongodb', url: single }] : [];
+}
+
+/** memory, NeDB files, and each MongoDB-wire server named (see mongoServersOf). */
+export function benchBackends(mongoServers: Array<{ name: string; url: string }>): BenchBackend[] {
   const backends: BenchBackend[] = [
     {
       name: 'memory',
+      kind: 'memory',
       async open() {
         const store = await openStore('memory://');
         return { store, url: 'memory://', dispose: () => store.close() };
@@ -33,6 +58,7 @@ export function benchBackends(mongoBase: string | undefined): BenchBackend[] {
     },
     {
       name: 'nedb-file',
+      kind: 'nedb-file',
       async open() {
         const dir = mkdtempSync(join(tmpdir(), 'maestro-bench-'));
         const url = `nedb://${dir}`;
@@ -48,11 +74,13 @@ export function benchBackends(mongoBase: string | undefined): BenchBackend[] {
       },
     },
   ];
-  if (mongoBase) {
+  for (const server of mongoServers) {
     backends.push({
-      name: 'mongodb',
+      name: server.name,
+      kind: 'mongodb',
+      mongoUrl: server.url,
       async open() {
-        const url = mongoDatabaseUrl(mongoBase, randomName('maestro_bench'));
+        const url = mongoDatabaseUrl(server.url, randomName('maestro_bench'));
         const store = await openStore(url);
         return {
           store,

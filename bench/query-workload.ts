@@ -97,7 +97,7 @@ export async function runQueries(
   const { store, url, dispose } = await backend.open();
   const engine = new Engine({ store, concurrency: 32, pollMs: 5 });
   const rawNedb =
-    backend.name === 'mongodb'
+    backend.kind === 'mongodb'
       ? undefined
       : {
           runs: new Datastore({ inMemoryOnly: true }),

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { benchBackends } from './bench-backends.js';
+import { benchBackends, mongoServersOf, type BenchBackend } from './bench-backends.js';
 import { runColdStart } from './cli-cold-start.js';
 import { runDag, type DagResult } from './dag-workload.js';
 import { SHAPES } from './dag-shapes.js';
@@ -25,9 +25,7 @@ const onlyBackends = process.argv
   .find((arg) => arg.startsWith('--backends='))
   ?.slice('--backends='.length)
   .split(',');
-const mongoBase = smoke
-  ? undefined
-  : process.env.MAESTRO_BENCH_MONGO_URL || process.env.MAESTRO_TEST_MONGO_URL || undefined;
+const mongoServers = smoke ? [] : mongoServersOf(process.env);
 // Sizes per store: the 10x step between the two DAG sizes is what ratio_10k_1k measures.
 const config = smoke
   ? {
@@ -66,13 +64,16 @@ function emit(result: object): void {
 }
 
 const started = Date.now();
-for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || onlyBackends.includes(b.name))) {
-  const [small, large] = config.dagSizes[backend.name];
+const chosen = (backend: BenchBackend) =>
+  !onlyBackends || onlyBackends.includes(backend.name) || onlyBackends.includes(backend.kind);
+const backends = benchBackends(mongoServers).filter(chosen);
+for (const backend of backends) {
+  const [small, large] = config.dagSizes[backend.kind];
   // The physical limit, in the same process right before, with as many steps as the engine run has:
   // some stores (FerretDB) get slower per write as a collection grows, and the comparison must not hide that.
   const rawPerStep = new Map<number, number>();
   for (const size of [small!, large!]) {
-    const perStep = await rawWritesPerStepMs(backend.name, mongoBase, size);
+    const perStep = await rawWritesPerStepMs(backend.kind, backend.mongoUrl, size);
     rawPerStep.set(size, perStep);
     emit({
       workload: 'raw-store-writes',
@@ -111,16 +112,16 @@ for (const backend of benchBackends(mongoBase).filter((b) => !onlyBackends || on
   // Metrics and tracing on against off, on the small DAGs.
   for (const shape of SHAPES)
     emit(await runObservabilityOverhead(backend, shape, small!, rawPerStep.get(small!)!, config.observabilityRounds));
-  for (const runsInStore of config.queryStores[backend.name]) {
+  for (const runsInStore of config.queryStores[backend.kind]) {
     for (const result of await runQueries(backend, runsInStore, config.querySamples, config.apiSeconds, (url) =>
       url.startsWith('mongodb') ? url : undefined,
     ))
       emit(result);
   }
 }
-if (mongoBase && (!onlyBackends || onlyBackends.includes('mongodb'))) {
+for (const backend of backends.filter((b) => b.kind === 'mongodb')) {
   for (const runners of [1, 2, 3])
-    emit(await runScaleOut(mongoBase, runners, config.scaleOut.runs, config.scaleOut.steps));
+    emit(await runScaleOut(backend, runners, config.scaleOut.runs, config.scaleOut.steps));
 }
 emit(runColdStart(config.coldStarts));
 
@@ -135,7 +136,10 @@ const report = {
     node: process.version,
     platform: process.platform,
   },
-  mongodb: mongoBase ? 'MAESTRO_BENCH_MONGO_URL / MAESTRO_TEST_MONGO_URL' : 'not reachable: MongoDB workloads skipped',
+  mongodb:
+    mongoServers.length > 0
+      ? mongoServers.map((server) => server.name)
+      : 'no server named (MAESTRO_BENCH_MONGO_URLS): MongoDB workloads skipped',
   duration_s: round((Date.now() - started) / 1000, 1),
   results,
 };

@@ -4,13 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { Engine } from '../src/maestro-engine.js';
 import { openStore } from '../src/store/open.js';
-import { mongoDatabaseUrl } from './bench-backends.js';
+import { mongoDatabaseUrl, type BenchBackend } from './bench-backends.js';
 import { dagPlan } from './dag-shapes.js';
 import { round, timed } from './measure.js';
 
 export interface ScaleOutResult {
   workload: 'scale-out';
-  backend: 'mongodb';
+  backend: string;
   runners: number;
   runs: number;
   steps_per_run: number;
@@ -24,14 +24,14 @@ export interface ScaleOutResult {
 
 const MAESTRO = join(import.meta.dirname, '..', '..', 'bin', 'maestro.js');
 
-/** `runners` worker processes on one MongoDB work through `runs` runs of `stepsPerRun` no-op steps. */
+/** `runners` worker processes on one MongoDB-wire server work through `runs` runs of `stepsPerRun` no-op steps. */
 export async function runScaleOut(
-  mongoBase: string,
+  backend: BenchBackend,
   runners: number,
   runs: number,
   stepsPerRun: number,
 ): Promise<ScaleOutResult> {
-  const url = mongoDatabaseUrl(mongoBase, `maestro_scale_${runners}_${Date.now().toString(36)}`);
+  const url = mongoDatabaseUrl(backend.mongoUrl!, `maestro_scale_${runners}_${Date.now().toString(36)}`);
   const store = await openStore(url);
   const engine = new Engine({ store });
   const { plan } = await engine.applyPlan(dagPlan('chain', stepsPerRun));
@@ -57,7 +57,7 @@ export async function runScaleOut(
     const total = runs * stepsPerRun;
     return {
       workload: 'scale-out',
-      backend: 'mongodb',
+      backend: backend.name,
       runners,
       runs,
       steps_per_run: stepsPerRun,
