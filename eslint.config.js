@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'bench/results/', 'test-output/'] },
+  { ignores: ['dist/', 'node_modules/', 'src/generated/', 'bench/results/', 'bench/peers/.venv/', 'test-output/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

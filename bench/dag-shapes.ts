@@ -3,10 +3,12 @@ import type { Plan, PlanStep } from '../src/generated/schemas.js';
 export const SHAPES = ['chain', 'fan', 'lattice', 'nested'] as const;
 export type Shape = (typeof SHAPES)[number];
 
-const noop = (id: string, needs: string[] = []): PlanStep => ({ id, uses: 'noop', ...(needs.length ? { needs } : {}) });
+export type StepMaker = (id: string, needs?: string[]) => PlanStep;
 
-/** A no-op plan of about `steps` step documents in one of four shapes. */
-export function dagPlan(shape: Shape, steps: number): Plan {
+const noopStep: StepMaker = (id, needs = []) => ({ id, uses: 'noop', ...(needs.length ? { needs } : {}) });
+
+/** A plan of about `steps` step documents in one of four shapes, each leaf made by `noop` (no-op steps by default). */
+export function dagPlan(shape: Shape, steps: number, noop: StepMaker = noopStep): Plan {
   const name = `bench-${shape}-${steps}`;
   switch (shape) {
     case 'chain':

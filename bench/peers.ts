@@ -1,0 +1,179 @@
+/**
+ * `npm run bench:peers [-- --rounds=N]`: Maestro side by side with Prefect 3 on the same machine and shapes (chain
+ * and fan-out, N = 100 and 1,000), interleaved, medians of the per-task cost, written to bench/results/peers.json.
+ * Opt-in: the first run creates a virtualenv under bench/peers/ and installs the pinned Prefect from PyPI into it.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Engine } from '../src/maestro-engine.js';
+import { openStore } from '../src/store/open.js';
+import { dagPlan, type StepMaker } from './dag-shapes.js';
+import { percentile, round } from './measure.js';
+
+const PREFECT_VERSION = '3.9.1';
+const SHAPES = ['chain', 'fan'] as const;
+type PeerShape = (typeof SHAPES)[number];
+const SIZES = [100, 1000];
+const REPO = join(import.meta.dirname, '..', '..');
+const PEERS_DIR = join(REPO, 'bench', 'peers');
+const VENV = join(PEERS_DIR, '.venv');
+const PYTHON = join(VENV, 'bin', 'python');
+const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length) ?? 3);
+
+/** The virtualenv with the pinned Prefect, made on first use (PyPI is the only network this needs). */
+function ensurePrefect(): void {
+  const installed = existsSync(PYTHON)
+    ? execFileSync(PYTHON, ['-c', 'import prefect; print(prefect.__version__)'], { encoding: 'utf8' }).trim()
+    : undefined;
+  if (installed === PREFECT_VERSION) return;
+  console.error(`bench:peers: installing prefect==${PREFECT_VERSION} into ${VENV}`);
+  if (!existsSync(PYTHON)) execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
+  execFileSync(PYTHON, ['-m', 'pip', 'install', '--quiet', `prefect==${PREFECT_VERSION}`], { stdio: 'inherit' });
+}
+
+/** A Prefect process answering `<shape> <n>` requests, one flow each, on its own ephemeral server and home. */
+async function startPrefect(home: string) {
+  const child = spawn(PYTHON, [join(PEERS_DIR, 'prefect_flows.py')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      PREFECT_HOME: home,
+      PREFECT_LOGGING_LEVEL: 'WARNING',
+      PREFECT_SERVER_ANALYTICS_ENABLED: 'false',
+      PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: '120',
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+    // Its own process group: Prefect starts its API server as a child that holds our pipe; both go at the end.
+    detached: true,
+  });
+  const lines: AsyncIterator<string> = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown>> => {
+    const line = await lines.next();
+    if (line.done) throw new Error('the Prefect process ended');
+    return JSON.parse(line.value) as Record<string, unknown>;
+  };
+  const ready = await next();
+  return {
+    versions: { prefect: String(ready.prefect), python: String(ready.python) },
+    /** Until the flow call returns, and until the server has recorded every task run (NaN if it never did). */
+    async run(shape: PeerShape, n: number): Promise<{ returned: number; recorded: number }> {
+      child.stdin.write(`${shape} ${n}\n`);
+      const answer = await next();
+      return { returned: Number(answer.wall_ms), recorded: Number(answer.persisted_ms ?? Number.NaN) };
+    },
+    stop() {
+      child.stdin.end();
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+      child.stdout.destroy();
+    },
+  };
+}
+
+/** A leaf calling a registered no-op function: the workflow-as-code way, as Prefect's tasks are. */
+const handlerStep: StepMaker = (id, needs = []) => ({
+  id,
+  uses: 'handler',
+  with: { handler: 'noop' },
+  ...(needs.length ? { needs } : {}),
+});
+
+/** One Maestro run on a fresh NeDB files store (the default store), from start request to recorded end. */
+async function runMaestro(shape: PeerShape, n: number, kind: 'noop' | 'handler'): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'maestro-peers-'));
+  const store = await openStore(`nedb://${dir}`);
+  const engine = new Engine({ store, workspace: dir });
+  engine.registerHandler('noop', () => ({}));
+  try {
+    const { plan } = await engine.applyPlan(kind === 'noop' ? dagPlan(shape, n) : dagPlan(shape, n, handlerStep));
+    const started = performance.now();
+    const { run } = await engine.startRun(plan);
+    const ended = await engine.executeRun(run.run_id);
+    const ms = performance.now() - started;
+    if (ended?.status !== 'succeeded') throw new Error(`maestro ${shape}/${n}/${kind} ended ${ended?.status}`);
+    return ms;
+  } finally {
+    engine.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const maestroVersion = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+ensurePrefect();
+const prefectHome = mkdtempSync(join(tmpdir(), 'maestro-peers-prefect-'));
+const prefect = await startPrefect(prefectHome);
+const results: object[] = [];
+const started = Date.now();
+try {
+  // Warm-up (the JIT, the file system cache), as the Prefect side had: both shapes and kinds, unmeasured.
+  for (const shape of SHAPES) for (const kind of ['noop', 'handler'] as const) await runMaestro(shape, 200, kind);
+  for (const shape of SHAPES) {
+    for (const n of SIZES) {
+      const samples = {
+        maestro_noop: [] as number[],
+        maestro_handler: [] as number[],
+        prefect_returned: [] as number[],
+        prefect_recorded: [] as number[],
+      };
+      // Interleaved, so a slower minute of a shared machine falls on all three alike.
+      for (let i = 0; i < rounds; i += 1) {
+        samples.maestro_noop.push(await runMaestro(shape, n, 'noop'));
+        samples.maestro_handler.push(await runMaestro(shape, n, 'handler'));
+        const { returned, recorded } = await prefect.run(shape, n);
+        samples.prefect_returned.push(returned);
+        samples.prefect_recorded.push(recorded);
+      }
+      const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
+      const result = {
+        workload: 'peers',
+        shape,
+        n,
+        rounds,
+        maestro_backend: 'nedb-file',
+        maestro_noop_ms_per_step: perTask(samples.maestro_noop),
+        maestro_handler_ms_per_step: perTask(samples.maestro_handler),
+        prefect_ms_per_task: perTask(samples.prefect_returned),
+        prefect_recorded_ms_per_task: perTask(samples.prefect_recorded),
+        // Cheaper by: Prefect's cost per task over Maestro's per step, until the flow returns (the figure a user
+        // waits for) and until every task run is recorded (what Maestro has stored when its run returns).
+        prefect_to_maestro_noop: round(perTask(samples.prefect_returned) / perTask(samples.maestro_noop), 1),
+        prefect_to_maestro_handler: round(perTask(samples.prefect_returned) / perTask(samples.maestro_handler), 1),
+        prefect_recorded_to_maestro_noop: round(perTask(samples.prefect_recorded) / perTask(samples.maestro_noop), 1),
+        samples_ms: samples,
+      };
+      results.push(result);
+      console.log(JSON.stringify(result));
+    }
+  }
+} finally {
+  prefect.stop();
+  rmSync(prefectHome, { recursive: true, force: true });
+}
+
+const report = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_gb: round(totalmem() / 1024 ** 3, 1),
+  },
+  versions: { maestro: maestroVersion, node: process.version, ...prefect.versions },
+  persisted_per_task: {
+    maestro:
+      'before the next step may start: the step claimed (lease, status running), its started event, its result ' +
+      '(status, outputs, ended_at) and its ended event: four writes to the NeDB files, each appended to disk',
+    prefect:
+      "a task run's states sent to the ephemeral API server (SQLite) as events and recorded by the server in the " +
+      'background, after the flow may have returned (prefect_recorded_* waits for them); results are not ' +
+      'persisted (the default)',
+  },
+  duration_s: round((Date.now() - started) / 1000, 1),
+  results,
+};
+const target = join(REPO, 'bench', 'results', 'peers.json');
+mkdirSync(dirname(target), { recursive: true });
+writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
+console.error(`bench:peers: ${results.length} results in ${report.duration_s}s -> ${target}`);
