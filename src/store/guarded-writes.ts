@@ -8,6 +8,8 @@ import type { LeaseRequest } from './port.js';
  * does not (FerretDB 1.x), a read, a guard checked in this process, a write by _id, per-document write order in
  * this process, and lease claims gated by a unique insert that exactly one claimer wins.
  */
+const GATE_DELETE_BATCH = 1000;
+
 export class GuardedWrites {
   private readonly isolatedUpdates: boolean;
   /** Unique-insert gates for lease claims, used only where single-document updates are not isolated. */
@@ -41,6 +43,22 @@ export class GuardedWrites {
   /** One document's writes in call order when the server does not isolate updates; straight through otherwise. */
   write<T>(documentId: string, task: () => Promise<T>): Promise<T> {
     return this.isolatedUpdates ? task() : this.writes.run(documentId, task);
+  }
+
+  /**
+   * Drops the claim gates of documents that are being removed (retention): the gates of each fence they reached and
+   * the next one (a claimer that died between its gate and its write). Nothing where updates are isolated.
+   */
+  async dropClaimGates(docs: readonly StoredDocument[]): Promise<void> {
+    if (!this.claimGates) return;
+    const ids: string[] = [];
+    for (const doc of docs) {
+      const fence = (doc.lease as { fence?: unknown } | undefined)?.fence;
+      if (typeof fence !== 'number') continue;
+      for (let next = 1; next <= fence + 1; next += 1) ids.push(`${String(doc._id)}:${next}`);
+    }
+    for (let from = 0; from < ids.length; from += GATE_DELETE_BATCH)
+      await this.claimGates.deleteMany({ _id: { $in: ids.slice(from, from + GATE_DELETE_BATCH) } });
   }
 
   /**

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { RunDocument } from '../../src/generated/schemas.js';
 import { pruneRuns, parseAge } from '../../src/engine/prune-runs.js';
@@ -57,6 +58,31 @@ async function seedStore(store: RunStore) {
   return { removed: [...old, oldRoot, oldChild], kept: [...kept, running, childOfRunning] };
 }
 
+/** Each seeded run's step `a` claimed once: on a server that does not isolate updates, a claim leaves a gate. */
+async function claimFirstSteps(store: RunStore, runs: Seeded[]): Promise<string[]> {
+  const claimed: string[] = [];
+  for (const { run } of runs) {
+    const [first] = await store.listSteps(run.run_id);
+    const lease = { owner: 'test', now: NOW.toISOString(), expires_at: new Date(NOW.getTime() + 60_000).toISOString() };
+    if (first && (await store.claimStep(first.step_id, lease))) claimed.push(first.step_id);
+  }
+  return claimed;
+}
+
+/** The claim gates left in a MongoDB-wire store for these documents (FerretDB's `lease_claims`). */
+async function gatesOf(url: string, documentIds: string[]): Promise<number> {
+  const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 3000 });
+  try {
+    const ids = documentIds.map((id) => new RegExp(`^${id}:`));
+    return await client
+      .db()
+      .collection('lease_claims')
+      .countDocuments({ _id: { $in: ids } } as never);
+  } finally {
+    await client.close();
+  }
+}
+
 async function counts(store: RunStore, runs: Seeded[]) {
   let steps = 0;
   let events = 0;
@@ -76,9 +102,14 @@ describe.each(testBackends())('retention (prune) on $name', (backend: TestBacken
   skipUnavailable(backend);
 
   it('removes exactly the runs that ended before the cutoff, with their documents, and never a running tree', async () => {
-    const { store, cleanup } = await backend.create();
+    const { store, url, cleanup } = await backend.create();
     try {
       const { removed, kept } = await seedStore(store);
+      const removedSteps = await claimFirstSteps(store, removed);
+      const keptSteps = await claimFirstSteps(store, kept);
+      // Where claims are gated (FerretDB), the gates of a pruned tree go with it; the others' stay.
+      const gated = url.startsWith('mongodb') && !store.isolatedUpdates;
+      if (gated) expect(await gatesOf(url, removedSteps)).toBe(removed.length);
       const expected = { runs: 5, steps: 10, events: 10, artifacts: 5 };
       const workspace = mkdtempSync(join(tmpdir(), 'maestro-prune-'));
       const options = { olderThanMs: 30 * DAY, statuses: [], includeProvenance: false, workspace, now: NOW };
@@ -92,6 +123,10 @@ describe.each(testBackends())('retention (prune) on $name', (backend: TestBacken
       expect(done.removed).toMatchObject(expected);
       expect(await counts(store, removed)).toEqual({ runs: 0, steps: 0, events: 0, artifacts: 0 });
       expect(await counts(store, kept)).toEqual({ runs: 4, steps: 8, events: 8, artifacts: 4 });
+      if (gated) {
+        expect(await gatesOf(url, removedSteps)).toBe(0);
+        expect(await gatesOf(url, keptSteps)).toBe(kept.length);
+      }
       // Nothing left to remove: a second prune finds nothing.
       expect((await pruneRuns(store, { ...options, dryRun: false })).removed.runs).toBe(0);
 
