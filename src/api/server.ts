@@ -6,6 +6,7 @@ import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 import { PrometheusTelemetry } from '../observability/prometheus-telemetry.js';
 import { logRunEvents } from '../observability/run-event-log.js';
+import { scheduleLog } from '../observability/schedule-log.js';
 import { buildApi } from './app.js';
 import { TokenAuth } from './auth.js';
 
@@ -62,9 +63,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const stopScheduling = new AbortController();
     const scheduling =
       (options.inProcessRunner ?? true)
-        ? engine.runSchedules(stopScheduling.signal, (error) =>
-            app.log.error({ err: error }, 'firing schedules failed'),
-          )
+        ? engine.runSchedules(stopScheduling.signal, scheduleLog(app.log))
         : Promise.resolve();
     return {
       url,

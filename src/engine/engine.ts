@@ -38,7 +38,7 @@ import { RunnerSlots } from './runner-slots.js';
 import { envSecretProvider } from './secrets/secret-provider.js';
 import type { StepExecutor } from './step-context.js';
 import { ScheduleService } from './schedules/schedule-service.js';
-import { SCHEDULE_POLL_MS, Scheduler } from './schedules/scheduler.js';
+import { SCHEDULE_POLL_MS, Scheduler, type ScheduleReport } from './schedules/scheduler.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { workLoop, type WorkOptions } from './worker-loop.js';
 
@@ -368,8 +368,8 @@ export class Engine {
    * Fires due schedule ticks every second until the signal aborts (workers, and servers that run runs, do this;
    * a tick's run is created once however many fire it).
    */
-  runSchedules(signal: AbortSignal, onError: (error: unknown) => void): Promise<void> {
-    return this.scheduler.loop(signal, this.schedulerNow, SCHEDULE_POLL_MS, onError);
+  runSchedules(signal: AbortSignal, report: ScheduleReport): Promise<void> {
+    return this.scheduler.loop(signal, this.schedulerNow, SCHEDULE_POLL_MS, report);
   }
 
   async getRunDetail(runId: string) {

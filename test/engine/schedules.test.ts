@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ScheduleDocument } from '../../src/generated/schemas.js';
 import { dueTicks } from '../../src/engine/schedules/schedule-ticks.js';
+import { Engine } from '../../src/maestro-engine.js';
+import { openStore } from '../../src/store/open.js';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
 import { MAESTRO, runCli, startCli } from '../support/spawn-cli.js';
 
@@ -30,6 +32,39 @@ function schedule(overrides: Partial<ScheduleDocument> = {}): ScheduleDocument {
     ...overrides,
   };
 }
+
+describe('firing a tick whose concurrency group is busy', () => {
+  it('under skip, reports the tick skipped (not failed), starts nothing, and moves on to the next tick', async () => {
+    const store = await openStore('memory://');
+    const engine = new Engine({ store, schedulerNow: () => at(0) });
+    try {
+      const { plan } = await engine.applyPlan({ name: 'deploy', steps: [{ id: 'a', uses: 'noop' }] });
+      const concurrency = { group: 'deploy', limit: 1, on_conflict: 'skip' as const };
+      await engine.startRun(plan, { concurrency }); // holds the group: never driven here
+      const { schedule: created } = await engine.schedules.create({
+        plan_id: plan.plan_id,
+        owner: plan.owner,
+        cron: '*/1 * * * *',
+        concurrency,
+      });
+      const skipped: string[] = [];
+      const failed: unknown[] = [];
+      const report = {
+        skipped: (_id: string, tick: string) => skipped.push(tick),
+        failed: (e: unknown) => failed.push(e),
+      };
+      const runs = await engine.scheduler.fireDue(at(1, 5), report);
+      expect(runs).toEqual([]);
+      expect(skipped).toEqual([at(1).toISOString()]);
+      expect(failed).toEqual([]);
+      expect((await store.getSchedule(created.schedule_id))?.next_tick_at).toBe(at(2).toISOString());
+      expect((await store.listRuns({}, { limit: 10 })).items).toHaveLength(1);
+    } finally {
+      engine.close();
+      await store.close();
+    }
+  });
+});
 
 describe('due schedule ticks', () => {
   it('fires a tick on time, and moves on to the next one', () => {

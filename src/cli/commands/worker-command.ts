@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { logLevelOption, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
 import { toMaestroError } from '../../domain/errors.js';
 import { logRunEvents } from '../../observability/run-event-log.js';
+import { scheduleLog } from '../../observability/schedule-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
 import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
@@ -80,9 +81,7 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
           const pruning = pruneAgeMs === undefined ? undefined : setInterval(() => void prune(), PRUNE_EVERY_MS);
           if (pruneAgeMs !== undefined) void prune();
           // Schedules are fired by every worker; a tick's run is created once however many fire it.
-          const scheduling = engine.runSchedules(stop.signal, (error) =>
-            logger.error({ err: toMaestroError(error) }, 'firing schedules failed; trying again'),
-          );
+          const scheduling = engine.runSchedules(stop.signal, scheduleLog(logger));
           try {
             await engine.work({
               signal: stop.signal,

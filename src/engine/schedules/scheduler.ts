@@ -8,6 +8,14 @@ const DUE_BATCH = 50;
 /** How often a worker looks for due ticks. */
 export const SCHEDULE_POLL_MS = 1000;
 
+/** What firing schedules reports: a tick skipped by its `skip` concurrency group (the policy working), a failure. */
+export interface ScheduleReport {
+  skipped: (scheduleId: string, tick: string) => void;
+  failed: (error: unknown) => void;
+}
+
+const quiet: ScheduleReport = { skipped: () => undefined, failed: () => undefined };
+
 export type StartRun = (
   planDoc: PlanDocument,
   options: StartRunOptions,
@@ -31,14 +39,14 @@ export class Scheduler {
   ) {}
 
   /** Fires what is due at `now`; returns the runs created by this call. A tick that fails is said, and passed. */
-  async fireDue(now: Date, onError: (error: unknown) => void = () => undefined): Promise<RunDocument[]> {
+  async fireDue(now: Date, report: ScheduleReport = quiet): Promise<RunDocument[]> {
     const created: RunDocument[] = [];
     for (const schedule of await this.store.dueSchedules(now.toISOString(), DUE_BATCH)) {
       let due;
       try {
         due = dueTicks(schedule, now);
       } catch (error) {
-        onError(error);
+        report.failed(error);
         continue;
       }
       for (const tick of due.fire) {
@@ -46,8 +54,10 @@ export class Scheduler {
           const run = await this.startTick(schedule, tick);
           if (run) created.push(run);
         } catch (error) {
-          // A tick that cannot start (its plan is gone, its inputs no longer fit) is reported and passed.
-          onError(error);
+          // A tick whose group is busy under `skip` is skipped, as asked; one that cannot start (its plan is gone,
+          // its inputs no longer fit) is reported. Either way it is passed.
+          if (isMaestroError(error, 'CONCURRENCY_LIMIT')) report.skipped(schedule.schedule_id, tick);
+          else report.failed(error);
         }
       }
       await this.store.updateSchedule(
@@ -81,12 +91,12 @@ export class Scheduler {
   }
 
   /** Fires what is due every `everyMs` until the signal aborts; `now` is the scheduler's clock. */
-  async loop(signal: AbortSignal, now: () => Date, everyMs: number, onError: (error: unknown) => void): Promise<void> {
+  async loop(signal: AbortSignal, now: () => Date, everyMs: number, report: ScheduleReport): Promise<void> {
     while (!signal.aborted) {
       try {
-        await this.fireDue(now(), onError);
+        await this.fireDue(now(), report);
       } catch (error) {
-        onError(error);
+        report.failed(error);
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, everyMs);
