@@ -2,10 +2,11 @@
 
 Reads lines `<shape> <n>` on stdin (shape: chain or fan), runs that flow of no-op tasks on Prefect's
 ephemeral API server (SQLite under PREFECT_HOME) and answers one JSON line per request:
-{"shape", "n", "wall_ms", "persisted_ms", "task_runs"}: wall_ms when the flow call returns, persisted_ms when the
-server has recorded all n task runs as completed (Prefect records task runs from events, in the background, so
-the flow can return before they are stored; Maestro stores each step before the next may start). The first line it writes is {"ready": true, "prefect": <version>}
-after a warm-up flow, so server start-up and imports are never measured.
+{"shape", "n", "wall_ms", "persisted_ms", "task_runs"}: wall_ms when the flow call returns, persisted_ms when
+the server has recorded all n task runs as completed (Prefect records task runs from events, in the background,
+so the flow can return before they are stored; Maestro stores each step before the next may start).
+The first line it writes is {"ready": true, "prefect": <version>} after a warm-up flow, so server start-up and
+imports are never measured.
 """
 
 import json
@@ -84,7 +85,9 @@ def main():
             wall_ms = (time.perf_counter() - started) * 1000
             recorded = wait_until_recorded(client, state.state_details.flow_run_id, n)
             persisted_ms = round((time.perf_counter() - started) * 1000, 1) if recorded else None
-            answer({"shape": shape, "n": n, "wall_ms": round(wall_ms, 1), "persisted_ms": persisted_ms, "task_runs": n})
+            answer(
+                {"shape": shape, "n": n, "wall_ms": round(wall_ms, 1), "persisted_ms": persisted_ms, "task_runs": n}
+            )
 
 
 if __name__ == "__main__":

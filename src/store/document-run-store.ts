@@ -69,8 +69,8 @@ export class DocumentRunStore implements RunStore {
     this.artifactDocs = new ArtifactDocuments(artifacts, this.guarded);
     this.eventLog = new EventLog(events);
     this.scheduleDocs = new ScheduleDocuments(driver.collection(Collection.schedules), this.guarded);
-    this.retention = new RunRetention({ runs: this.runs, steps: this.steps, events, artifacts }, (docs) =>
-      this.guarded.dropClaimGates(docs),
+    this.retention = new RunRetention({ runs: this.runs, steps: this.steps, events, artifacts }, (collection, filter) =>
+      this.guarded.dropClaimGates(collection, filter),
     );
   }
 

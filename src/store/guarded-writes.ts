@@ -3,13 +3,13 @@ import type { DocumentCollection, DocumentDriver, Filter, StoredDocument } from 
 import { KeyedQueue } from './keyed-queue.js';
 import type { LeaseRequest } from './port.js';
 
+const GATE_DELETE_BATCH = 1000;
+
 /**
  * Guarded single-document writes on any server: one findOneAndUpdate where the server isolates updates; where it
  * does not (FerretDB 1.x), a read, a guard checked in this process, a write by _id, per-document write order in
  * this process, and lease claims gated by a unique insert that exactly one claimer wins.
  */
-const GATE_DELETE_BATCH = 1000;
-
 export class GuardedWrites {
   private readonly isolatedUpdates: boolean;
   /** Unique-insert gates for lease claims, used only where single-document updates are not isolated. */
@@ -46,16 +46,17 @@ export class GuardedWrites {
   }
 
   /**
-   * Drops the claim gates of documents that are being removed (retention): the gates of each fence they reached and
-   * the next one (a claimer that died between its gate and its write). Nothing where updates are isolated.
+   * Drops the claim gates of the documents a filter finds (retention, before it removes them): the gate of each
+   * fence they reached and of the next one (a claimer that died between its gate and its write). Where updates are
+   * isolated there are no gates, and nothing is read.
    */
-  async dropClaimGates(docs: readonly StoredDocument[]): Promise<void> {
+  async dropClaimGates(collection: DocumentCollection, filter: Filter): Promise<void> {
     if (!this.claimGates) return;
     const ids: string[] = [];
-    for (const doc of docs) {
+    for (const doc of await collection.find(filter)) {
       const fence = (doc.lease as { fence?: unknown } | undefined)?.fence;
       if (typeof fence !== 'number') continue;
-      for (let next = 1; next <= fence + 1; next += 1) ids.push(`${String(doc._id)}:${next}`);
+      for (let next = 1; next <= fence + 1; next += 1) ids.push(`${doc._id}:${next}`);
     }
     for (let from = 0; from < ids.length; from += GATE_DELETE_BATCH)
       await this.claimGates.deleteMany({ _id: { $in: ids.slice(from, from + GATE_DELETE_BATCH) } });

@@ -1,7 +1,7 @@
 import type { RunDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { RunStatus } from '../domain/status.js';
-import type { DocumentCollection, Filter, StoredDocument } from './document-collection.js';
+import type { DocumentCollection, Filter } from './document-collection.js';
 import type { RunTreeRemoval } from './port.js';
 import { Collection, fromStored } from './stored-form.js';
 
@@ -15,8 +15,8 @@ const ENDED = [RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled];
 export class RunRetention {
   constructor(
     private readonly collections: Record<'runs' | 'steps' | 'events' | 'artifacts', DocumentCollection>,
-    /** Store bookkeeping of the removed documents (FerretDB's claim gates), dropped with them. */
-    private readonly dropClaimGates: (docs: readonly StoredDocument[]) => Promise<void>,
+    /** Drops the store's bookkeeping of the documents a filter finds (FerretDB's claim gates). */
+    private readonly dropClaimGates: (collection: DocumentCollection, filter: Filter) => Promise<void>,
   ) {}
 
   /** Root runs that ended before the cutoff (with one of `statuses`), oldest first, after a run already seen. */
@@ -74,11 +74,13 @@ export class RunRetention {
         removed: { runs: runIds.length, steps: steps!, events: events!, artifacts: artifacts! },
       };
     }
-    const stepDocs = await this.collections.steps.find(ofTree);
+    // The tree's claim gates first, while its documents say which fences they reached; the tree's runs have all
+    // ended, so nothing claims them again.
+    await this.dropClaimGates(this.collections.steps, ofTree);
+    await this.dropClaimGates(this.collections.runs, { _id: { $in: runIds } });
     const events = await this.collections.events.deleteMany(ofTree);
     const steps = await this.collections.steps.deleteMany(ofTree);
     const artifacts = await this.collections.artifacts.deleteMany(ofTree);
-    await this.dropClaimGates([...runs, ...stepDocs]);
     // The root last: while it is there, a later prune finds the tree again.
     const children = await this.collections.runs.deleteMany({ _id: { $in: runIds.filter((id) => id !== rootRunId) } });
     const rootRemoved = await this.collections.runs.deleteMany({ _id: rootRunId });
