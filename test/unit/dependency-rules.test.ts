@@ -1,17 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sourceFiles } from '../support/source-files.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
 
 const SRC = join(REPO_ROOT, 'src');
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return path.endsWith('.ts') ? [path] : [];
-  });
-}
 
 /** Every import of a source file: package names, or paths relative to src/ for local files. */
 function importsOf(file: string): string[] {
@@ -82,7 +75,7 @@ function entryViolation(from: string, imported: string): string | undefined {
 describe('dependency direction', () => {
   it('holds for every import in src/', () => {
     const violations: string[] = [];
-    for (const file of sourceFiles(SRC)) {
+    for (const file of sourceFiles(SRC, /\.ts$/)) {
       const from = relative(SRC, file);
       for (const imported of importsOf(file)) {
         for (const rule of rules) {
