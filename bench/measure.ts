@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 /** Timing and memory helpers for the benchmarks: wall time, percentiles, peak RSS while a workload runs. */
 export async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRssMb: number }> {
   let peak = process.memoryUsage().rss;
@@ -36,4 +39,22 @@ export async function sampleLatencies(count: number, operation: (i: number) => P
 export function round(value: number, digits = 3): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/** The machine a report was measured on. */
+export function machineInfo() {
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    memory_gb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    platform: process.platform,
+  };
+}
+
+/** Writes a report as JSON to `target` (its folder made if need be) and says where on stderr. */
+export function writeReport(target: string, report: { duration_s: number; results: unknown[] }, label: string): void {
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
+  console.error(`${label}: ${report.results.length} results in ${report.duration_s}s -> ${target}`);
 }

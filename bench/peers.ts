@@ -4,14 +4,14 @@
  * Opt-in: the first run creates a virtualenv under bench/peers/ and installs the pinned Prefect from PyPI into it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Engine } from '../src/maestro-engine.js';
 import { openStore } from '../src/store/open.js';
 import { dagPlan, type StepMaker } from './dag-shapes.js';
-import { percentile, round } from './measure.js';
+import { machineInfo, percentile, round, writeReport } from './measure.js';
 
 const PREFECT_VERSION = '3.9.1';
 const SHAPES = ['chain', 'fan'] as const;
@@ -127,21 +127,25 @@ try {
         samples.prefect_recorded.push(recorded);
       }
       const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
+      const noop = perTask(samples.maestro_noop);
+      const handler = perTask(samples.maestro_handler);
+      const returned = perTask(samples.prefect_returned);
+      const recorded = perTask(samples.prefect_recorded);
       const result = {
         workload: 'peers',
         shape,
         n,
         rounds,
         maestro_backend: 'nedb-file',
-        maestro_noop_ms_per_step: perTask(samples.maestro_noop),
-        maestro_handler_ms_per_step: perTask(samples.maestro_handler),
-        prefect_ms_per_task: perTask(samples.prefect_returned),
-        prefect_recorded_ms_per_task: perTask(samples.prefect_recorded),
+        maestro_noop_ms_per_step: noop,
+        maestro_handler_ms_per_step: handler,
+        prefect_ms_per_task: returned,
+        prefect_recorded_ms_per_task: recorded,
         // Cheaper by: Prefect's cost per task over Maestro's per step, until the flow returns (the figure a user
         // waits for) and until every task run is recorded (what Maestro has stored when its run returns).
-        prefect_to_maestro_noop: round(perTask(samples.prefect_returned) / perTask(samples.maestro_noop), 1),
-        prefect_to_maestro_handler: round(perTask(samples.prefect_returned) / perTask(samples.maestro_handler), 1),
-        prefect_recorded_to_maestro_noop: round(perTask(samples.prefect_recorded) / perTask(samples.maestro_noop), 1),
+        prefect_to_maestro_noop: round(returned / noop, 1),
+        prefect_to_maestro_handler: round(returned / handler, 1),
+        prefect_recorded_to_maestro_noop: round(recorded / noop, 1),
         samples_ms: samples,
       };
       results.push(result);
@@ -155,11 +159,7 @@ try {
 
 const report = {
   date: new Date().toISOString(),
-  machine: {
-    cpus: cpus().length,
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    memory_gb: round(totalmem() / 1024 ** 3, 1),
-  },
+  machine: machineInfo(),
   versions: { maestro: maestroVersion, node: process.version, ...prefect.versions },
   persisted_per_task: {
     maestro:
@@ -173,7 +173,4 @@ const report = {
   duration_s: round((Date.now() - started) / 1000, 1),
   results,
 };
-const target = join(REPO, 'bench', 'results', 'peers.json');
-mkdirSync(dirname(target), { recursive: true });
-writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
-console.error(`bench:peers: ${results.length} results in ${report.duration_s}s -> ${target}`);
+writeReport(join(REPO, 'bench', 'results', 'peers.json'), report, 'bench:peers');

@@ -1,16 +1,14 @@
 /**
  * `npm run bench [-- --quick]`: every workload prints one JSON object per line and all of them are written to
- * bench/results/latest.json with the machine and date. MongoDB workloads run when MAESTRO_BENCH_MONGO_URL (or
- * MAESTRO_TEST_MONGO_URL) names a server. --quick scales sizes down (same 10x step) to finish in minutes.
+ * bench/results/latest.json with the machine and date. MongoDB workloads run on each server MAESTRO_BENCH_MONGO_URLS
+ * (or MAESTRO_TEST_MONGO_URLS) names, `name=url,…`. --quick scales sizes down (same 10x step) to finish in minutes.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { benchBackends, mongoServersOf, type BenchBackend } from './bench-backends.js';
 import { runColdStart } from './cli-cold-start.js';
 import { runDag, type DagResult } from './dag-workload.js';
 import { SHAPES } from './dag-shapes.js';
-import { round } from './measure.js';
+import { machineInfo, round, writeReport } from './measure.js';
 import { runQueries } from './query-workload.js';
 import { rawWritesPerStepMs } from './raw-store-cost.js';
 import { runObservabilityOverhead } from './observability-workload.js';
@@ -129,13 +127,7 @@ const report = {
   date: new Date().toISOString(),
   quick,
   smoke,
-  machine: {
-    cpus: cpus().length,
-    cpu_model: cpus()[0]?.model ?? 'unknown',
-    memory_gb: round(totalmem() / 1024 ** 3, 1),
-    node: process.version,
-    platform: process.platform,
-  },
+  machine: machineInfo(),
   mongodb:
     mongoServers.length > 0
       ? mongoServers.map((server) => server.name)
@@ -143,7 +135,4 @@ const report = {
   duration_s: round((Date.now() - started) / 1000, 1),
   results,
 };
-const target = outFile ?? join(import.meta.dirname, '..', '..', 'bench', 'results', 'latest.json');
-mkdirSync(dirname(target), { recursive: true });
-writeFileSync(target, `${JSON.stringify(report, null, 2)}\n`);
-console.error(`bench: ${results.length} results in ${report.duration_s}s -> ${target}`);
+writeReport(outFile ?? join(import.meta.dirname, '..', '..', 'bench', 'results', 'latest.json'), report, 'bench');
