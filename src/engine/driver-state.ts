@@ -9,6 +9,7 @@ import type { EngineServices } from './engine-services.js';
 import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
 import { SecretMasker } from './secrets/secret-masker.js';
 import type { AttemptOutcome } from './step-attempt.js';
+import { RunEventQueue } from './run-event-queue.js';
 import { RunSpans } from './run-spans.js';
 import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
@@ -37,6 +38,8 @@ export class DriverState {
   readonly masker = new SecretMasker();
   stopping: MaestroError | undefined;
   lostRun = false;
+  /** The run's events, written behind its state changes. */
+  readonly eventQueue: RunEventQueue;
   /** The run's span in this process, and the spans of its steps and attempts that are open. */
   readonly spans: RunSpans;
   private wake: (() => void) | undefined;
@@ -54,6 +57,7 @@ export class DriverState {
     this.graph = new StepGraph(compiled);
     this.spans = new RunSpans(run, (doc) => this.graph.parentOf(doc));
     this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
+    this.eventQueue = new RunEventQueue(services.events, run.run_id, () => this.notify());
     for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {}))
       if (typeof value === 'string') this.masker.add(value);
   }
@@ -71,7 +75,10 @@ export class DriverState {
     return expressionContextOf(this.graph, this.compiled, this.run, doc);
   }
 
-  /** One state change of a step: written under its guard, then announced. Undefined when the guard refused it. */
+  /**
+   * One state change of a step: written under its guard (once the events of its earlier changes are stored), its
+   * event queued behind it. Undefined when the guard refused it.
+   */
   async transition<T extends StepEventType>(
     doc: StepDocument,
     guard: StepGuard,
@@ -79,6 +86,7 @@ export class DriverState {
     type: T,
     data: Omit<EventDataByType[T], 'key'>,
   ): Promise<StepDocument | undefined> {
+    await this.eventQueue.stepSettled(doc.step_id);
     const updated = await this.services.store.updateStep(doc.step_id, guard, patch);
     if (!updated) {
       await this.refreshOne(doc.key);
@@ -86,7 +94,7 @@ export class DriverState {
     }
     this.graph.put(updated);
     const keyed = { key: doc.key, ...data } as EventDataByType[T];
-    await this.services.events.record(this.run.run_id, type, keyed, doc.step_id);
+    this.eventQueue.add(type, keyed, doc.step_id);
     return updated;
   }
 

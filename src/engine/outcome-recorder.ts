@@ -40,6 +40,7 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
 
   if (outcome.kind === 'await_external') {
     const patch = { logs_ref: outcome.logsRef, lease: externalLease(outcome.token.fence) };
+    await state.eventQueue.stepSettled(step.step_id);
     const waiting = await state.services.store.updateStep(step.step_id, guard, patch);
     if (waiting) state.graph.put(waiting);
     state.watched.add(step.key);
@@ -63,7 +64,7 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
       // A write that can never succeed fails the step (small, so it is written) instead of leaving it running
       // for every resume to run again; an outage (retryable) stops this runner, resumably.
       const failure = toMaestroError(error);
-      if (failure.retryable) throw error;
+      if (failure.retryable || state.eventQueue.failed) throw error;
       const final = new MaestroError(failure.code, failure.message, { retryable: false, details: failure.details });
       return recordOutcome(state, { ...outcome, kind: 'failed', error: final, cost: 0 });
     }

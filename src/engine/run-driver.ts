@@ -61,6 +61,7 @@ export class RunDriver {
       for (const key of state.graph.keys()) state.dirty.add(key);
       for (;;) {
         await recordSettledOutcomes(state);
+        state.eventQueue.throwIfFailed();
         if (state.lostRun) throw new MaestroError('LEASE_LOST', `another runner took over run ${runId}`);
         await this.readRunIfDue();
         const stop = state.stopping ?? this.findStopReason();
@@ -68,6 +69,7 @@ export class RunDriver {
         await this.scheduler.schedule();
         if (this.isComplete()) return await this.finish();
         if (state.mode === 'reconcile') {
+          await state.eventQueue.flush();
           await store.releaseRunLease(runId, state.runToken);
           return state.run;
         }
@@ -84,6 +86,7 @@ export class RunDriver {
       state.spans.endRun('interrupted', state.run.usage.cost, stopped.message);
       throw error;
     } finally {
+      await state.eventQueue.settle();
       leases.release('run', runId);
       state.cancelTimers();
       if (this.holding) state.services.telemetry.runsHeld(-1);
@@ -125,7 +128,7 @@ export class RunDriver {
     );
     if (!started) throw new MaestroError('LEASE_LOST', `run ${state.run.run_id} changed under its runner`);
     state.run = started;
-    await state.services.events.record(state.run.run_id, EventType.runStarted, { runner: state.runToken.owner });
+    state.eventQueue.add(EventType.runStarted, { runner: state.runToken.owner });
   }
 
   private async readRunIfDue(): Promise<void> {
@@ -146,7 +149,7 @@ export class RunDriver {
       if (!this.auditRecorded) {
         this.auditRecorded = true;
         services.telemetry.budgetExceeded(crossed.kind, 'audit');
-        void services.events.record(run.run_id, EventType.budgetExceeded, { ...crossed, mode: 'audit' });
+        this.state.eventQueue.add(EventType.budgetExceeded, { ...crossed, mode: 'audit' });
       }
       return undefined;
     }
@@ -168,7 +171,7 @@ export class RunDriver {
       state.stopping = reason;
       if (reason.code === 'BUDGET_EXCEEDED') {
         state.services.telemetry.budgetExceeded(String(reason.details.kind), 'enforce');
-        await state.services.events.record(state.run.run_id, EventType.budgetExceeded, {
+        state.eventQueue.add(EventType.budgetExceeded, {
           ...(reason.details as unknown as CrossedBudget),
           mode: 'enforce',
         });
@@ -199,6 +202,8 @@ export class RunDriver {
     const { state } = this;
     const { run } = state;
     const ending = runEndingOf(state.graph, state.compiled, stop, () => state.contextFor(undefined));
+    // A run that ended has every event of its steps: nothing resumes it to write a missing one.
+    await state.eventQueue.flush();
     const endedAt = state.now();
     const ended = await state.services.store.updateRun(
       run.run_id,

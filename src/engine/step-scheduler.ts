@@ -139,17 +139,22 @@ export class StepScheduler {
       state.watched.add(doc.key);
       return;
     }
-    const { slots, store, leases, events } = state.services;
+    const { slots, store, leases } = state.services;
     const runLimit = stepConcurrency(state.compiled.plan) ?? Number.POSITIVE_INFINITY;
     if (state.inFlight.size >= runLimit || !slots.tryAcquire()) {
       state.blocked.add(doc.key);
       return;
     }
-    const request = { owner: state.runToken.owner, now: state.now(), expires_at: leases.expiry() };
-    const claimed = await store.claimStep(doc.step_id, request).catch((error: unknown) => {
+    let claimed: StepDocument | undefined;
+    try {
+      // A retry's claim comes after its retrying event is stored (see RunEventQueue).
+      await state.eventQueue.stepSettled(doc.step_id);
+      const request = { owner: state.runToken.owner, now: state.now(), expires_at: leases.expiry() };
+      claimed = await store.claimStep(doc.step_id, request);
+    } catch (error) {
       slots.release();
       throw error;
-    });
+    }
     if (!claimed) {
       slots.release();
       state.watched.add(doc.key);
@@ -166,8 +171,7 @@ export class StepScheduler {
     leases.hold('step', claimed.step_id, token, () =>
       controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
     );
-    await events.record(
-      state.run.run_id,
+    state.eventQueue.add(
       EventType.stepStarted,
       { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) },
       claimed.step_id,

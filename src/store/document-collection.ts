@@ -11,6 +11,11 @@ export type SortOrder = Record<string, 1 | -1>;
 export interface DocumentCollection {
   /** Throws MaestroError CONFLICT when a unique index is violated; nothing is written then. */
   insertOne(doc: StoredDocument): Promise<void>;
+  /**
+   * Inserts several documents in one write, in order. Throws CONFLICT on a unique violation: NeDB then writes
+   * none of them; MongoDB keeps the ones before the violating document (a repeat recognises them by _id).
+   */
+  insertMany(docs: StoredDocument[]): Promise<void>;
   /** Inserts in order; documents whose unique keys exist already are skipped. */
   insertManyIgnoringDuplicates(docs: StoredDocument[]): Promise<void>;
   findOne(filter: Filter, sort?: SortOrder): Promise<StoredDocument | undefined>;

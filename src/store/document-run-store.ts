@@ -8,6 +8,7 @@ import type {
 } from '../generated/schemas.js';
 import { isMaestroError } from '../domain/errors.js';
 import { RunStatus, StepStatus } from '../domain/status.js';
+import { storedRunFilter } from './list-runs-query.js';
 import { pageNewestFirst } from './newest-first-page.js';
 import type { DocumentCollection, DocumentDriver, Filter } from './document-collection.js';
 import type {
@@ -130,16 +131,7 @@ export class DocumentRunStore implements RunStore {
   }
 
   async listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunDocument>> {
-    const query: Filter = {};
-    if (filter.status !== undefined) query.status = filter.status;
-    if (filter.owner !== undefined) query.owner = filter.owner;
-    if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
-    if (filter.parent_run_id !== undefined) query.parent_run_id = filter.parent_run_id;
-    const createdAt: Record<string, Date> = {};
-    if (filter.created_after !== undefined) createdAt.$gte = new Date(filter.created_after);
-    if (filter.created_before !== undefined) createdAt.$lt = new Date(filter.created_before);
-    if (Object.keys(createdAt).length > 0) query.created_at = createdAt;
-    return pageNewestFirst(this.runs, Collection.runs, query, page);
+    return pageNewestFirst(this.runs, Collection.runs, storedRunFilter(filter), page);
   }
 
   async updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined> {
@@ -316,6 +308,10 @@ export class DocumentRunStore implements RunStore {
 
   appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument> {
     return this.eventLog.append(event, eventId);
+  }
+
+  appendEvents(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]> {
+    return this.eventLog.appendMany(batch);
   }
 
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {

@@ -36,6 +36,36 @@ export class EventLog {
     throw new MaestroError('CONFLICT', `could not append an event to run ${event.run_id}: too many concurrent writers`);
   }
 
+  /**
+   * Several events of one run, in one write where the store allows it, with consecutive seqs in the given order.
+   * When another writer took one of those seqs (or a lost answer's earlier try landed), they go one at a time.
+   */
+  async appendMany(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]> {
+    const runId = batch[0]?.event.run_id;
+    if (batch.length < 2 || batch.some(({ event }) => event.run_id !== runId)) return this.appendEach(batch);
+    const first = (this.lastSeq.get(runId!) ?? (await this.readLastSeq(runId!))) + 1;
+    const stored = batch.map(({ event, eventId }, i): EventDocument => ({
+      ...event,
+      event_id: eventId,
+      seq: first + i,
+    }));
+    for (const doc of stored) assertValidDocument(Collection.events, doc);
+    try {
+      await this.events.insertMany(stored.map((doc) => ({ ...toStored(Collection.events, doc), _id: doc.event_id })));
+    } catch (error) {
+      if (!isMaestroError(error, 'CONFLICT')) throw error;
+      return this.appendEach(batch);
+    }
+    this.lastSeq.set(runId!, first + stored.length - 1);
+    return stored;
+  }
+
+  private async appendEach(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]> {
+    const stored: EventDocument[] = [];
+    for (const { event, eventId } of batch) stored.push(await this.append(event, eventId));
+    return stored;
+  }
+
   async list(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]> {
     const found = await this.events.find({ run_id: runId, seq: { $gt: afterSeq } }, { sort: { seq: 1 }, limit });
     return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));

@@ -1,4 +1,5 @@
 import type { ListRunsQuery } from '../generated/schemas.js';
+import type { Filter } from './document-collection.js';
 import type { PageRequest, RunFilter } from './port.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 
@@ -22,4 +23,18 @@ export function parseListRunsQuery(raw: Record<string, unknown>): { filter: RunF
     filter,
     page: { limit: query.limit ?? DEFAULT_PAGE_LIMIT, ...(query.cursor !== undefined ? { cursor: query.cursor } : {}) },
   };
+}
+
+/** A list_runs filter as a query on stored run documents (dates as Dates, as they are stored). */
+export function storedRunFilter(filter: RunFilter): Filter {
+  const query: Filter = {};
+  if (filter.status !== undefined) query.status = filter.status;
+  if (filter.owner !== undefined) query.owner = filter.owner;
+  if (filter.plan_id !== undefined) query.plan_id = filter.plan_id;
+  if (filter.parent_run_id !== undefined) query.parent_run_id = filter.parent_run_id;
+  const createdAt: Record<string, Date> = {};
+  if (filter.created_after !== undefined) createdAt.$gte = new Date(filter.created_after);
+  if (filter.created_before !== undefined) createdAt.$lt = new Date(filter.created_before);
+  if (Object.keys(createdAt).length > 0) query.created_at = createdAt;
+  return query;
 }

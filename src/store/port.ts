@@ -212,6 +212,11 @@ export interface RunStore {
    * same event id (after a lost answer) returns the stored event instead of writing it twice.
    */
   appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument>;
+  /**
+   * Several events, in this order, as appendEvent would store them one after another, in one write where the store
+   * allows it. Each needs its id, so that a repeat after a lost answer finds the ones already stored.
+   */
+  appendEvents(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]>;
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
 

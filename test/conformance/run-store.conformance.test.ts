@@ -1,5 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isMaestroError, MaestroError } from '../../src/domain/errors.js';
+import { newId } from '../../src/domain/ids.js';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
 import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';
@@ -459,6 +460,49 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       }
       const events = await store.listEvents(run.run_id, 0, 1000);
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    });
+
+    it('appends a batch in its order, racing single appends, gap-free, each event once on a repeat', async () => {
+      const run = makeRun();
+      await store.createRun(run, []);
+      const event = (i: number) => ({ run_id: run.run_id, type: 'step.started' as const, at: isoAt(0), data: { i } });
+      const ids = Array.from({ length: 20 }, () => newId());
+      const batch = (from: number) =>
+        Array.from({ length: 5 }, (_, k) => ({ event: event(from + k), eventId: ids[from + k]! }));
+      await store.appendEvent(event(0));
+      const [first] = await Promise.all([
+        store.appendEvents(batch(1)),
+        ...Array.from({ length: 5 }, (_, k) => store.appendEvent(event(100 + k))),
+        store.appendEvents(batch(11)),
+      ]);
+      expect(first.map((e) => (e.data as { i: number }).i)).toEqual([1, 2, 3, 4, 5]);
+      // A repeat of a stored batch (its answer lost) finds its events and writes none again.
+      const repeated = await store.appendEvents(batch(1));
+      expect(repeated.map((e) => e.event_id)).toEqual(first.map((e) => e.event_id));
+      const events = await store.listEvents(run.run_id, 0, 1000);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+      const order = events.map((e) => (e.data as { i: number }).i);
+      // In their order; other writers' events may come between them, as between appends one after another.
+      for (const from of [1, 11]) {
+        const positions = [0, 1, 2, 3, 4].map((k) => order.indexOf(from + k));
+        expect(positions).toEqual([...positions].sort((a, b) => a - b));
+      }
+    });
+
+    it('stores nothing of a batch with one invalid event', async () => {
+      const run = makeRun();
+      await store.createRun(run, []);
+      const good = { run_id: run.run_id, type: 'step.started' as const, at: isoAt(0), data: {} };
+      const bad = { ...good, type: 'run.exploded' as never };
+      const error = await expectMaestroError(
+        store.appendEvents([
+          { event: good, eventId: newId() },
+          { event: bad, eventId: newId() },
+        ]),
+        'DOCUMENT_INVALID',
+      );
+      expect(error.details.path).toBe('$.type');
+      expect(await store.listEvents(run.run_id, 0, 10)).toEqual([]);
     });
 
     it('rejects an event of an unknown type and stores nothing', async () => {

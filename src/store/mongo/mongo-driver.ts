@@ -8,6 +8,7 @@ import type {
   StoredDocument,
   Update,
 } from '../document-collection.js';
+import { MaestroError } from '../../domain/errors.js';
 import type { MongoRunStoreConfig } from './mongo-config.js';
 import { isOnlyDuplicateKeys, translateMongoError } from './mongo-errors.js';
 
@@ -28,6 +29,18 @@ class MongoDocumentCollection implements DocumentCollection {
   insertOne(doc: StoredDocument): Promise<void> {
     return translated(async () => {
       await this.collection.insertOne(doc);
+    });
+  }
+
+  insertMany(docs: StoredDocument[]): Promise<void> {
+    return translated(async () => {
+      try {
+        await this.collection.insertMany(docs, { ordered: true });
+      } catch (error) {
+        if (isOnlyDuplicateKeys(error))
+          throw new MaestroError('CONFLICT', `duplicate key: ${(error as Error).message}`, { cause: error });
+        throw error;
+      }
     });
   }
 

@@ -47,6 +47,15 @@ export class NedbCollection implements DocumentCollection {
     }
   }
 
+  async insertMany(docs: StoredDocument[]): Promise<void> {
+    try {
+      // An array is one NeDB operation: rolled back whole on a violation, one append to the datafile otherwise.
+      await this.store.insertAsync(docs);
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+
   async insertManyIgnoringDuplicates(docs: StoredDocument[]): Promise<void> {
     // NeDB rolls a whole array back on one violation, so insert one by one.
     for (const doc of docs) {

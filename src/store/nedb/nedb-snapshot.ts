@@ -45,6 +45,7 @@ export class NedbSnapshotDriver implements DocumentDriver {
       findOne: async (filter, sort) => (await current()).findOne(filter, sort),
       find: async (filter, options) => (await current()).find(filter, options),
       insertOne: refuse,
+      insertMany: refuse,
       insertManyIgnoringDuplicates: refuse,
       findOneAndUpdate: refuse,
       updateOne: refuse,

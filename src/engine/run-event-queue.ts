@@ -1,0 +1,87 @@
+import type { EventDataByType } from '../generated/schemas.js';
+import type { EventBus, PendingEvent } from '../events/event-bus.js';
+import type { EventType } from '../events/event-types.js';
+
+interface Queued extends PendingEvent {
+  stored: () => void;
+}
+
+/**
+ * The events of one run's driver, written behind its state changes instead of in line with them: in the order
+ * they happened, every event queued while one write was under way going in the next write, each announced only
+ * once stored. The driver's next write need not wait for them, with two exceptions that keep the record whole:
+ * a step's next state change waits until the events of its earlier ones are stored (a runner killed in between
+ * leaves at most a step's last event unwritten, which the next runner writes), and the run's end waits for all.
+ */
+export class RunEventQueue {
+  private queued: Queued[] = [];
+  private draining: Promise<void> | undefined;
+  private failure: Error | undefined;
+  /** Per step, the storing of its newest queued event. */
+  private readonly stepStored = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly runId: string,
+    /** Called once when a write fails: the driver stops (resumably) on its next turn. */
+    private readonly onFailure: () => void,
+  ) {}
+
+  add<T extends EventType>(type: T, data: EventDataByType[T], stepId?: string): void {
+    this.throwIfFailed();
+    let stored!: () => void;
+    const done = new Promise<void>((resolve) => (stored = resolve));
+    this.queued.push({ type, data, stepId, stored });
+    if (stepId) {
+      this.stepStored.set(stepId, done);
+      void done.then(() => {
+        if (this.stepStored.get(stepId) === done) this.stepStored.delete(stepId);
+      });
+    }
+    this.draining ??= this.drain();
+  }
+
+  /** Resolves once the events queued so far for this step are stored. */
+  async stepSettled(stepId: string): Promise<void> {
+    const pending = this.stepStored.get(stepId);
+    if (pending) await pending;
+    this.throwIfFailed();
+  }
+
+  /** Resolves once every queued event is stored; throws what stopped a write. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    this.throwIfFailed();
+  }
+
+  /** Waits out a write under way, whatever its result (the driver is leaving). */
+  async settle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  /** True once a write of this queue failed. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queued.length > 0 && this.failure === undefined) {
+      const batch = this.queued;
+      this.queued = [];
+      try {
+        await this.bus.recordMany(this.runId, batch);
+      } catch (error) {
+        this.failure = error instanceof Error ? error : new Error(String(error));
+        this.onFailure();
+      }
+      for (const item of batch) item.stored();
+    }
+    // Left unwritten after a failure: the steps they belong to are recovered by the next runner.
+    for (const item of this.queued.splice(0)) item.stored();
+    this.draining = undefined;
+  }
+}
