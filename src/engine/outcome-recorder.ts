@@ -40,7 +40,8 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
 
   if (outcome.kind === 'await_external') {
     const patch = { logs_ref: outcome.logsRef, lease: externalLease(outcome.token.fence) };
-    await state.eventQueue.stepSettled(step.step_id);
+    // A waiting step is taken over by no runner, so its attempt's start is stored before it waits.
+    await state.eventQueue.flush();
     const waiting = await state.services.store.updateStep(step.step_id, guard, patch);
     if (waiting) state.graph.put(waiting);
     state.watched.add(step.key);

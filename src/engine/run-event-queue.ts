@@ -10,8 +10,9 @@ interface Queued extends PendingEvent {
  * The events of one run's driver, written behind its state changes instead of in line with them: in the order
  * they happened, every event queued while one write was under way going in the next write, each announced only
  * once stored. The driver's next write need not wait for them, with two exceptions that keep the record whole:
- * a step's next state change waits until the events of its earlier ones are stored (a runner killed in between
- * leaves at most a step's last event unwritten, which the next runner writes), and the run's end waits for all.
+ * a step's next state change waits until the events of its earlier ones are stored, but for its attempt's start (a
+ * runner killed in between leaves at most the current attempt's start and the step's last event unwritten, which
+ * the next runner writes), and the run's end waits for all.
  */
 export class RunEventQueue {
   private queued: Queued[] = [];
@@ -27,12 +28,16 @@ export class RunEventQueue {
     private readonly onFailure: () => void,
   ) {}
 
-  add<T extends EventType>(type: T, data: EventDataByType[T], stepId?: string): void {
+  /**
+   * Queues an event. `holdsStep: false` (an attempt's start) lets the step's next change go ahead of it: the
+   * next runner writes an ended attempt's missing start too, while a running one's start is written by its takeover.
+   */
+  add<T extends EventType>(type: T, data: EventDataByType[T], stepId?: string, holdsStep = true): void {
     this.throwIfFailed();
     let stored!: () => void;
     const done = new Promise<void>((resolve) => (stored = resolve));
     this.queued.push({ type, data, stepId, stored });
-    if (stepId) {
+    if (stepId && holdsStep) {
       this.stepStored.set(stepId, done);
       void done.then(() => {
         if (this.stepStored.get(stepId) === done) this.stepStored.delete(stepId);

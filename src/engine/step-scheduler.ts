@@ -175,6 +175,7 @@ export class StepScheduler {
       EventType.stepStarted,
       { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) },
       claimed.step_id,
+      false,
     );
     void runStepAttempt({
       services: state.services,

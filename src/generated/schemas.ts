@@ -851,6 +851,7 @@ export interface StepStartedData {
    * Reported from outside the runner (API, CLI, external worker).
    */
   source?: 'external';
+  recovered?: boolean;
 }
 export interface StepRetryingData {
   key: string;

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, Plan, StepDocument } from '../../src/generated/schemas.js';
 import { MaestroError } from '../../src/domain/errors.js';
+import { recordMissingEvents } from '../../src/engine/recovered-events.js';
+import { EventBus } from '../../src/events/event-bus.js';
 import { Engine } from '../../src/maestro-engine.js';
 import { wrapOperations } from '../../src/store/operation-proxy.js';
 import { openStore } from '../../src/store/open.js';
 import type { NewEvent, RunStore } from '../../src/store/port.js';
+import { makeRun, makeStep } from '../support/documents.js';
 
 /** The step key an event is about, or '' for a run's event. */
 const keyOf = (event: EventDocument): string => (typeof event.data.key === 'string' ? event.data.key : '');
@@ -81,7 +84,36 @@ async function startChain(store: RunStore, leaseMs = 5_000): Promise<{ engine: E
 }
 
 describe('events written behind the state changes of a run', () => {
-  it('lets the next step start before the last event is stored, but never a step change before its own events', async () => {
+  it("has the next runner write what a killed one left unwritten: an ended attempt's start, a step's last change", async () => {
+    const store = await openStore('memory://');
+    const run = makeRun({ status: 'running' });
+    const ended = makeStep(run.run_id, 'ended', { status: 'succeeded', attempt: 2, max_attempts: 2 });
+    const retrying = makeStep(run.run_id, 'retrying', { status: 'pending', attempt: 1, max_attempts: 3 });
+    const running = makeStep(run.run_id, 'running', { status: 'running', attempt: 1 });
+    const skipped = makeStep(run.run_id, 'skipped', { status: 'skipped', skip_reason: 'condition_false' });
+    await store.createRun(run, [ended, retrying, running, skipped]);
+    const bus = new EventBus(store);
+    // What the killed runner had stored: the first attempt of `ended`, start and retry.
+    await bus.record(run.run_id, 'step.started', { key: 'ended', attempt: 1 }, ended.step_id);
+    await bus.record(run.run_id, 'step.retrying', { key: 'ended', attempt: 1 }, ended.step_id);
+
+    await recordMissingEvents(store, bus, run.run_id, [ended, retrying, running, skipped]);
+    const events = await store.listEvents(run.run_id, 0, 100);
+    expect(
+      events.slice(2).map((event) => [event.type, event.data.key, event.data.attempt, event.data.recovered]),
+    ).toEqual([
+      ['step.started', 'ended', 2, true],
+      ['step.succeeded', 'ended', 2, true],
+      ['step.started', 'retrying', 1, true],
+      ['step.retrying', 'retrying', 1, true],
+      ['step.skipped', 'skipped', undefined, true],
+    ]);
+    // Written once: a second resume finds them.
+    await recordMissingEvents(store, bus, run.run_id, [ended, retrying, running, skipped]);
+    expect(await store.listEvents(run.run_id, 0, 100)).toHaveLength(events.length);
+  });
+
+  it('lets the next step start before the last event is stored, but never a retry before the events of the attempt before it', async () => {
     const log: string[] = [];
     let claimedB: () => void = () => undefined;
     const bClaimed = new Promise<void>((resolve) => (claimedB = resolve));
@@ -101,17 +133,13 @@ describe('events written behind the state changes of a run', () => {
 
     expect(run?.status).toBe('succeeded');
     expect(log.indexOf('claimStep b')).toBeLessThan(log.indexOf('stored step.succeeded a'));
-    // Per step, each write waits for the events of the writes before it: writes and events alternate.
-    expect(log.filter((entry) => / a$/.test(entry))).toEqual([
-      'claimStep a',
-      'stored step.started a',
-      'updateStep a',
-      'stored step.retrying a',
-      'claimStep a',
-      'stored step.started a',
-      'updateStep a',
-      'stored step.succeeded a',
-    ]);
+    // Each event is stored after its write; a retry's claim waits for the events of the attempt before it.
+    const at = (entry: string, nth = 0): number => log.flatMap((e, i) => (e === entry ? [i] : []))[nth] ?? -1;
+    expect(at('stored step.retrying a')).toBeGreaterThan(at('updateStep a'));
+    expect(at('claimStep a', 1)).toBeGreaterThan(at('stored step.retrying a'));
+    expect(at('claimStep a', 1)).toBeGreaterThan(at('stored step.started a'));
+    expect(at('stored step.succeeded a')).toBeGreaterThan(at('updateStep a', 1));
+    expect(log.filter((entry) => entry === 'stored step.started a')).toHaveLength(2);
     // The run ends after every event of its steps is stored; each event is announced once stored, in seq order.
     const ended = log.indexOf('updateRun succeeded');
     expect(log.slice(ended + 1)).toEqual(['stored run.succeeded']);
