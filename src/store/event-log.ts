@@ -37,12 +37,23 @@ export class EventLog {
   }
 
   /**
-   * Several events of one run, in one write where the store allows it, with consecutive seqs in the given order.
+   * Several events of one run (INPUT_INVALID when another run's is among them, nothing written), in one write where
+   * the store allows it, with consecutive seqs in the given order.
    * When another writer took one of those seqs (or a lost answer's earlier try landed), they go one at a time.
    */
   async appendMany(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]> {
     const runId = batch[0]?.event.run_id;
-    if (batch.length < 2 || batch.some(({ event }) => event.run_id !== runId)) return this.appendEach(batch);
+    const other = batch.findIndex(({ event }) => event.run_id !== runId);
+    if (other >= 0)
+      throw new MaestroError(
+        'INPUT_INVALID',
+        `a batch of events holds events of one run only, not ${runId} and others`,
+        {
+          retryable: false,
+          details: { path: `$[${other}].event.run_id`, expected: `"${runId}"` },
+        },
+      );
+    if (batch.length < 2) return this.appendEach(batch);
     const first = (this.lastSeq.get(runId!) ?? (await this.readLastSeq(runId!))) + 1;
     const stored = batch.map(({ event, eventId }, i): EventDocument => ({
       ...event,

@@ -213,8 +213,8 @@ export interface RunStore {
    */
   appendEvent(event: NewEvent, eventId?: string): Promise<EventDocument>;
   /**
-   * Several events, in this order, as appendEvent would store them one after another, in one write where the store
-   * allows it. Each needs its id, so that a repeat after a lost answer finds the ones already stored.
+   * Several events of one run, in this order, as appendEvent would store them one after another, in one write where
+   * the store allows it. Each needs its id, so that a repeat after a lost answer finds the ones already stored.
    */
   appendEvents(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]>;
   /** Events with seq > afterSeq, in seq order. */

@@ -489,7 +489,7 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       }
     });
 
-    it('stores nothing of a batch with one invalid event', async () => {
+    it("stores nothing of a batch with one invalid event, or with another run's event", async () => {
       const run = makeRun();
       await store.createRun(run, []);
       const good = { run_id: run.run_id, type: 'step.started' as const, at: isoAt(0), data: {} };
@@ -502,6 +502,14 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
         'DOCUMENT_INVALID',
       );
       expect(error.details.path).toBe('$.type');
+      const mixed = await expectMaestroError(
+        store.appendEvents([
+          { event: good, eventId: newId() },
+          { event: { ...good, run_id: makeRun().run_id }, eventId: newId() },
+        ]),
+        'INPUT_INVALID',
+      );
+      expect(mixed.details.path).toBe('$[1].event.run_id');
       expect(await store.listEvents(run.run_id, 0, 10)).toEqual([]);
     });
 
