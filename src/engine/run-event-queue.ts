@@ -3,7 +3,8 @@ import type { EventBus, PendingEvent } from '../events/event-bus.js';
 import type { EventType } from '../events/event-types.js';
 
 interface Queued extends PendingEvent {
-  stored: () => void;
+  /** Set when the step's next change waits for this event: resolved once it is stored (or will not be). */
+  landed?: { promise: Promise<void>; resolve: () => void };
 }
 
 /**
@@ -34,15 +35,14 @@ export class RunEventQueue {
    */
   add<T extends EventType>(type: T, data: EventDataByType[T], stepId?: string, holdsStep = true): void {
     this.throwIfFailed();
-    let stored!: () => void;
-    const done = new Promise<void>((resolve) => (stored = resolve));
-    this.queued.push({ type, data, stepId, stored });
+    const item: Queued = { type, data, stepId };
     if (stepId && holdsStep) {
-      this.stepStored.set(stepId, done);
-      void done.then(() => {
-        if (this.stepStored.get(stepId) === done) this.stepStored.delete(stepId);
-      });
+      let resolve!: () => void;
+      const promise = new Promise<void>((done) => (resolve = done));
+      item.landed = { promise, resolve };
+      this.stepStored.set(stepId, promise);
     }
+    this.queued.push(item);
     this.draining ??= this.drain();
   }
 
@@ -55,7 +55,7 @@ export class RunEventQueue {
 
   /** Resolves once every queued event is stored; throws what stopped a write. */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    await this.settle();
     this.throwIfFailed();
   }
 
@@ -83,10 +83,17 @@ export class RunEventQueue {
         this.failure = error instanceof Error ? error : new Error(String(error));
         this.onFailure();
       }
-      for (const item of batch) item.stored();
+      for (const item of batch) this.release(item);
     }
     // Left unwritten after a failure: the steps they belong to are recovered by the next runner.
-    for (const item of this.queued.splice(0)) item.stored();
+    for (const item of this.queued.splice(0)) this.release(item);
     this.draining = undefined;
+  }
+
+  /** Wakes what waits on this event, and forgets it unless a newer event of its step is queued. */
+  private release({ landed, stepId }: Queued): void {
+    if (!landed) return;
+    landed.resolve();
+    if (this.stepStored.get(stepId!) === landed.promise) this.stepStored.delete(stepId!);
   }
 }

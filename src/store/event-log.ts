@@ -1,7 +1,7 @@
 import type { EventDocument } from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { DocumentCollection } from './document-collection.js';
+import type { DocumentCollection, StoredDocument } from './document-collection.js';
 import type { NewEvent } from './port.js';
 import { Collection, fromStored, toStored } from './stored-form.js';
 import { assertValidDocument } from './validate-document.js';
@@ -16,13 +16,13 @@ export class EventLog {
   constructor(private readonly events: DocumentCollection) {}
 
   async append(event: NewEvent, eventId: string = newId()): Promise<EventDocument> {
-    let seq = (this.lastSeq.get(event.run_id) ?? (await this.readLastSeq(event.run_id))) + 1;
+    let seq = await this.nextSeq(event.run_id);
     for (let tries = 0; tries < MAX_EVENT_APPEND_TRIES; tries += 1) {
       const stored: EventDocument = { ...event, event_id: eventId, seq };
       if (tries === 0) assertValidDocument(Collection.events, stored);
       try {
         // The unique (run_id, seq) index makes this optimistic: the next seq is taken by exactly one writer.
-        await this.events.insertOne({ ...toStored(Collection.events, stored), _id: stored.event_id });
+        await this.events.insertOne(storedForm(stored));
         this.lastSeq.set(event.run_id, seq);
         return stored;
       } catch (error) {
@@ -54,7 +54,7 @@ export class EventLog {
         },
       );
     if (batch.length < 2) return this.appendEach(batch);
-    const first = (this.lastSeq.get(runId!) ?? (await this.readLastSeq(runId!))) + 1;
+    const first = await this.nextSeq(runId!);
     const stored = batch.map(({ event, eventId }, i): EventDocument => ({
       ...event,
       event_id: eventId,
@@ -62,7 +62,7 @@ export class EventLog {
     }));
     for (const doc of stored) assertValidDocument(Collection.events, doc);
     try {
-      await this.events.insertMany(stored.map((doc) => ({ ...toStored(Collection.events, doc), _id: doc.event_id })));
+      await this.events.insertMany(stored.map(storedForm));
     } catch (error) {
       if (!isMaestroError(error, 'CONFLICT')) throw error;
       return this.appendEach(batch);
@@ -82,8 +82,17 @@ export class EventLog {
     return found.map((doc) => fromStored<EventDocument>(Collection.events, doc));
   }
 
+  /** The usual next seq of a run: after the last this process appended, else after the last stored. */
+  private async nextSeq(runId: string): Promise<number> {
+    return (this.lastSeq.get(runId) ?? (await this.readLastSeq(runId))) + 1;
+  }
+
   private async readLastSeq(runId: string): Promise<number> {
     const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
     return last ? Number(last.seq) : 0;
   }
+}
+
+function storedForm(event: EventDocument): StoredDocument {
+  return { ...toStored(Collection.events, event), _id: event.event_id };
 }

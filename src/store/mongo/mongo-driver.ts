@@ -8,7 +8,6 @@ import type {
   StoredDocument,
   Update,
 } from '../document-collection.js';
-import { MaestroError } from '../../domain/errors.js';
 import type { MongoRunStoreConfig } from './mongo-config.js';
 import { isOnlyDuplicateKeys, translateMongoError } from './mongo-errors.js';
 
@@ -34,13 +33,7 @@ class MongoDocumentCollection implements DocumentCollection {
 
   insertMany(docs: StoredDocument[]): Promise<void> {
     return translated(async () => {
-      try {
-        await this.collection.insertMany(docs, { ordered: true });
-      } catch (error) {
-        if (isOnlyDuplicateKeys(error))
-          throw new MaestroError('CONFLICT', `duplicate key: ${(error as Error).message}`, { cause: error });
-        throw error;
-      }
+      await this.collection.insertMany(docs, { ordered: true });
     });
   }
 

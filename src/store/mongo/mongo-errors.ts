@@ -24,7 +24,7 @@ export function isOnlyDuplicateKeys(error: unknown): boolean {
 
 /** Driver errors stop at the adapter's edge: the engine sees CONFLICT or STORE_UNAVAILABLE, never a driver class. */
 export function translateMongoError(error: unknown): unknown {
-  if (isDuplicateKey(error))
+  if (isDuplicateKey(error) || isOnlyDuplicateKeys(error))
     return new MaestroError('CONFLICT', `duplicate key: ${(error as Error).message}`, { cause: error });
   if (
     error instanceof MongoNetworkError ||
