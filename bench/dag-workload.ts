@@ -16,11 +16,17 @@ export interface DagResult {
   overhead_per_step_ms: number;
   raw_writes_per_step_ms: number;
   overhead_to_raw: number;
+  /** The store's floor under the engine's guarantees for this shape (see guaranteeFloorPerStepMs), when measured. */
+  floor_per_step_ms?: number;
+  overhead_to_floor?: number;
   /** Per step, from its claim to its recorded result. */
   p50: number;
   p95: number;
   peak_rss_mb: number;
 }
+
+/** How many steps the engine runs at once in these workloads. */
+export const DAG_CONCURRENCY = 32;
 
 let sharedTelemetry: PrometheusTelemetry | undefined;
 
@@ -30,7 +36,7 @@ export async function runDag(
   shape: Shape,
   steps: number,
   rawPerStepMs: number,
-  options: { observed?: boolean } = {},
+  options: { observed?: boolean; floorPerStepMs?: number } = {},
 ): Promise<DagResult> {
   const { store: opened, dispose } = await backend.open();
   // Observed: Prometheus metrics and store calls timed and traced, as `maestro serve` and traced runners run.
@@ -39,7 +45,7 @@ export async function runDag(
   const store = telemetry ? instrumentedStore(opened, telemetry, true) : opened;
   const engine = new Engine({
     store,
-    concurrency: 32,
+    concurrency: DAG_CONCURRENCY,
     pollMs: 5,
     workspace: process.cwd(),
     ...(telemetry ? { telemetry } : {}),
@@ -71,6 +77,12 @@ export async function runDag(
       overhead_per_step_ms: round(overhead),
       raw_writes_per_step_ms: round(rawPerStepMs),
       overhead_to_raw: round(overhead / rawPerStepMs, 2),
+      ...(options.floorPerStepMs
+        ? {
+            floor_per_step_ms: round(options.floorPerStepMs),
+            overhead_to_floor: round(overhead / options.floorPerStepMs, 2),
+          }
+        : {}),
       p50: percentile(leafTimes, 50),
       p95: percentile(leafTimes, 95),
       peak_rss_mb: peakRssMb,

@@ -8,10 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEFAULT_CONCURRENCY } from '../src/engine/engine-options.js';
 import { Engine } from '../src/maestro-engine.js';
 import { openStore } from '../src/store/open.js';
 import { dagPlan, type StepMaker } from './dag-shapes.js';
 import { machineInfo, percentile, round, writeReport } from './measure.js';
+import { guaranteeFloorPerStepMs } from './raw-store-cost.js';
 
 const PREFECT_VERSION = '3.9.1';
 const SHAPES = ['chain', 'fan'] as const;
@@ -117,7 +119,10 @@ try {
         maestro_handler: [] as number[],
         prefect_returned: [] as number[],
         prefect_recorded: [] as number[],
+        nedb_floor: [] as number[],
       };
+      // The peers' Maestro runs with the engine's defaults: a fan-out's floor runs as many steps at once.
+      const lanes = shape === 'chain' ? 1 : DEFAULT_CONCURRENCY;
       // Interleaved, so a slower minute of a shared machine falls on all three alike.
       for (let i = 0; i < rounds; i += 1) {
         samples.maestro_noop.push(await runMaestro(shape, n, 'noop'));
@@ -125,12 +130,14 @@ try {
         const { returned, recorded } = await prefect.run(shape, n);
         samples.prefect_returned.push(returned);
         samples.prefect_recorded.push(recorded);
+        samples.nedb_floor.push(n * (await guaranteeFloorPerStepMs('nedb-file', undefined, n, lanes)));
       }
       const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
       const noop = perTask(samples.maestro_noop);
       const handler = perTask(samples.maestro_handler);
       const returned = perTask(samples.prefect_returned);
       const recorded = perTask(samples.prefect_recorded);
+      const floor = perTask(samples.nedb_floor);
       const result = {
         workload: 'peers',
         shape,
@@ -146,6 +153,10 @@ try {
         prefect_to_maestro_noop: round(returned / noop, 1),
         prefect_to_maestro_handler: round(returned / handler, 1),
         prefect_recorded_to_maestro_noop: round(recorded / noop, 1),
+        // NeDB's own cost of the writes Maestro's guarantees need per step (claim, result, two events; see
+        // guaranteeFloorPerStepMs), and so the most any engine keeping them on NeDB files could be cheaper by.
+        nedb_floor_ms_per_step: floor,
+        prefect_to_nedb_floor: round(returned / floor, 1),
         samples_ms: samples,
       };
       results.push(result);

@@ -26,14 +26,27 @@ const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new (optio
 
 interface RawCollections {
   insertStep(doc: Record<string, unknown>): Promise<void>;
-  claim(id: string, owner: string): Promise<void>;
+  /** Takes the lease; with `startedAt`, also marks the step started in the same write (as the engine's claim). */
+  claim(id: string, owner: string, startedAt?: Date): Promise<void>;
   start(id: string): Promise<void>;
   finish(id: string): Promise<void>;
-  event(runId: string, seq: number): Promise<void>;
+  event(runId: string, seq: number, type?: string): Promise<void>;
   close(): Promise<void>;
 }
 
-async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefined): Promise<RawCollections> {
+/**
+ * The two collections a step's writes touch, on a fresh database or NeDB pair. Events always have the unique
+ * (run_id, seq) index; `stepKeyIndex` adds the unique (run_id, key) one the store keeps on steps.
+ */
+function claimFields(owner: string): Record<string, unknown> {
+  return { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) };
+}
+
+async function openRaw(
+  backend: BenchBackend['name'],
+  mongoBase: string | undefined,
+  { stepKeyIndex = false } = {},
+): Promise<RawCollections> {
   if (backend === 'mongodb') {
     const url = mongoDatabaseUrl(mongoBase!, `maestro_raw_${Date.now().toString(36)}`);
     const client = await MongoClient.connect(url, { writeConcern: { w: 'majority', journal: true } });
@@ -41,13 +54,14 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
     const steps = db.collection<RawStep>('steps');
     const events = db.collection('events');
     await events.createIndex({ run_id: 1, seq: 1 }, { unique: true });
+    if (stepKeyIndex) await steps.createIndex({ run_id: 1, key: 1 }, { unique: true });
     return {
       insertStep: async (doc) => void (await steps.insertOne(doc as unknown as RawStep)),
-      claim: async (id, owner) =>
+      claim: async (id, owner, startedAt) =>
         void (await steps.findOneAndUpdate(
           { _id: id, status: 'pending' },
           {
-            $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) },
+            $set: { ...claimFields(owner), ...(startedAt ? { started_at: startedAt } : {}) },
             $inc: { attempt: 1, 'lease.fence': 1 },
           },
           { returnDocument: 'after' },
@@ -59,8 +73,8 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
           { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } },
           { returnDocument: 'after' },
         )),
-      event: async (runId, seq) =>
-        void (await events.insertOne({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+      event: async (runId, seq, type = 'step.succeeded') =>
+        void (await events.insertOne({ run_id: runId, seq, type, at: new Date(), data: {} })),
       close: async () => {
         await db.dropDatabase();
         await client.close();
@@ -73,13 +87,14 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
   await steps.loadDatabaseAsync();
   await events.loadDatabaseAsync();
   await events.ensureIndexAsync({ fieldName: ['run_id', 'seq'], unique: true });
+  if (stepKeyIndex) await steps.ensureIndexAsync({ fieldName: ['run_id', 'key'], unique: true });
   return {
     insertStep: async (doc) => void (await steps.insertAsync(doc)),
-    claim: async (id, owner) =>
+    claim: async (id, owner, startedAt) =>
       void (await steps.updateAsync(
         { _id: id, status: 'pending' },
         {
-          $set: { status: 'running', 'lease.owner': owner, 'lease.expires_at': new Date(Date.now() + 30_000) },
+          $set: { ...claimFields(owner), ...(startedAt ? { started_at: startedAt } : {}) },
           $inc: { attempt: 1, 'lease.fence': 1 },
         },
         { returnUpdatedDocs: true },
@@ -91,8 +106,8 @@ async function openRaw(backend: BenchBackend['name'], mongoBase: string | undefi
         { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } },
         { returnUpdatedDocs: true },
       )),
-    event: async (runId, seq) =>
-      void (await events.insertAsync({ run_id: runId, seq, type: 'step.succeeded', at: new Date(), data: {} })),
+    event: async (runId, seq, type = 'step.succeeded') =>
+      void (await events.insertAsync({ run_id: runId, seq, type, at: new Date(), data: {} })),
     close: async () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
@@ -110,16 +125,7 @@ export async function rawWritesPerStepMs(
 ): Promise<number> {
   const raw = await openRaw(backend, mongoBase);
   try {
-    const ids = Array.from({ length: steps }, (_, i) => `step-${i}`);
-    for (const id of ids)
-      await raw.insertStep({
-        _id: id,
-        run_id: 'raw-run',
-        key: id,
-        status: 'pending',
-        attempt: 0,
-        created_at: new Date(),
-      });
+    const ids = await insertPendingSteps(raw, steps);
     const start = performance.now();
     let seq = 0;
     for (const id of ids) {
@@ -129,6 +135,58 @@ export async function rawWritesPerStepMs(
       seq += 1;
       await raw.event('raw-run', seq);
     }
+    return (performance.now() - start) / steps;
+  } finally {
+    await raw.close();
+  }
+}
+
+async function insertPendingSteps(raw: RawCollections, steps: number): Promise<string[]> {
+  const ids = Array.from({ length: steps }, (_, i) => `step-${i}`);
+  for (const id of ids)
+    await raw.insertStep({
+      _id: id,
+      run_id: 'raw-run',
+      key: id,
+      status: 'pending',
+      attempt: 0,
+      created_at: new Date(),
+    });
+  return ids;
+}
+
+/**
+ * The floor under Maestro's guarantees on this store: per step, the writes no engine keeping them can do without,
+ * kept as the store must keep them. A claim that also marks the step running, then its result, each awaited (the
+ * step may not run before its claim is stored, nor a step after it before its result is); its started and ended
+ * events written behind those, as the engine writes them, and all stored before the clock stops; the unique
+ * indexes the store holds on a run's steps (by key) and events (by seq). `lanes` steps at a time, as a fan-out
+ * runs them; 1 for a chain. Returns milliseconds per step.
+ */
+export async function guaranteeFloorPerStepMs(
+  backend: BenchBackend['name'],
+  mongoBase: string | undefined,
+  steps: number,
+  lanes = 1,
+): Promise<number> {
+  const raw = await openRaw(backend, mongoBase, { stepKeyIndex: true });
+  try {
+    const ids = await insertPendingSteps(raw, steps);
+    const eventWrites: Array<Promise<void>> = [];
+    let seq = 0;
+    let next = 0;
+    const lane = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        await raw.claim(id, 'bench', new Date());
+        eventWrites.push(raw.event('raw-run', ++seq, 'step.started'));
+        await raw.finish(id);
+        eventWrites.push(raw.event('raw-run', ++seq, 'step.succeeded'));
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(eventWrites);
     return (performance.now() - start) / steps;
   } finally {
     await raw.close();

@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import { benchBackends, mongoServersOf, type BenchBackend } from './bench-backends.js';
 import { runColdStart } from './cli-cold-start.js';
-import { runDag, type DagResult } from './dag-workload.js';
+import { DAG_CONCURRENCY, runDag, type DagResult } from './dag-workload.js';
 import { SHAPES } from './dag-shapes.js';
 import { machineInfo, round, writeReport } from './measure.js';
 import { runQueries } from './query-workload.js';
-import { rawWritesPerStepMs } from './raw-store-cost.js';
+import { guaranteeFloorPerStepMs, rawWritesPerStepMs } from './raw-store-cost.js';
 import { runObservabilityOverhead } from './observability-workload.js';
 import { runScaleOut } from './scale-out-workload.js';
 
@@ -86,12 +86,41 @@ for (const backend of backends) {
       peak_rss_mb: round(process.memoryUsage().rss / 1048576, 1),
     });
   }
+  // What the store itself costs per step under the engine's guarantees, one step at a time (a chain) and as many
+  // at once as the engine below runs (the other shapes): no engine on this store can go below it.
+  const floorPerStep = new Map<string, number>();
+  for (const size of [small!, large!])
+    for (const lanes of [1, DAG_CONCURRENCY]) {
+      const perStep = await guaranteeFloorPerStepMs(backend.kind, backend.mongoUrl, size, lanes);
+      floorPerStep.set(`${size}/${lanes}`, perStep);
+      const raw = rawPerStep.get(size)!;
+      emit({
+        workload: 'store-floor',
+        backend: backend.name,
+        ops: size,
+        lanes,
+        floor_per_step_ms: round(perStep),
+        raw_writes_per_step_ms: round(raw),
+        floor_to_raw: round(perStep / raw, 2),
+        // Of the goal's 1.5x the raw writes, what the engine's own work may take once the store has had its floor.
+        engine_budget_at_1_5x_ms: round(1.5 * raw - perStep),
+        p50: round(perStep),
+        p95: round(perStep),
+        peak_rss_mb: round(process.memoryUsage().rss / 1048576, 1),
+      });
+    }
+  const floorOf = (shape: string, size: number) =>
+    floorPerStep.get(`${size}/${shape === 'chain' ? 1 : DAG_CONCURRENCY}`)!;
   // One unmeasured run first, so the JIT and the driver's connection pool are warm for every measured one.
   await runDag(backend, 'chain', small!, rawPerStep.get(small!)!);
   for (const shape of SHAPES) {
-    const smallResult: DagResult = await runDag(backend, shape, small!, rawPerStep.get(small!)!);
+    const smallResult: DagResult = await runDag(backend, shape, small!, rawPerStep.get(small!)!, {
+      floorPerStepMs: floorOf(shape, small!),
+    });
     emit(smallResult);
-    const largeResult: DagResult = await runDag(backend, shape, large!, rawPerStep.get(large!)!);
+    const largeResult: DagResult = await runDag(backend, shape, large!, rawPerStep.get(large!)!, {
+      floorPerStepMs: floorOf(shape, large!),
+    });
     emit(largeResult);
     emit({
       workload: 'dag-scaling',

@@ -69,12 +69,15 @@ export interface RunnerSettings {
   readonly defaultOwner: string;
 }
 
+/** Steps one runner runs at once unless told otherwise. */
+export const DEFAULT_CONCURRENCY = 16;
+
 export function runnerSettingsOf(options: EngineOptions): RunnerSettings {
   const workspace = resolve(options.workspace ?? process.cwd());
   return Object.freeze({
     leaseMs: options.leaseMs ?? 30_000,
     pollMs: options.pollMs ?? 200,
-    concurrency: options.concurrency ?? 16,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     workspace,
     logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
     defaultOwner: options.defaultOwner ?? 'local',

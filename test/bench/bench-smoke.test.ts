@@ -35,6 +35,7 @@ describe('bench (smoke run, no timing assertions)', () => {
       'observability',
       'query',
       'raw-store-writes',
+      'store-floor',
     ]);
     for (const dag of report.results.filter((r) => r.workload === 'dag')) {
       expect(dag).toEqual(
@@ -42,10 +43,30 @@ describe('bench (smoke run, no timing assertions)', () => {
           overhead_per_step_ms: expect.any(Number),
           raw_writes_per_step_ms: expect.any(Number),
           overhead_to_raw: expect.any(Number),
+          floor_per_step_ms: expect.any(Number),
+          overhead_to_floor: expect.any(Number),
           steps_per_s: expect.any(Number),
           wall_ms: expect.any(Number),
         }),
       );
+    }
+    // The store's floor under the engine's guarantees: per store and size, one step at a time and as many as the
+    // engine runs at once; a chain is compared with the first, the other shapes with the second.
+    const floors = report.results.filter((r) => r.workload === 'store-floor');
+    expect(floors.map((r) => `${String(r.backend)}/${String(r.ops)}/${String(r.lanes)}`).sort()).toEqual(
+      ['memory', 'nedb-file'].flatMap((b) => [20, 200].flatMap((n) => [`${b}/${n}/1`, `${b}/${n}/32`])).sort(),
+    );
+    for (const floor of floors) {
+      expect(floor.floor_per_step_ms).toBeGreaterThan(0);
+      expect(floor.floor_to_raw).toEqual(expect.any(Number));
+      const dag = report.results.find(
+        (r) =>
+          r.workload === 'dag' &&
+          r.backend === floor.backend &&
+          r.ops === floor.ops &&
+          (r.shape === 'chain') === (floor.lanes === 1),
+      );
+      expect(dag?.floor_per_step_ms).toBe(floor.floor_per_step_ms);
     }
     expect(
       report.results
