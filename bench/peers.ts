@@ -130,7 +130,7 @@ try {
         const { returned, recorded } = await prefect.run(shape, n);
         samples.prefect_returned.push(returned);
         samples.prefect_recorded.push(recorded);
-        samples.nedb_floor.push(n * (await guaranteeFloorPerStepMs('nedb-file', undefined, n, lanes)));
+        samples.nedb_floor.push(n * (await guaranteeFloorPerStepMs('nedb-file', undefined, n, lanes)).perStepMs);
       }
       const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
       const noop = perTask(samples.maestro_noop);

@@ -91,14 +91,19 @@ for (const backend of backends) {
   const floorPerStep = new Map<string, number>();
   for (const size of [small!, large!])
     for (const lanes of [1, DAG_CONCURRENCY]) {
-      const perStep = await guaranteeFloorPerStepMs(backend.kind, backend.mongoUrl, size, lanes);
+      const { perStepMs: perStep, lanes: used } = await guaranteeFloorPerStepMs(
+        backend.kind,
+        backend.mongoUrl,
+        size,
+        lanes,
+      );
       floorPerStep.set(`${size}/${lanes}`, perStep);
       const raw = rawPerStep.get(size)!;
       emit({
         workload: 'store-floor',
         backend: backend.name,
         ops: size,
-        lanes,
+        lanes: used,
         floor_per_step_ms: round(perStep),
         raw_writes_per_step_ms: round(raw),
         floor_to_raw: round(perStep / raw, 2),
