@@ -233,7 +233,11 @@ export class Engine {
   ): Promise<RunDocument | undefined> {
     for (;;) {
       const existing = await this.requireRun(runId);
-      if (isTerminalRunStatus(existing.status)) return existing;
+      if (isTerminalRunStatus(existing.status)) {
+        // The runner that ended it may have died before its hooks had every event: they get them now.
+        await this.outbox.drain(runId);
+        return existing;
+      }
       const claimed = await this.store.claimRun(runId, this.leaseRequest());
       // A run whose concurrency group is full waits here, its lease let go, for the runs before it.
       if (claimed && (await this.concurrency.mayGoOn(claimed))) return this.drive(claimed);

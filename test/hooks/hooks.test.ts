@@ -11,7 +11,7 @@ import { verifyAttestation } from '../../src/hooks/attestation/verify-attestatio
 import { verifyLedgerManifest, type LedgerManifest } from '../../src/hooks/claim-ledger/ledger-manifest.js';
 import { openLineageHook } from '../../src/hooks/openlineage/openlineage-hook.js';
 import { testBackends, type TestBackend } from '../support/backends.js';
-import { harnessForEachTest, type Harness } from '../support/engine-harness.js';
+import { createHarness, harnessForEachTest, type Harness } from '../support/engine-harness.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
 
 const Ajv2020 = Ajv2020Module.default;
@@ -87,6 +87,33 @@ describe.each(testBackends())('provenance hooks on $name', (backend: TestBackend
     expect(stored?.hook_failures?.map((f) => [f.hook, f.message])).toEqual(
       events.filter((e) => e.type === 'step.succeeded').map(() => ['broken', 'ledger service down']),
     );
+  });
+
+  it('a runner resuming a run that already ended delivers the events the runner that ended it never delivered', async () => {
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => (release = resolve));
+    // The first runner's hook never returns from the first event, as if the runner died after ending the run.
+    h.engine.registerHook({ name: 'recorder', on: { '*': () => stalled } });
+    const planDoc = await h.engine.applyPlanFile(
+      h.writePlan({ name: 'ended-undelivered', hooks: ['recorder'], steps: [{ id: 'only', uses: 'noop' }] }),
+    );
+    const { run } = await h.engine.startRun(planDoc);
+    const first = h.engine.executeRun(run.run_id);
+    const stored = async () => (await h.store.listEvents(run.run_id, 0, 100)).map((event) => event.type);
+    while (!(await stored()).includes('run.succeeded')) await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = createHarness(h.store);
+    const seen: number[] = [];
+    second.engine.registerHook({ name: 'recorder', on: { '*': (event: EventDocument) => void seen.push(event.seq) } });
+    try {
+      expect((await second.engine.executeRun(run.run_id))?.status).toBe('succeeded');
+      const events = await h.store.listEvents(run.run_id, 0, 100);
+      expect(seen).toEqual(events.map((event) => event.seq));
+      expect((await h.store.getRun(run.run_id))?.hook_cursors).toEqual({ recorder: events.length });
+    } finally {
+      release();
+      await first;
+      second.engine.close();
+    }
   });
 
   it('refuses a plan naming an unknown hook, at its JSON path', async () => {
