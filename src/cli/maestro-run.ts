@@ -1,7 +1,6 @@
 import yargs from 'yargs';
 import type { RunDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
-import { isTerminalRunStatus } from '../domain/status.js';
 import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
@@ -163,7 +162,8 @@ export async function main(
     const view = json ? undefined : new LiveRunView(io.out, store, run.run_id, !env.noColor);
     engine.events.on('event', () => view?.changed());
     process.on('SIGINT', onSigint);
-    const ended = isTerminalRunStatus(run.status) ? run : ((await engine.executeRun(run.run_id)) ?? run);
+    // Also for a run that already ended: its hooks get any event the runner that ended it did not deliver.
+    const ended = (await engine.executeRun(run.run_id)) ?? run;
     await view?.finish();
     const detail = await engine.getRunDetail(ended.run_id);
     if (json) {
