@@ -296,22 +296,13 @@ export class Engine {
     const old = await this.getRunDetail(runId);
     const planDoc = await this.store.getPlan(old.run.plan_id, old.run.plan_version);
     if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan of run ${runId} is not in the store`);
-    const compiled = this.plans.compileStored(planDoc);
-    if (!compiled.topLevelIds.includes(fromStep)) {
-      throw new MaestroError(
-        'INPUT_INVALID',
-        `from_step "${fromStep}" is not a top-level step of plan ${planDoc.name}`,
-        {
-          details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` },
-        },
-      );
-    }
+    const reuse = reusedSteps(this.plans.compileStored(planDoc), old.steps, fromStep);
     const { run } = await this.startRun(planDoc, {
       inputs: options.inputs ?? old.run.inputs,
       owner: options.owner ?? old.run.owner,
       labels: old.run.labels,
       rerunOf: { run_id: runId, from_step: fromStep },
-      reuse: reusedSteps(compiled, old.steps, fromStep),
+      reuse,
     });
     return run;
   }

@@ -111,12 +111,19 @@ function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocumen
 /**
  * The top-level steps a rerun from `fromStep` reuses: everything that succeeded and is neither `fromStep` nor
  * downstream of it (like clearing a task downstream in Airflow: what came before keeps its outputs).
+ * INPUT_INVALID when `fromStep` is not a top-level step of the plan.
  */
 export function reusedSteps(
   compiled: CompiledPlan,
   oldSteps: readonly StepDocument[],
   fromStep: string,
 ): Map<string, StepDocument> {
+  if (!compiled.topLevelIds.includes(fromStep))
+    throw new MaestroError(
+      'INPUT_INVALID',
+      `from_step "${fromStep}" is not a top-level step of plan ${compiled.plan.name}`,
+      { details: { path: '$.from_step', expected: `one of ${compiled.topLevelIds.join(', ')}` } },
+    );
   const rerun = new Set([fromStep]);
   for (let grew = true; grew;) {
     grew = false;
