@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
 const RANDOM_POOL_BYTES = 4096;
@@ -23,6 +23,18 @@ const nextUlid = monotonicFactory(pooledRandom);
 /** A new sortable, globally unique id (ULID). */
 export function newId(): string {
   return nextUlid();
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * An id of the same form computed from `parts`: every process asking gets the same one. For a write that several
+ * runners may make (a run's end event), so that the store's id check keeps only the first.
+ */
+export function derivedId(...parts: string[]): string {
+  const digest = createHash('sha256').update(parts.join('/')).digest();
+  // A ULID's first character is at most 7 (the top of its 48-bit time); each other one holds 5 bits.
+  return Array.from({ length: 26 }, (_, i) => CROCKFORD[digest[i]! % (i === 0 ? 8 : 32)]).join('');
 }
 
 export const ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -30,6 +30,7 @@ import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { allKinds } from './kind-policy.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { assertSameRequest, newRunDocuments, reusedSteps } from './new-run.js';
+import { recordMissingRunEnd } from './run-end-event.js';
 import { outsideUpdateEvent, outsideUpdatePatch } from './outside-update.js';
 import { PlanCatalog, type ApplyPlanOptions } from './plan-catalog.js';
 import { RunDriver } from './run-driver.js';
@@ -234,7 +235,8 @@ export class Engine {
     for (;;) {
       const existing = await this.requireRun(runId);
       if (isTerminalRunStatus(existing.status)) {
-        // The runner that ended it may have died before its hooks had every event: they get them now.
+        // The runner that ended it may have died before storing its end event or before its hooks had every event.
+        await recordMissingRunEnd(this.store, this.events, existing);
         await this.outbox.drain(runId);
         return existing;
       }

@@ -10,6 +10,7 @@ import type { EngineServices } from './engine-services.js';
 import { errorInfoOf } from './error-info.js';
 import { recordSettledOutcomes } from './outcome-recorder.js';
 import { recordMissingEvents } from './recovered-events.js';
+import { recordRunEnd } from './run-end-event.js';
 import { runEndingOf } from './run-ending.js';
 import { StepScheduler } from './step-scheduler.js';
 
@@ -221,12 +222,8 @@ export class RunDriver {
     const seconds = Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)) / 1000;
     state.services.telemetry.runEnded(state.compiled.plan.name, ending.status, seconds);
     state.spans.endRun(ending.status, ended.usage.cost, ending.errorInfo?.message);
-    const type = { succeeded: EventType.runSucceeded, cancelled: EventType.runCancelled, failed: EventType.runFailed };
-    await state.services.events.record(run.run_id, type[ending.status], {
-      status: ending.status,
-      ...(ending.errorInfo ? { error_info: ending.errorInfo } : {}),
-      usage: ended.usage,
-    });
+    // Killed before this is stored, the run is ended without its end event: whoever resumes it stores it.
+    await recordRunEnd(state.services.events, ended);
     return ended;
   }
 }

@@ -44,9 +44,10 @@ export class EventBus extends (EventEmitter as new () => TypedEmitter<LifecycleE
     type: T,
     data: EventDataByType[T],
     stepId?: string,
+    eventId: string = newId(),
   ): Promise<LifecycleEvent<T>> {
     // The id is chosen once, so a store retry after a lost answer recognises its own write.
-    const stored = await this.store.appendEvent(this.newEvent(runId, { type, data, stepId }), newId());
+    const stored = await this.store.appendEvent(this.newEvent(runId, { type, data, stepId }), eventId);
     this.announce(stored);
     return stored as unknown as LifecycleEvent<T>;
   }

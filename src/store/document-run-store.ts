@@ -318,6 +318,10 @@ export class DocumentRunStore implements RunStore {
     return this.eventLog.list(runId, afterSeq, limit);
   }
 
+  lastEvent(runId: string): Promise<EventDocument | undefined> {
+    return this.eventLog.last(runId);
+  }
+
   async listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]> {
     const found = await this.runs.find(
       { 'concurrency.group': group, status: { $in: unfinishedRunStatuses } },

@@ -87,9 +87,13 @@ export class EventLog {
     return (this.lastSeq.get(runId) ?? (await this.readLastSeq(runId))) + 1;
   }
 
-  private async readLastSeq(runId: string): Promise<number> {
+  async last(runId: string): Promise<EventDocument | undefined> {
     const last = await this.events.findOne({ run_id: runId }, { seq: -1 });
-    return last ? Number(last.seq) : 0;
+    return last ? fromStored<EventDocument>(Collection.events, last) : undefined;
+  }
+
+  private async readLastSeq(runId: string): Promise<number> {
+    return (await this.last(runId))?.seq ?? 0;
   }
 }
 

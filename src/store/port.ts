@@ -219,6 +219,8 @@ export interface RunStore {
   appendEvents(batch: ReadonlyArray<{ event: NewEvent; eventId: string }>): Promise<EventDocument[]>;
   /** Events with seq > afterSeq, in seq order. */
   listEvents(runId: string, afterSeq: number, limit: number): Promise<EventDocument[]>;
+  /** The run's event with the highest seq, if it has any. */
+  lastEvent(runId: string): Promise<EventDocument | undefined>;
 
   /** The unfinished runs of a concurrency group, oldest first. */
   listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]>;
