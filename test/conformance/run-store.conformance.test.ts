@@ -437,6 +437,8 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       expect(new Set(events.map((e) => (e.data as { i: number }).i)).size).toBe(40);
       const tail = await store.listEvents(run.run_id, 35, 3);
       expect(tail.map((e) => e.seq)).toEqual([36, 37, 38]);
+      expect(await store.lastEvent(run.run_id)).toEqual(events.at(-1));
+      expect(await store.lastEvent(makeRun().run_id)).toBeUndefined();
     });
 
     // Only a server-backed store is shared by two instances; NeDB reports this as skipped.
