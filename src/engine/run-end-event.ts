@@ -35,10 +35,21 @@ export async function recordRunEnd(events: EventBus, run: RunDocument): Promise<
 
 /**
  * A runner killed after ending a run but before storing its end event left the run without one: it is stored now.
- * The end event is a run's last, so only the last one is read; two runners doing this at once store it once.
+ * Two runners doing this at once store it once (the same id).
  */
 export async function recordMissingRunEnd(store: RunStore, events: EventBus, run: RunDocument): Promise<void> {
+  // Usually the end event is the run's last; artifacts attached to an ended run come after it, hence the look back.
   const last = await store.lastEvent(run.run_id);
   if (last && END_TYPE_SET.has(last.type)) return;
-  await recordRunEnd(events, run);
+  if (!(await hasEndEvent(store, run.run_id))) await recordRunEnd(events, run);
+}
+
+async function hasEndEvent(store: RunStore, runId: string): Promise<boolean> {
+  const PAGE = 500;
+  for (let after = 0; ;) {
+    const page = await store.listEvents(runId, after, PAGE);
+    if (page.some((event) => END_TYPE_SET.has(event.type))) return true;
+    if (page.length < PAGE) return false;
+    after = page.at(-1)!.seq;
+  }
 }

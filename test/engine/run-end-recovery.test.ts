@@ -71,10 +71,12 @@ describe.each(testBackends())('a run ended without its end event, on $name', (ba
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
-  it('a run that ended with its end event gets no second one', async () => {
+  it('a run that ended with its end event gets no second one, also with an artifact attached after it', async () => {
     const { run } = await h.runPlan({ name: 'ends-recorded', steps: [{ id: 'only', uses: 'noop' }] });
+    await h.engine.attachArtifact(run.run_id, { type: 'report', location: 'https://example.com/report.pdf' });
     const before = await h.store.listEvents(run.run_id, 0, 100);
     await h.engine.executeRun(run.run_id);
+    expect(before.at(-1)?.type).toBe('artifact.attached');
     expect(await h.store.listEvents(run.run_id, 0, 100)).toEqual(before);
   });
 });
