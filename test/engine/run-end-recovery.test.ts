@@ -71,6 +71,21 @@ describe.each(testBackends())('a run ended without its end event, on $name', (ba
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
   });
 
+  it('a run whose end event has an id of its own (ended by an older version) gets no second one after an artifact', async () => {
+    const runId = await endWithoutEndEvent();
+    const run = (await h.store.getRun(runId))!;
+    await h.store.appendEvent({
+      run_id: runId,
+      type: 'run.succeeded',
+      at: run.ended_at!,
+      data: { status: 'succeeded', usage: run.usage },
+    });
+    await h.engine.attachArtifact(runId, { type: 'report', location: 'https://example.com/report.pdf' });
+    const before = await h.store.listEvents(runId, 0, 100);
+    await h.engine.executeRun(runId);
+    expect(await h.store.listEvents(runId, 0, 100)).toEqual(before);
+  });
+
   it('a run that ended with its end event gets no second one, also with an artifact attached after it', async () => {
     const { run } = await h.runPlan({ name: 'ends-recorded', steps: [{ id: 'only', uses: 'noop' }] });
     await h.engine.attachArtifact(run.run_id, { type: 'report', location: 'https://example.com/report.pdf' });
