@@ -7,6 +7,7 @@ import {
   type Context,
   type Span,
   type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 
 /**
@@ -14,8 +15,13 @@ import {
  * W3C `traceparent` form is what Maestro stores on runs and hands to steps (TRACEPARENT, an HTTP header).
  */
 export function maestroTracer(): Tracer {
-  return trace.getTracer('maestro-conductor');
+  // Looked up once per registered provider (every span asks): trace.disable() installs a new global one.
+  const provider = trace.getTracerProvider();
+  if (cachedTracer?.provider !== provider) cachedTracer = { provider, tracer: provider.getTracer('maestro-conductor') };
+  return cachedTracer.tracer;
 }
+
+let cachedTracer: { provider: TracerProvider; tracer: Tracer } | undefined;
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
