@@ -1,3 +1,4 @@
+import { noTelemetry, type Telemetry } from '../src/domain/telemetry.js';
 import { Engine } from '../src/maestro-engine.js';
 import { PrometheusTelemetry } from '../src/observability/prometheus-telemetry.js';
 import { instrumentedStore } from '../src/store/instrumented-store.js';
@@ -28,7 +29,22 @@ export interface DagResult {
 /** How many steps the engine runs at once in these workloads. */
 export const DAG_CONCURRENCY = 32;
 
+/**
+ * How a run is watched: not at all; by Maestro's metrics and tracing code with the libraries behind it doing
+ * nothing (`code-only`: no tracer provider registered, a telemetry that counts nothing); or fully (`on`:
+ * Prometheus metrics, store calls timed and traced, as `maestro serve` and traced runners run). The caller
+ * registers the tracer provider for `on`.
+ */
+export type Observation = 'off' | 'code-only' | 'on';
+
 let sharedTelemetry: PrometheusTelemetry | undefined;
+
+function telemetryFor(observation: Observation): Telemetry | undefined {
+  if (observation === 'off') return undefined;
+  if (observation === 'code-only') return noTelemetry;
+  // One registry per process, as a server has: each new one would add default collectors (GC, event loop).
+  return (sharedTelemetry ??= new PrometheusTelemetry());
+}
 
 /** Creates and executes one no-op DAG of `steps` documents, end to end, on a fresh store. */
 export async function runDag(
@@ -36,12 +52,10 @@ export async function runDag(
   shape: Shape,
   steps: number,
   rawPerStepMs: number,
-  options: { observed?: boolean; floorPerStepMs?: number } = {},
+  options: { observation?: Observation; floorPerStepMs?: number } = {},
 ): Promise<DagResult> {
   const { store: opened, dispose } = await backend.open();
-  // Observed: Prometheus metrics and store calls timed and traced, as `maestro serve` and traced runners run.
-  // One registry per process, as a server has: each new one would add default collectors (GC, event loop).
-  const telemetry = options.observed ? (sharedTelemetry ??= new PrometheusTelemetry()) : undefined;
+  const telemetry = telemetryFor(options.observation ?? 'off');
   const store = telemetry ? instrumentedStore(opened, telemetry, true) : opened;
   const engine = new Engine({
     store,

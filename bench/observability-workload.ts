@@ -3,7 +3,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { BenchBackend } from './bench-backends.js';
-import { runDag } from './dag-workload.js';
+import { runDag, type Observation } from './dag-workload.js';
 import type { Shape } from './dag-shapes.js';
 import { percentile, round } from './measure.js';
 
@@ -18,6 +18,9 @@ let provider: NodeTracerProvider | undefined;
 /**
  * The same DAG with metrics and tracing off, then on (Prometheus metrics, the OpenTelemetry SDK with a batch
  * processor, store calls as spans), interleaved `rounds` times; medians, and their ratio (goal: at most 1.1).
+ * A third variant runs Maestro's instrumentation code with the libraries behind it doing nothing (no tracer
+ * provider: the API's spans are no-ops; a telemetry that counts nothing), so the overhead splits into what
+ * Maestro's code costs and what the SDK and prom-client themselves do for the spans and metrics it asks for.
  */
 export async function runObservabilityOverhead(
   backend: BenchBackend,
@@ -31,21 +34,27 @@ export async function runObservabilityOverhead(
     // The context manager and propagator stay; the tracer provider is switched on and off below.
     provider.register();
   }
-  const off: number[] = [];
-  const on: number[] = [];
-  let ops = 0;
+  const times: Record<Observation, number[]> = { off: [], 'code-only': [], on: [] };
+  const order: Observation[] = ['off', 'code-only', 'on'];
   let onResult: Awaited<ReturnType<typeof runDag>> | undefined;
   for (let round_ = 0; round_ < rounds; round_ += 1) {
-    trace.disable();
-    off.push((await runDag(backend, shape, steps, rawPerStepMs)).wall_ms);
-    trace.setGlobalTracerProvider(provider);
-    onResult = await runDag(backend, shape, steps, rawPerStepMs, { observed: true });
-    on.push(onResult.wall_ms);
-    ops = onResult.ops;
+    // Alternating the order, so that none of the three always runs right after another.
+    for (const observation of round_ % 2 === 0 ? order : [...order].reverse()) {
+      trace.disable();
+      if (observation === 'on') trace.setGlobalTracerProvider(provider);
+      // Each run from a heap without the last run's garbage (when node runs with --expose-gc): collecting that
+      // lands in whichever run comes next otherwise, and moves a 100 ms run by a tenth.
+      globalThis.gc?.();
+      const result = await runDag(backend, shape, steps, rawPerStepMs, { observation });
+      times[observation].push(result.wall_ms);
+      if (observation === 'on') onResult = result;
+    }
   }
   trace.disable();
-  const offMs = percentile(off, 50);
-  const onMs = percentile(on, 50);
+  const offMs = percentile(times.off, 50);
+  const codeOnlyMs = percentile(times['code-only'], 50);
+  const onMs = percentile(times.on, 50);
+  const ops = onResult!.ops;
   return {
     workload: 'observability',
     shape,
@@ -56,6 +65,10 @@ export async function runObservabilityOverhead(
     on_ms: onMs,
     on_to_off: round(onMs / offMs, 2),
     overhead_per_step_ms: round((onMs - offMs) / ops),
+    code_only_ms: codeOnlyMs,
+    code_only_to_off: round(codeOnlyMs / offMs, 2),
+    /** What the libraries add over Maestro's code calling them, per step. */
+    libraries_per_step_ms: round((onMs - codeOnlyMs) / ops),
     p50: onResult!.p50,
     p95: onResult!.p95,
     peak_rss_mb: onResult!.peak_rss_mb,

@@ -78,6 +78,24 @@ describe('bench (smoke run, no timing assertions)', () => {
     );
     for (const scaling of report.results.filter((r) => r.workload === 'dag-scaling'))
       expect(scaling.ratio_10k_1k).toEqual(expect.any(Number));
+    const observed = report.results.filter((r) => r.workload === 'observability');
+    expect(observed.map((r) => `${String(r.backend)}/${String(r.shape)}`).sort()).toEqual(
+      ['memory', 'nedb-file'].flatMap((b) => ['chain', 'fan', 'lattice', 'nested'].map((s) => `${b}/${s}`)).sort(),
+    );
+    for (const result of observed) {
+      expect(result).toEqual(
+        expect.objectContaining({
+          off_ms: expect.any(Number),
+          on_ms: expect.any(Number),
+          on_to_off: expect.any(Number),
+          code_only_ms: expect.any(Number),
+          code_only_to_off: expect.any(Number),
+          libraries_per_step_ms: expect.any(Number),
+        }),
+      );
+      expect(result.off_ms).toBeGreaterThan(0);
+      expect(result.code_only_ms).toBeGreaterThan(0);
+    }
     const vias = report.results.filter((r) => r.workload === 'query').map((r) => `${String(r.query)}/${String(r.via)}`);
     expect(new Set(vias)).toEqual(
       new Set(['list_runs/raw', 'list_runs/engine', 'list_runs/api', 'get_run/raw', 'get_run/engine', 'get_run/api']),
