@@ -33,7 +33,7 @@ export const DAG_CONCURRENCY = 32;
  * How a run is watched: not at all; by Maestro's metrics and tracing code with the libraries behind it doing
  * nothing (`code-only`: no tracer provider registered, a telemetry that counts nothing); or fully (`on`:
  * Prometheus metrics, store calls timed and traced, as `maestro serve` and traced runners run). The caller
- * registers the tracer provider for `on`.
+ * registers the OpenTelemetry SDK for `on` only.
  */
 export type Observation = 'off' | 'code-only' | 'on';
 

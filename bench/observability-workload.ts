@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -16,11 +16,25 @@ const discarding: SpanExporter = {
 let provider: NodeTracerProvider | undefined;
 
 /**
- * The same DAG with metrics and tracing off, then on (Prometheus metrics, the OpenTelemetry SDK with a batch
- * processor, store calls as spans), interleaved `rounds` times; medians, and their ratio (goal: at most 1.1).
- * A third variant runs Maestro's instrumentation code with the libraries behind it doing nothing (no tracer
- * provider: the API's spans are no-ops; a telemetry that counts nothing), so the overhead splits into what
- * Maestro's code costs and what the SDK and prom-client themselves do for the spans and metrics it asks for.
+ * Leaves the OpenTelemetry API as a process without tracing has it (no tracer provider, no context manager, no
+ * propagator), then registers the SDK again for `on`, as `startTracing` does. The context manager is the
+ * SDK's AsyncLocalStorage: enabled, it hooks every promise the process makes, so an `off` that kept it would
+ * carry part of what tracing costs.
+ */
+function observe(observation: Observation): void {
+  trace.disable();
+  context.disable();
+  propagation.disable();
+  if (observation === 'on') provider!.register();
+}
+
+/**
+ * The same DAG with metrics and tracing off, then on (Prometheus metrics, the OpenTelemetry SDK registered as
+ * `startTracing` registers it, with a batch processor, store calls as spans), interleaved `rounds` times;
+ * medians, and their ratio (goal: at most 1.1). A third variant runs Maestro's instrumentation code with the
+ * libraries behind it doing nothing (no SDK registered: the API's spans are no-ops; a telemetry that counts
+ * nothing), so the overhead splits into what Maestro's code costs and what the SDK (its context manager
+ * included) and prom-client themselves do for the spans and metrics it asks for.
  */
 export async function runObservabilityOverhead(
   backend: BenchBackend,
@@ -29,19 +43,14 @@ export async function runObservabilityOverhead(
   rawPerStepMs: number,
   rounds: number,
 ): Promise<object> {
-  if (!provider) {
-    provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(discarding)] });
-    // The context manager and propagator stay; the tracer provider is switched on and off below.
-    provider.register();
-  }
+  provider ??= new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(discarding)] });
   const times: Record<Observation, number[]> = { off: [], 'code-only': [], on: [] };
   const order: Observation[] = ['off', 'code-only', 'on'];
   let onResult: Awaited<ReturnType<typeof runDag>> | undefined;
   for (let round_ = 0; round_ < rounds; round_ += 1) {
     // Alternating the order, so that none of the three always runs right after another.
     for (const observation of round_ % 2 === 0 ? order : [...order].reverse()) {
-      trace.disable();
-      if (observation === 'on') trace.setGlobalTracerProvider(provider);
+      observe(observation);
       // Each run from a heap without the last run's garbage (when node runs with --expose-gc): collecting that
       // lands in whichever run comes next otherwise, and moves a 100 ms run by a tenth.
       globalThis.gc?.();
@@ -50,7 +59,7 @@ export async function runObservabilityOverhead(
       if (observation === 'on') onResult = result;
     }
   }
-  trace.disable();
+  observe('off');
   const offMs = percentile(times.off, 50);
   const codeOnlyMs = percentile(times['code-only'], 50);
   const onMs = percentile(times.on, 50);
