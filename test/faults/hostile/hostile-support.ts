@@ -10,15 +10,18 @@ export interface HostileFigures {
   refused: number;
   server_errors: number;
   crashes: number;
+  /** Requests or commands that did not answer within their bound (0 unless the test measures it). */
+  hangs?: number;
   stores_open?: string;
 }
 
 export function recordHostile(name: string, figures: HostileFigures): void {
   recordFigures({
     fault: `hostile: ${name}`,
-    errors: figures.server_errors + figures.crashes,
+    errors: figures.server_errors + figures.crashes + (figures.hangs ?? 0),
     ...figures,
     server_errors: figures.server_errors,
+    hangs: figures.hangs ?? 0,
   });
 }
 
