@@ -131,7 +131,7 @@ export class Engine {
       sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
     this.concurrency = new ConcurrencyGate(this.store, (runId) => this.cancelRun(runId));
-    this.scheduler = new Scheduler(this.store, (planDoc, startOptions) => this.startRun(planDoc, startOptions));
+    this.scheduler = new Scheduler(this.store, (planDoc, opts) => this.startRun(planDoc, opts), this.clock);
     this.schedulerNow = options.schedulerNow ?? (() => this.clock.now());
     this.schedules = new ScheduleService(this.store, this.schedulerNow, this.scheduler, (planDoc, inputs) =>
       this.plans.compileStored(planDoc).validateInputs(inputs),

@@ -1,4 +1,5 @@
 import type { PlanDocument, RunDocument, ScheduleDocument } from '../../generated/schemas.js';
+import { sleepOn, systemClock, type Clock } from '../../domain/clock.js';
 import { isMaestroError } from '../../domain/errors.js';
 import type { RunStore } from '../../store/port.js';
 import type { StartRunOptions } from '../engine-options.js';
@@ -36,6 +37,8 @@ export class Scheduler {
   constructor(
     private readonly store: RunStore,
     private readonly startRun: StartRun,
+    /** What the loop waits on between looks (the engine's clock, so a test can move it on). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Fires what is due at `now`; returns the runs created by this call. A tick that fails is said, and passed. */
@@ -98,13 +101,8 @@ export class Scheduler {
       } catch (error) {
         report.failed(error);
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, everyMs);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      // The clock's wait removes its abort listener when it ends: one added per tick and kept leaked them all.
+      await sleepOn(this.clock, everyMs, signal);
     }
   }
 }
