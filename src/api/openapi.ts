@@ -106,7 +106,8 @@ export function buildOpenApi(routes: readonly DocumentedRoute[], info: { title: 
   return {
     openapi: '3.1.0',
     info,
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // No jsonSchemaDialect: left out, it is OpenAPI 3.1's base dialect (JSON Schema 2020-12 and OpenAPI's keywords),
+    // which is what these schemas are; Swagger UI warns on any other value, even plain 2020-12.
     paths,
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
