@@ -12,6 +12,8 @@ import {
 import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
 import { NedbDriver } from './nedb/nedb-driver.js';
 import { NedbSnapshotDriver } from './nedb/nedb-snapshot.js';
+import { defaultSqliteConfig, type SqliteRunStoreConfig } from './sqlite/sqlite-config.js';
+import { SqliteDriver } from './sqlite/sqlite-driver.js';
 import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
 import { instrumentedStore } from './instrumented-store.js';
 import type { RunStore } from './port.js';
@@ -21,14 +23,18 @@ export type { MigrationAction, MigrationStatus } from './mongo/mongo-migrations.
 
 export const DEFAULT_STORE_URL = 'nedb://.maestro/store';
 
-export type StoreConfig = ({ kind: 'nedb' } & NedbRunStoreConfig) | ({ kind: 'mongodb' } & MongoRunStoreConfig);
+export type StoreConfig =
+  | ({ kind: 'nedb' } & NedbRunStoreConfig)
+  | ({ kind: 'sqlite' } & SqliteRunStoreConfig)
+  | ({ kind: 'mongodb' } & MongoRunStoreConfig);
 
 /**
- * A store is chosen by one URL: `mongodb://…` / `mongodb+srv://…`, `nedb://path` (relative to `cwd`, or
- * absolute as `nedb:///abs/path`), or `memory://`.
+ * A store is chosen by one URL: `mongodb://…` / `mongodb+srv://…`, `sqlite://file` (relative to `cwd`, or absolute
+ * as `sqlite:///abs/file`; `sqlite://:memory:` in memory), `nedb://path` (the same way), or `memory://`.
  */
 export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
   if (url === 'memory://' || url === 'memory:') return { kind: 'nedb', ...defaultNedbConfig, inMemory: true };
+  if (url.startsWith('sqlite://')) return parseSqliteUrl(url, cwd);
   if (url.startsWith('nedb://')) {
     const path = url.slice('nedb://'.length);
     if (path === '') throw invalidUrl(url, 'nedb:// needs a directory, e.g. nedb://.maestro/store');
@@ -64,7 +70,30 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
       autoMigrate: query.get('autoMigrate') !== 'false',
     };
   }
-  throw invalidUrl(url, 'expected mongodb://…, mongodb+srv://…, nedb://path or memory://');
+  throw invalidUrl(url, 'expected mongodb://…, mongodb+srv://…, sqlite://file, nedb://path or memory://');
+}
+
+/** `sqlite://file[?synchronous=full|normal&busyTimeoutMs=…]`: options a user can misspell are refused, not ignored. */
+function parseSqliteUrl(url: string, cwd: string): StoreConfig {
+  const [path = '', query = ''] = url.slice('sqlite://'.length).split('?', 2);
+  if (path === '') throw invalidUrl(url, 'sqlite:// needs a database file, e.g. sqlite://.maestro/maestro.db');
+  const options = new URLSearchParams(query);
+  const unknown = [...options.keys()].find((name) => name !== 'synchronous' && name !== 'busyTimeoutMs');
+  if (unknown !== undefined)
+    throw invalidUrl(url, `unknown option ${unknown}: sqlite:// takes synchronous=full|normal and busyTimeoutMs`);
+  const synchronous = options.get('synchronous')?.toLowerCase() ?? defaultSqliteConfig.synchronous;
+  if (synchronous !== 'full' && synchronous !== 'normal')
+    throw new MaestroError('STORE_URL_INVALID', 'store URL option synchronous must be full or normal', {
+      details: { path: 'store.synchronous', expected: 'full or normal', got: options.get('synchronous') },
+    });
+  const inMemory = path === ':memory:';
+  return {
+    kind: 'sqlite',
+    file: inMemory ? '' : isAbsolute(path) ? path : resolve(cwd, path),
+    inMemory,
+    synchronous,
+    busyTimeoutMs: positiveMs(options.get('busyTimeoutMs'), 'busyTimeoutMs') ?? defaultSqliteConfig.busyTimeoutMs,
+  };
 }
 
 function positiveMs(value: string | null, name: string): number | undefined {
@@ -108,6 +137,9 @@ export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenSt
   if (config.kind === 'nedb') {
     const snapshot = options.readOnly === true && !config.inMemory;
     store = new DocumentRunStore(snapshot ? new NedbSnapshotDriver(config) : await NedbDriver.open(config));
+  } else if (config.kind === 'sqlite') {
+    // Readers need nothing different: WAL lets them read beside writers in other processes.
+    store = new DocumentRunStore(await SqliteDriver.open(config));
   } else {
     if (config.autoMigrate && (await hasPendingMigrations(config.url, config.database))) {
       const applied = await runMigrations('up', config.url, config.database);

@@ -90,6 +90,36 @@ const nedbFile: TestBackend = {
   },
 };
 
+const sqliteMemory: TestBackend = {
+  name: 'sqlite (memory)',
+  available: true,
+  shared: false,
+  async create() {
+    const store = await openStore('sqlite://:memory:');
+    return { store, url: 'sqlite://:memory:', cleanup: () => store.close() };
+  },
+};
+
+/** Shared: a second instance opens the same file, as a second process would. */
+const sqliteFile: TestBackend = {
+  name: 'sqlite (file)',
+  available: true,
+  shared: true,
+  async create() {
+    const dir = mkdtempSync(join(tmpdir(), 'maestro-sqlite-'));
+    const url = `sqlite://${join(dir, 'maestro.db')}`;
+    const store = await openStore(url);
+    return {
+      store,
+      url,
+      async cleanup() {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
 function mongoBackend(server: MongoTestServer): TestBackend {
   const base = server.url;
   return {
@@ -111,10 +141,19 @@ function mongoBackend(server: MongoTestServer): TestBackend {
   };
 }
 
-/** Every adapter the conformance suite runs on here: NeDB twice, and MongoDB on each server the global setup found. */
+/**
+ * Every adapter the conformance suite runs on here: SQLite and NeDB, each in memory and in files, and MongoDB on each
+ * server the global setup found.
+ */
 export function testBackends(): TestBackend[] {
   const servers = mongoTestServers();
-  return [nedbMemory, nedbFile, ...(servers.length > 0 ? servers.map(mongoBackend) : [missingMongo])];
+  return [
+    sqliteMemory,
+    sqliteFile,
+    nedbMemory,
+    nedbFile,
+    ...(servers.length > 0 ? servers.map(mongoBackend) : [missingMongo]),
+  ];
 }
 
 const missingMongo: TestBackend = {

@@ -1,0 +1,229 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import siftModule from 'sift';
+import type {
+  DocumentCollection,
+  DocumentDriver,
+  Filter,
+  SortOrder,
+  StoredDocument,
+  Update,
+} from '../document-collection.js';
+import { Collection } from '../stored-form.js';
+import type { SqliteRunStoreConfig } from './sqlite-config.js';
+import { translateSqliteError } from './sqlite-errors.js';
+import { decodeDocument, encodeDocument } from './sqlite-json.js';
+import { filterToSql, sortToSql } from './sqlite-query.js';
+import { ensureSchema } from './sqlite-schema.js';
+import { applyUpdate } from './sqlite-update.js';
+
+// CommonJS: under NodeNext the default import is module.exports, whose `default` is the sift function.
+const sift = siftModule.default;
+const STATEMENT_CACHE_SIZE = 200;
+
+interface Row {
+  id: string;
+  doc: string;
+}
+
+/** MongoDB's query semantics decided in this process, for what a filter's SQL leaves open. */
+function matches(doc: StoredDocument, filter: Filter): boolean {
+  return sift(filter)(doc);
+}
+
+function toDocument(row: Row): StoredDocument {
+  return { _id: row.id, ...decodeDocument(row.doc) };
+}
+
+function rowOf(doc: StoredDocument): [string, string] {
+  const { _id, ...fields } = doc;
+  return [_id, encodeDocument(fields)];
+}
+
+/** Prepared statements by SQL text (queries differ in shape, e.g. the length of an $in), the oldest dropped past a bound. */
+class StatementCache {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  get(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size >= STATEMENT_CACHE_SIZE) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * One collection as one table. Every write is one short BEGIN IMMEDIATE transaction (read the row, check the filter,
+ * write it back), which SQLite isolates across connections and processes: updates are atomic like MongoDB's.
+ */
+class SqliteCollection implements DocumentCollection {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly table: string,
+    private readonly statements: StatementCache,
+    private readonly translate: (error: unknown) => unknown,
+  ) {}
+
+  insertOne(doc: StoredDocument): Promise<void> {
+    return this.run(() => {
+      this.statements.get(`INSERT INTO ${this.table} (id, doc) VALUES (?, ?)`).run(...rowOf(doc));
+    });
+  }
+
+  /** All or none, as on NeDB: a unique violation rolls the whole batch back. */
+  insertMany(docs: StoredDocument[]): Promise<void> {
+    return this.run(() => this.insertAll(docs, 'INSERT'));
+  }
+
+  insertManyIgnoringDuplicates(docs: StoredDocument[]): Promise<void> {
+    return this.run(() => this.insertAll(docs, 'INSERT OR IGNORE'));
+  }
+
+  findOne(filter: Filter, sort?: SortOrder): Promise<StoredDocument | undefined> {
+    return this.run(() => this.select(filter, sort, 1)[0]);
+  }
+
+  find(filter: Filter, options: { sort?: SortOrder; limit?: number } = {}): Promise<StoredDocument[]> {
+    return this.run(() => this.select(filter, options.sort, options.limit));
+  }
+
+  findOneAndUpdate(filter: Filter, update: Update, sort?: SortOrder): Promise<StoredDocument | undefined> {
+    return this.run(() => this.updateFirst(filter, update, sort));
+  }
+
+  updateOne(filter: Filter, update: Update): Promise<boolean> {
+    return this.run(() => this.updateFirst(filter, update) !== undefined);
+  }
+
+  deleteMany(filter: Filter): Promise<number> {
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const condition = filterToSql(filter);
+          if (condition.exact)
+            return this.statements.get(`DELETE FROM ${this.table} WHERE ${condition.sql}`).run(...condition.params)
+              .changes;
+          const remove = this.statements.get(`DELETE FROM ${this.table} WHERE id = ?`);
+          let removed = 0;
+          for (const doc of this.select(filter)) removed += remove.run(doc._id).changes;
+          return removed;
+        })
+        .immediate(),
+    );
+  }
+
+  private insertAll(docs: StoredDocument[], verb: 'INSERT' | 'INSERT OR IGNORE'): void {
+    if (docs.length === 0) return;
+    const insert = this.statements.get(`${verb} INTO ${this.table} (id, doc) VALUES (?, ?)`);
+    this.db
+      .transaction(() => {
+        for (const doc of docs) insert.run(...rowOf(doc));
+      })
+      .immediate();
+  }
+
+  private updateFirst(filter: Filter, update: Update, sort?: SortOrder): StoredDocument | undefined {
+    return this.db
+      .transaction(() => {
+        const [current] = this.select(filter, sort, 1);
+        if (!current) return undefined;
+        const updated = applyUpdate(current, update) as StoredDocument;
+        this.statements.get(`UPDATE ${this.table} SET doc = ? WHERE id = ?`).run(rowOf(updated)[1], current._id);
+        return updated;
+      })
+      .immediate();
+  }
+
+  /** Matching documents in sort order: all in SQL where the filter translates exactly, else narrowed here. */
+  private select(filter: Filter, sort?: SortOrder, limit?: number): StoredDocument[] {
+    const condition = filterToSql(filter);
+    const base = `SELECT id, doc FROM ${this.table} WHERE ${condition.sql}${sortToSql(sort)}`;
+    if (condition.exact) {
+      const sql = limit === undefined ? base : `${base} LIMIT ${Math.max(0, Math.floor(limit))}`;
+      return (this.statements.get(sql).all(...condition.params) as Row[]).map(toDocument);
+    }
+    const found: StoredDocument[] = [];
+    if (limit === 0) return found;
+    for (const row of this.statements.get(base).iterate(...condition.params) as IterableIterator<Row>) {
+      const doc = toDocument(row);
+      if (!matches(doc, filter)) continue;
+      found.push(doc);
+      if (found.length === limit) break;
+    }
+    return found;
+  }
+
+  /** better-sqlite3 is synchronous: each call runs to its end before another starts in this process. */
+  private async run<T>(operation: () => T): Promise<T> {
+    try {
+      return operation();
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+}
+
+/** The embedded store on SQLite: one database file (or memory), shared by any number of processes through WAL. */
+export class SqliteDriver implements DocumentDriver {
+  readonly backend: string;
+  readonly atomicUpdates = true;
+  private readonly collections = new Map<string, SqliteCollection>();
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly translate: (error: unknown) => unknown,
+    config: SqliteRunStoreConfig,
+  ) {
+    this.backend = config.inMemory ? 'sqlite (memory)' : `sqlite (${config.file}, synchronous=${config.synchronous})`;
+    const statements = new StatementCache(db);
+    for (const name of Object.values(Collection))
+      this.collections.set(name, new SqliteCollection(db, name, statements, translate));
+  }
+
+  static async open(config: SqliteRunStoreConfig): Promise<SqliteDriver> {
+    const where = config.inMemory ? 'in memory' : config.file;
+    const translate = (error: unknown) => translateSqliteError(error, where, config.busyTimeoutMs);
+    let db: Database.Database | undefined;
+    try {
+      if (!config.inMemory) mkdirSync(dirname(config.file), { recursive: true });
+      db = new Database(config.inMemory ? ':memory:' : config.file, { timeout: config.busyTimeoutMs });
+      // The first statement reads the file's header: a file that is not a database (or was cut short) fails here.
+      if (!config.inMemory) db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      ensureSchema(db);
+      return new SqliteDriver(db, translate, config);
+    } catch (error) {
+      db?.close();
+      throw translate(error);
+    }
+  }
+
+  matches(doc: StoredDocument, filter: Filter): boolean {
+    return matches(doc, filter);
+  }
+
+  collection(name: string): DocumentCollection {
+    const collection = this.collections.get(name);
+    if (!collection) throw new Error(`unknown collection ${name}`);
+    return collection;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      this.db.prepare('SELECT 1').get();
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    // The last connection to close checkpoints the WAL into the file and removes it.
+    if (this.db.open) this.db.close();
+  }
+}

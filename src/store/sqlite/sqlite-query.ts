@@ -1,0 +1,155 @@
+import type { Filter, SortOrder } from '../document-collection.js';
+import { DATE_TEXT_BEFORE, DATE_TEXT_FROM, dateText } from './sqlite-json.js';
+
+/** A WHERE clause and its parameters; `exact` when it selects exactly what MongoDB would, else a superset. */
+export interface SqlCondition {
+  sql: string;
+  params: unknown[];
+  exact: boolean;
+}
+
+const ALL: SqlCondition = { sql: '1', params: [], exact: true };
+/** Left to the in-process matcher: SQL selects everything for this part. */
+const RESIDUAL: SqlCondition = { sql: '1', params: [], exact: false };
+const SAFE_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const COMPARISONS: Record<string, string> = { $lt: '<', $lte: '<=', $gt: '>', $gte: '>=' };
+
+/**
+ * The SQL value of a field path: the `id` column for `_id`, else json_extract with the path inlined, because an
+ * expression index is used only when a query spells the same expression. Undefined for paths SQL is not given.
+ */
+export function fieldSql(path: string): string | undefined {
+  if (path === '_id') return 'id';
+  const segments = path.split('.');
+  if (!segments.every((segment) => SAFE_SEGMENT.test(segment))) return undefined;
+  return `json_extract(doc, '$.${segments.join('.')}')`;
+}
+
+function jsonTypeSql(path: string): string {
+  return `json_type(doc, '$.${path}')`;
+}
+
+function isOperatorObject(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    Object.keys(value).length > 0 &&
+    Object.keys(value).every((key) => key.startsWith('$'))
+  );
+}
+
+/**
+ * A scalar as SQL compares it, with the JSON type a stored value must have to compare equal under MongoDB's
+ * rules (json_extract gives numbers and booleans alike as numbers, strings and objects alike as text).
+ */
+function sqlValue(value: unknown): { param: unknown; types: string[] } | undefined {
+  if (typeof value === 'string') return { param: value, types: ['text'] };
+  if (typeof value === 'number' && Number.isFinite(value)) return { param: value, types: ['integer', 'real'] };
+  if (typeof value === 'boolean') return { param: value ? 1 : 0, types: [value ? 'true' : 'false'] };
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return { param: dateText(value), types: ['object'] };
+  return undefined;
+}
+
+function typeGuard(path: string, types: string[]): string {
+  if (path === '_id') return '1';
+  return types.length === 1
+    ? `${jsonTypeSql(path)} = '${types[0]}'`
+    : `${jsonTypeSql(path)} IN ('${types.join("', '")}')`;
+}
+
+function and(parts: SqlCondition[]): SqlCondition {
+  const real = parts.filter((part) => part.sql !== '1');
+  return {
+    sql: real.length === 0 ? '1' : real.map((part) => `(${part.sql})`).join(' AND '),
+    params: real.flatMap((part) => part.params),
+    exact: parts.every((part) => part.exact),
+  };
+}
+
+function or(parts: SqlCondition[]): SqlCondition {
+  const exact = parts.every((part) => part.exact);
+  if (parts.some((part) => part.sql === '1')) return { ...ALL, exact };
+  if (parts.length === 0) return { sql: '0', params: [], exact: true };
+  return {
+    sql: parts.map((part) => `(${part.sql})`).join(' OR '),
+    params: parts.flatMap((part) => part.params),
+    exact,
+  };
+}
+
+function equals(path: string, field: string, value: unknown): SqlCondition {
+  if (value === null)
+    return { sql: `${jsonTypeSql(path)} IS NULL OR ${jsonTypeSql(path)} = 'null'`, params: [], exact: true };
+  const scalar = sqlValue(value);
+  if (!scalar) return RESIDUAL;
+  return { sql: `${field} = ? AND ${typeGuard(path, scalar.types)}`, params: [scalar.param], exact: true };
+}
+
+function operator(path: string, field: string, op: string, operand: unknown): SqlCondition {
+  if (op === '$exists') {
+    if (path === '_id') return operand ? ALL : { sql: '0', params: [], exact: true };
+    return { sql: `${jsonTypeSql(path)} IS ${operand ? 'NOT ' : ''}NULL`, params: [], exact: true };
+  }
+  if (op === '$in' && Array.isArray(operand)) {
+    if (operand.length === 0) return { sql: '0', params: [], exact: true };
+    const values = operand.map(sqlValue);
+    const types = values[0]?.types;
+    // One JSON type for all of them (statuses, ids): one IN over the index; anything mixed is left to the matcher.
+    if (!types || values.some((v) => !v || v.types.join() !== types.join())) return RESIDUAL;
+    return {
+      sql: `${field} IN (${values.map(() => '?').join(', ')}) AND ${typeGuard(path, types)}`,
+      params: values.map((v) => v!.param),
+      exact: true,
+    };
+  }
+  const comparison = COMPARISONS[op];
+  const scalar = sqlValue(operand);
+  if (!comparison || !scalar || typeof operand === 'boolean') return RESIDUAL;
+  if (operand instanceof Date) {
+    // Within the range of tagged dates only, so the index scan stays on dates and the comparison is chronological.
+    return {
+      sql: `${field} ${comparison} ? AND ${field} >= ? AND ${field} < ? AND ${typeGuard(path, scalar.types)}`,
+      params: [scalar.param, DATE_TEXT_FROM, DATE_TEXT_BEFORE],
+      exact: true,
+    };
+  }
+  return { sql: `${field} ${comparison} ? AND ${typeGuard(path, scalar.types)}`, params: [scalar.param], exact: true };
+}
+
+function fieldCondition(path: string, condition: unknown): SqlCondition {
+  const field = fieldSql(path);
+  if (!field) return RESIDUAL;
+  if (!isOperatorObject(condition)) return equals(path, field, condition);
+  return and(Object.entries(condition).map(([op, operand]) => operator(path, field, op, operand)));
+}
+
+/**
+ * A MongoDB-style filter as SQL, for the shapes the store's queries use: equality, $in, $lt/$lte/$gt/$gte, $exists,
+ * $and and $or, on scalars, dates and `_id`, with dotted paths. Anything else selects a superset (`exact: false`)
+ * that the caller narrows with the in-process matcher. Exact for documents shaped as the schemas say (scalar fields
+ * are not arrays: MongoDB would also match an array holding the value).
+ */
+export function filterToSql(filter: Filter): SqlCondition {
+  const parts: SqlCondition[] = [];
+  for (const [key, condition] of Object.entries(filter)) {
+    if (key === '$and' && Array.isArray(condition)) parts.push(and(condition.map((f) => filterToSql(f as Filter))));
+    else if (key === '$or' && Array.isArray(condition)) parts.push(or(condition.map((f) => filterToSql(f as Filter))));
+    else if (key.startsWith('$')) parts.push(RESIDUAL);
+    else parts.push(fieldCondition(key, condition));
+  }
+  return and(parts);
+}
+
+/** ORDER BY for a sort (the store sorts on its own field names only, which SQL can always name). */
+export function sortToSql(sort: SortOrder | undefined): string {
+  if (!sort || Object.keys(sort).length === 0) return '';
+  const terms: string[] = [];
+  for (const [path, direction] of Object.entries(sort)) {
+    const field = fieldSql(path);
+    if (!field) throw new Error(`cannot sort on ${JSON.stringify(path)}: not a plain field path`);
+    terms.push(`${field} ${direction === -1 ? 'DESC' : 'ASC'}`);
+  }
+  return ` ORDER BY ${terms.join(', ')}`;
+}
