@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { MaskingStream } from './secrets/masking-stream.js';
 import type { SecretMasker } from './secrets/secret-masker.js';
 import type { StepLogger } from './step-context.js';
 
@@ -9,13 +10,13 @@ export function stepLogPath(logsDir: string, runId: string, stepKey: string, att
 }
 
 /**
- * One attempt's log file (`logs_ref`). Opened on first write. Every secret the run knows is masked, also when a
- * program's output splits it across two chunks: the last characters that could begin a secret are held back
- * until the next chunk or close.
+ * One attempt's log file (`logs_ref`). Opened on first write. Every secret the run knows is masked on the bytes a
+ * program writes, also when a secret (or one of its multi-byte characters) is split across chunks: the last bytes
+ * that could begin a secret are held back until the next chunk or close.
  */
 export class StepLog implements StepLogger {
   private stream: WriteStream | undefined;
-  private heldBack = '';
+  private masking: MaskingStream | undefined;
 
   constructor(
     readonly path: string,
@@ -23,12 +24,10 @@ export class StepLog implements StepLogger {
   ) {}
 
   write(text: string | Buffer): void {
-    const chunk = typeof text === 'string' ? text : text.toString('utf8');
-    if (!this.masker || this.masker.isEmpty) return this.append(chunk);
-    const combined = this.heldBack + chunk;
-    const cut = this.safeCut(combined);
-    this.heldBack = combined.slice(cut);
-    if (cut > 0) this.append(this.masker.maskText(combined.slice(0, cut)));
+    const chunk = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    if (!this.masking && (!this.masker || this.masker.isEmpty)) return this.append(chunk);
+    this.masking ??= this.masker!.stream();
+    this.append(this.masking.push(chunk));
   }
 
   info(message: string): void {
@@ -44,38 +43,18 @@ export class StepLog implements StepLogger {
   }
 
   async close(): Promise<void> {
-    if (this.heldBack !== '') {
-      this.append(this.masker ? this.masker.maskText(this.heldBack) : this.heldBack);
-      this.heldBack = '';
-    }
+    if (this.masking) this.append(this.masking.end());
     const stream = this.stream;
     if (!stream) return;
     await new Promise<void>((done) => stream.end(done));
   }
 
-  /** Where to cut: everything before it is safe to mask and write now (no secret can straddle it). */
-  private safeCut(text: string): number {
-    // A secret that is not complete yet starts within the last (longest - 1) characters.
-    let cut = Math.max(0, text.length - (this.masker!.longest - 1));
-    // A complete one across the cut is written whole, so it is masked whole.
-    for (let moved = true; moved;) {
-      moved = false;
-      for (const at of this.masker!.occurrences(text)) {
-        if (at.start < cut && at.end > cut) {
-          cut = at.end;
-          moved = true;
-        }
-      }
-    }
-    return cut;
-  }
-
-  private append(text: string): void {
-    if (text === '') return;
+  private append(bytes: Buffer): void {
+    if (bytes.length === 0) return;
     if (!this.stream) {
       mkdirSync(dirname(this.path), { recursive: true });
       this.stream = createWriteStream(this.path, { flags: 'a' });
     }
-    this.stream.write(text);
+    this.stream.write(bytes);
   }
 }

@@ -1,62 +1,53 @@
-/** The text every secret form is replaced with. */
-export const MASK = '***';
-/** Shorter values are not masked: masking "a" would shred every log and prove nothing. */
-const MIN_MASKED_LENGTH = 4;
+import { ByteAutomaton } from './byte-automaton.js';
+import { MaskingStream } from './masking-stream.js';
+import { secretForms } from './secret-forms.js';
 
-/** A value and the encodings it commonly travels in (base64 for basic auth and k8s, URL-encoded in query strings). */
-function formsOf(value: string): string[] {
-  const forms = [
-    value,
-    Buffer.from(value).toString('base64'),
-    Buffer.from(value).toString('base64url'),
-    encodeURIComponent(value),
-  ];
-  return [...new Set(forms)].filter((form) => form.length >= MIN_MASKED_LENGTH);
-}
+export { MASK } from './masking-stream.js';
 
 /**
- * Replaces every secret value known to a run (and its base64 and URL-encoded forms) by `***`, in text and in JSON
- * values, before anything reaches a log, the store, an event, a hook, the API or the terminal.
+ * Replaces every secret value known to a run, in every form a tool commonly prints it (see secretForms), by `***`,
+ * in text, in JSON values and in byte streams, before anything reaches a log, the store, an event, a hook, the API or
+ * the terminal. Matching is on UTF-8 bytes in one pass (Aho–Corasick), so the work is linear in the text whatever
+ * the number of secrets, and a form split across writes is still found.
  */
 export class SecretMasker {
-  private forms: string[] = [];
+  private readonly forms = new Set<string>();
+  private automaton: ByteAutomaton | undefined;
 
   add(value: string): void {
-    const known = new Set(this.forms);
-    for (const form of formsOf(value)) if (!known.has(form)) this.forms.push(form);
-    // Longest first, so a value that contains another is masked whole.
-    this.forms.sort((a, b) => b.length - a.length);
+    const before = this.forms.size;
+    for (const form of secretForms(value)) this.forms.add(form);
+    if (this.forms.size !== before) this.automaton = undefined;
   }
 
   get isEmpty(): boolean {
-    return this.forms.length === 0;
+    return this.forms.size === 0;
   }
 
-  /** The longest form: a streaming writer holds back this many characters minus one between chunks. */
-  get longest(): number {
-    return this.forms[0]?.length ?? 0;
-  }
-
-  /** Where secret forms occur in a text (for a streaming writer choosing where it may cut). */
-  occurrences(text: string): Array<{ start: number; end: number }> {
-    const found: Array<{ start: number; end: number }> = [];
-    for (const form of this.forms) {
-      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1))
-        found.push({ start: at, end: at + form.length });
-    }
-    return found;
+  /** A masking stream over this masker's forms, also those added after it was opened. */
+  stream(): MaskingStream {
+    return new MaskingStream(() => this.currentAutomaton());
   }
 
   maskText(text: string): string {
-    let masked = text;
-    for (const form of this.forms) if (masked.includes(form)) masked = masked.split(form).join(MASK);
-    return masked;
+    if (this.isEmpty || text === '') return text;
+    const stream = this.stream();
+    const head = stream.push(Buffer.from(text, 'utf8'));
+    const tail = stream.end();
+    // Nothing found: the text is kept as it was (a lone surrogate would not survive a trip through UTF-8).
+    if (!stream.found) return text;
+    return Buffer.concat([head, tail]).toString('utf8');
   }
 
   /** A JSON value with every string (keys included) masked; the input is left untouched. */
   maskValue<T>(value: T): T {
     if (this.isEmpty) return value;
     return this.maskAny(value) as T;
+  }
+
+  private currentAutomaton(): ByteAutomaton {
+    this.automaton ??= new ByteAutomaton([...this.forms].map((form) => Buffer.from(form, 'utf8')));
+    return this.automaton;
   }
 
   private maskAny(value: unknown): unknown {
