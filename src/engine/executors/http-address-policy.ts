@@ -57,22 +57,33 @@ function ipv6Groups(address: string): number[] | undefined {
   return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 
-/** The IPv4 address an IPv6 one carries: IPv4-mapped (::ffff:0:0/96), IPv4-compatible (::/96), NAT64 (64:ff9b::/96). */
-function embeddedIpv4(address: string): string | undefined {
-  const g = ipv6Groups(address);
-  if (!g) return undefined;
-  const firstFive = g.slice(0, 5).every((x) => x === 0);
-  const mapped = firstFive && g[5] === 0xffff;
-  const compatible = firstFive && g[5] === 0 && (g[6] !== 0 || g[7]! > 1);
-  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
-  if (!mapped && !compatible && !nat64) return undefined;
+/** Within 64:ff9b::/32: the well-known NAT64 prefix (/96, RFC 6052) and the local-use one (64:ff9b:1::/48, RFC 8215). */
+function isNat64Range(g: number[]): boolean {
+  return g[0] === 0x64 && g[1] === 0xff9b;
+}
+
+/**
+ * The IPv4 address an IPv6 one carries: IPv4-mapped (::ffff:0:0/96), IPv4-translated (SIIT, ::ffff:0:0:0/96),
+ * IPv4-compatible (::/96), and NAT64 in the /96 form of the well-known (64:ff9b::/96) or local-use prefix.
+ */
+function embeddedIpv4(g: number[]): string | undefined {
+  const firstFour = g.slice(0, 4).every((x) => x === 0);
+  const mapped = firstFour && g[4] === 0 && g[5] === 0xffff;
+  const translated = firstFour && g[4] === 0xffff && g[5] === 0;
+  const compatible = firstFour && g[4] === 0 && g[5] === 0 && (g[6] !== 0 || g[7]! > 1);
+  const nat64 = isNat64Range(g) && (g[2] === 0 || g[2] === 1) && g.slice(3, 6).every((x) => x === 0);
+  if (!mapped && !translated && !compatible && !nat64) return undefined;
   return [g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff].join('.');
 }
 
 export function isBlockedAddress(address: string): boolean {
   if (isIP(address) === 4) return blocked.check(address, 'ipv4');
-  const inner = embeddedIpv4(address);
+  const groups = ipv6Groups(address);
+  const inner = groups && embeddedIpv4(groups);
   if (inner) return blocked.check(inner, 'ipv4');
+  // Any other form in 64:ff9b::/32: the local-use prefix used as a /48, /56 or /64 puts the IPv4 bits elsewhere
+  // (RFC 6052 2.2), where only the local translator knows, so it is refused.
+  if (groups && isNat64Range(groups)) return true;
   return blocked.check(address.split('%')[0]!, 'ipv6');
 }
 
