@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import type { PlanDocument, StepDocument } from '../../generated/schemas.js';
-import { MaestroError } from '../../domain/errors.js';
+import type { PlanDocument, RunDocument, StepDocument } from '../../generated/schemas.js';
+import { isMaestroError, MaestroError } from '../../domain/errors.js';
+import type { Engine } from '../../maestro-engine.js';
 import { ID_PATTERN } from '../../domain/ids.js';
 import { parseListRunsQuery } from '../../store/list-runs-query.js';
 import {
@@ -58,6 +59,16 @@ function describeStep(step: StepDocument): string[] {
     duration,
     stripControlSequences(notes.join('; ')),
   ];
+}
+
+/** Cancels a run; cancelling one already cancelled changes nothing and is no error (a retried script). */
+async function cancelRunOnce(engine: Engine, runId: string): Promise<{ run: RunDocument; already: boolean }> {
+  try {
+    return { run: await engine.cancelRun(runId), already: false };
+  } catch (error) {
+    if (!isMaestroError(error, 'RUN_ILLEGAL_TRANSITION') || error.details.status !== 'cancelled') throw error;
+    return { run: (await engine.getRunDetail(runId)).run, already: true };
+  }
 }
 
 /** `maestro runs start|list|show|cancel|resume|rerun|logs|events`. */
@@ -184,13 +195,11 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
             describe: 'Cancel a run (its runner stops running steps; an unattended run ends at once)',
             handler: (args: RunsArgs) =>
               withEngine(args, io, async ({ engine }) => {
-                const run = await engine.cancelRun(args.run_id!);
-                emit(
-                  io,
-                  args,
-                  run,
-                  () => `${run.run_id} ${run.status}${run.status === 'cancelled' ? '' : ' (cancellation requested)'}\n`,
-                );
+                const { run, already } = await cancelRunOnce(engine, args.run_id!);
+                const said = already
+                  ? 'already cancelled'
+                  : `${run.status}${run.status === 'cancelled' ? '' : ' (cancellation requested)'}`;
+                emit(io, args, run, () => `${run.run_id} ${said}\n`);
               }),
           }),
         )
@@ -261,7 +270,12 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
                   });
                 for (const step of chosen) {
                   io.out.write(stripControlSequences(`==> ${step.key} (attempt ${step.attempt}) ${step.logs_ref}\n`));
-                  io.out.write(readStepLog(step.logs_ref) ?? "(log file not under this workspace's .maestro/logs)\n");
+                  io.out.write(
+                    readStepLog(step.logs_ref) ??
+                      (existsSync(step.logs_ref!)
+                        ? "(log file not under this workspace's .maestro/logs)\n"
+                        : '(no log: the step wrote nothing)\n'),
+                  );
                 }
               }),
           }),
