@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import type { RunDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
+import { isTerminalRunStatus } from '../domain/status.js';
 import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
@@ -22,6 +23,18 @@ interface RunArgs {
   'idempotency-key'?: string;
   handlers?: string;
   'hooks-config'?: string;
+}
+
+/**
+ * A run another runner holds is taken over only once its lease expires: up to a whole lease of silence, unless
+ * this says what it waits for. A live holder renews its lease, and then the wait lasts as long as it runs.
+ */
+function sayWhatResumeWaitsFor(run: RunDocument, err: NodeJS.WritableStream): void {
+  if (!run.lease || isTerminalRunStatus(run.status) || Date.parse(run.lease.expires_at) <= Date.now()) return;
+  err.write(
+    `run ${run.run_id} is held by runner ${run.lease.owner} until ${run.lease.expires_at}: waiting for that runner ` +
+      'to let go or for its lease to expire (a runner still alive renews it)\n',
+  );
 }
 
 /** `maestro-run <plan.json>`: validate, start and execute a plan, with a live view on a TTY. Returns the exit code. */
@@ -141,6 +154,7 @@ export async function main(
       if (!existing)
         throw new MaestroError('RUN_NOT_FOUND', `no run ${args.resume}`, { details: { path: '--resume' } });
       run = existing;
+      sayWhatResumeWaitsFor(existing, io.err);
     } else {
       const planDoc = await engine.applyPlanFile(args.plan!, args.owner);
       const inputs = readRunInputs(args.inputs, args.input);
