@@ -177,7 +177,7 @@ function stepContextOf(
     logger: parts.log,
     planDirectory: attempt.planDirectory,
     attachArtifact: (request) => services.attachArtifact(run, step.step_id, masker.maskValue(request)),
-    addProvenance: (refs) => services.addProvenance(run.run_id, refs),
+    addProvenance: (refs) => services.addProvenance(run.run_id, masker.maskValue(refs)),
     reportCost: (amount) => {
       if (Number.isFinite(amount) && amount > 0) cost.total = Math.min(cost.total + amount, Limits.maxCost);
     },

@@ -26,6 +26,7 @@ const SECRETS = {
   UNI: 'Ünï-cänary-7731',
   URLP: 'Up{x} "canary-3390',
   HOST: 'HoSt-Canary-5120',
+  PROV: 'Pv-canary-2218',
 };
 const secrets: SecretProvider = {
   description: 'test values',
@@ -107,6 +108,11 @@ function formsPlan(port: number): Plan {
         with: { url: `http://u:\${{ secrets.BASIC }}@127.0.0.1:${port}/echo`, allow_hosts: ['127.0.0.1'] },
       },
       {
+        id: 'provenance',
+        uses: 'handler',
+        with: { handler: 'record_provenance', entity: 'entity-${{ secrets.PROV }}' },
+      },
+      {
         id: 'host',
         uses: 'http',
         retry: { max_attempts: 1 },
@@ -171,12 +177,18 @@ describe('hostile: secret forms a tool prints', () => {
         const storeUrl = url(cwd);
         const store = await openStore(storeUrl, { cwd });
         const h = createHarness(store, { secrets });
+        // A handler that files a value it was given as a provenance reference of the run.
+        h.engine.registerHandler('record_provenance', async (context) => {
+          await context.addProvenance({ intelgraph_entity_ids: [String(context.args.entity)] });
+          return {};
+        });
         try {
           const { steps } = await h.runPlan(formsPlan(port));
           // The steps really printed and sent every form (otherwise nothing would be proved).
           expect(steps.print?.status).toBe('succeeded');
           expect(steps.path?.status).toBe('succeeded');
           expect(steps.userinfo?.outputs).toMatchObject({ body: { auth: expect.stringMatching(/^Basic /) } });
+          expect(steps.provenance?.status).toBe('succeeded');
           expect(steps.host).toMatchObject({ status: 'failed', error_info: { message: /cannot resolve/ } });
           const logs = filesUnder(h.engine.logsDirectory)
             .map((f) => readFileSync(f, 'utf8'))
@@ -184,6 +196,7 @@ describe('hostile: secret forms a tool prints', () => {
           for (const marker of ['FORM hex=', 'FORM b3=', 'FORM json=', 'FORM uni=', '$ "node"', 'GET http://'])
             expect(logs).toContain(marker);
           const stored = `${logs}\n${await dumpStore(storeUrl, cwd)}\n${JSON.stringify(steps)}`;
+          expect(stored).toContain('entity-');
 
           const hex = Buffer.from(SECRETS.HEX).toString('hex');
           const probe = new URL('http://h/');
@@ -206,6 +219,7 @@ describe('hostile: secret forms a tool prints', () => {
             'URL query (WHATWG)': stored.includes(queryForm),
             'URL userinfo (basic auth header)': stored.includes(basic('u', SECRETS.BASIC)),
             'host (lowercased)': stored.includes(SECRETS.HOST.toLowerCase()),
+            'provenance reference': stored.includes(SECRETS.PROV),
             'any raw value': Object.values(SECRETS).some((value) => stored.includes(value)),
           };
           const leaked = Object.entries(leaks)
