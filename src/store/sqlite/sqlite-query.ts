@@ -126,6 +126,38 @@ function fieldCondition(path: string, condition: unknown): SqlCondition {
 }
 
 /**
+ * The bound every branch of an $or puts on one field, when they all bound it from one side by the same value: the
+ * keyset cursor `{$or: [{created_at: {$lt: t}}, {created_at: t, _id: {$lt: id}}]}` implies `created_at <= t`. Added
+ * beside the $or, it lets SQLite read an index range in sort order instead of merging the branches and sorting.
+ */
+function impliedBound(branches: Filter[]): Filter | undefined {
+  const [first, ...rest] = branches;
+  if (!first || rest.length === 0) return undefined;
+  for (const path of Object.keys(first)) {
+    if (path.startsWith('$') || path === '_id') continue;
+    const bounds = branches.map((branch) => boundOf(branch[path]));
+    const value = bounds[0]?.value;
+    const sides = new Set(bounds.map((bound) => bound?.side));
+    const same = bounds.every((bound) => bound && sameValue(bound.value, value));
+    if (!same || sides.has(undefined) || (sides.has('upper') && sides.has('lower'))) continue;
+    return { [path]: { [sides.has('lower') ? '$gte' : '$lte']: value } };
+  }
+  return undefined;
+}
+
+function boundOf(condition: unknown): { side: 'upper' | 'lower' | 'both'; value: unknown } | undefined {
+  if (!isOperatorObject(condition)) return sqlValue(condition) ? { side: 'both', value: condition } : undefined;
+  const [op, ...more] = Object.keys(condition);
+  if (more.length > 0 || op === undefined) return undefined;
+  const side = op === '$lt' || op === '$lte' ? 'upper' : op === '$gt' || op === '$gte' ? 'lower' : undefined;
+  return side ? { side, value: condition[op] } : undefined;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+}
+
+/**
  * A MongoDB-style filter as SQL, for the shapes the store's queries use: equality, $in, $lt/$lte/$gt/$gte, $exists,
  * $and and $or, on scalars, dates and `_id`, with dotted paths. Anything else selects a superset (`exact: false`)
  * that the caller narrows with the in-process matcher. Exact for documents shaped as the schemas say (scalar fields
@@ -135,8 +167,11 @@ export function filterToSql(filter: Filter): SqlCondition {
   const parts: SqlCondition[] = [];
   for (const [key, condition] of Object.entries(filter)) {
     if (key === '$and' && Array.isArray(condition)) parts.push(and(condition.map((f) => filterToSql(f as Filter))));
-    else if (key === '$or' && Array.isArray(condition)) parts.push(or(condition.map((f) => filterToSql(f as Filter))));
-    else if (key.startsWith('$')) parts.push(RESIDUAL);
+    else if (key === '$or' && Array.isArray(condition)) {
+      const bound = impliedBound(condition as Filter[]);
+      if (bound) parts.push(filterToSql(bound));
+      parts.push(or(condition.map((f) => filterToSql(f as Filter))));
+    } else if (key.startsWith('$')) parts.push(RESIDUAL);
     else parts.push(fieldCondition(key, condition));
   }
   return and(parts);
