@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { startTestApi, TOKENS } from '../support/api-server.js';
-import { REPO_ROOT } from '../support/spawn-cli.js';
+import { jsonLines, MAESTRO_RUN, REPO_ROOT, runCli } from '../support/spawn-cli.js';
 
 const examplesDir = join(REPO_ROOT, 'examples');
 
@@ -71,6 +71,48 @@ describe('examples/', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/succeeded: total 130, cost 0\.06$/m);
   });
+
+  it('workflow-as-code.mjs exports register(engine): maestro-run --handlers runs examples/quote.json with it', async () => {
+    const result = await runCli(
+      MAESTRO_RUN,
+      [
+        join(examplesDir, 'quote.json'),
+        '--handlers',
+        join(examplesDir, 'workflow-as-code.mjs'),
+        '--json',
+        '--input',
+        'customer=acme',
+        '--input',
+        'skus=["bolt","washer","nut"]',
+      ],
+      { cwd: mkdtempSync(join(tmpdir(), 'maestro-example-')) },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    // Importing the module only registered its handlers: its own demo run did not start.
+    expect(result.stdout).not.toMatch(/^run \w+ succeeded/m);
+    expect(jsonLines(result.stdout).at(-1)).toMatchObject({
+      type: 'result',
+      run: { status: 'succeeded', outputs: { total: 130 }, usage: { cost: expect.closeTo(0.06, 6) } },
+    });
+  });
+
+  it('leaves no untracked file in a checkout: what the examples and plans/provenance.json write is ignored', async () => {
+    // A fresh repository with this checkout's .gitignore stands for the checkout (the shared one is left alone).
+    const checkout = mkdtempSync(join(tmpdir(), 'maestro-checkout-'));
+    expect(spawnSync('git', ['init', '-q'], { cwd: checkout }).status).toBe(0);
+    copyFileSync(join(REPO_ROOT, '.gitignore'), join(checkout, '.gitignore'));
+    const provenance = await runCli(MAESTRO_RUN, [join(REPO_ROOT, 'plans', 'provenance.json')], { cwd: checkout });
+    expect(provenance.code, provenance.stderr).toBe(0);
+    for (const file of ['claim-ledger-integration.mjs', 'library-embedded-store.mjs', 'workflow-as-code.mjs']) {
+      const ran = spawnSync(process.execPath, [join(examplesDir, file)], { cwd: checkout, timeout: 60_000 });
+      expect(ran.status, `${file}: ${String(ran.stderr)}`).toBe(0);
+    }
+    const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=all'], {
+      cwd: checkout,
+      encoding: 'utf8',
+    });
+    expect(status.stdout.split('\n').filter(Boolean)).toEqual(['?? .gitignore']);
+  }, 120_000);
 
   it('claim-ledger-integration.mjs: a handler records the manifest id of its ledger client on the run and the artifact', () => {
     const result = runExample('claim-ledger-integration.mjs');
