@@ -1,8 +1,10 @@
-import { basename } from 'node:path';
+import { constants, realpathSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
 import type { ArtifactDocument } from '../generated/schemas.js';
 import { isoNow, type Clock } from '../domain/clock.js';
 import { MaestroError } from '../domain/errors.js';
-import { digestFile } from '../domain/file-digest.js';
 import { newId } from '../domain/ids.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -21,10 +23,13 @@ export type ReportedArtifact = ArtifactRequest & {
 
 /**
  * Records an artifact of a run: a workspace file (sha256 and size computed by streaming it) or a URL, then its
- * event. A path outside the workspace is refused; a file a step declared but did not produce fails the step.
+ * event. A path outside the workspace is refused; a file a step declared but did not produce fails the step. So is
+ * a path into the runner's own files (the workspace's `.maestro/`, its logs, the files its configuration names:
+ * `hidden`), whether or not it exists, so that an artifact's digest tells nothing of them; and anything but a
+ * regular file (a directory, a FIFO), opened without following a link.
  */
 export async function recordArtifact(
-  parts: { store: RunStore; events: EventBus; clock: Clock; workspace: string },
+  parts: { store: RunStore; events: EventBus; clock: Clock; workspace: string; hidden?: readonly string[] },
   runId: string,
   request: ReportedArtifact,
   stepId?: string,
@@ -39,19 +44,29 @@ export async function recordArtifact(
   let digest = request.digest;
   let size = request.size_bytes;
   if (!isUrl) {
-    location = resolveInWorkspace(parts.workspace, rawLocation, request.path ? '$.artifacts.path' : '$.location');
+    const field = request.path ? '$.artifacts.path' : '$.location';
+    location = resolveInWorkspace(parts.workspace, rawLocation, field);
+    assertNotHidden(location, [join(parts.workspace, '.maestro'), ...(parts.hidden ?? [])], rawLocation, field);
     try {
-      const computed = await digestFile(location);
+      const computed = await digestRegularFile(realpathSync(location), rawLocation, field);
       digest = { sha256: computed.sha256 };
       size = computed.size_bytes;
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const missing = code === 'ENOENT' || code === 'ENOTDIR';
       if (request.path) {
-        throw new MaestroError('STEP_FAILED', `artifact file ${rawLocation} was not produced`, {
+        const why = missing ? 'was not produced' : `cannot be recorded: ${(error as Error).message}`;
+        throw new MaestroError('STEP_FAILED', `artifact file ${rawLocation} ${why}`, {
           retryable: false,
           details: { path: '$.artifacts.path', got: rawLocation },
         });
       }
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (error instanceof MaestroError) throw error;
+      if (!missing)
+        throw new MaestroError('PATH_FORBIDDEN', `${field}: "${rawLocation}" cannot be read by the runner`, {
+          details: { path: field, got: rawLocation },
+        });
+      // Missing: recorded as reported (a file to come, or one on another machine).
     }
   }
   const artifact: ArtifactDocument = {
@@ -79,4 +94,64 @@ export async function recordArtifact(
   };
   await parts.events.record(runId, EventType.artifactAttached, data, stepId);
   return artifact;
+}
+
+function isAtOrUnder(root: string, target: string): boolean {
+  const rel = relative(root, target);
+  return rel === '' || !(rel === '..' || rel.startsWith('../') || isAbsolute(rel));
+}
+
+/** A path as written and where its links lead (the hidden file or the artifact path may be a link, or missing). */
+function formsOf(path: string): string[] {
+  const absolute = resolve(path);
+  const missing: string[] = [];
+  for (let cursor = absolute; dirname(cursor) !== cursor; cursor = dirname(cursor)) {
+    try {
+      return [absolute, join(realpathSync(cursor), ...missing.reverse())];
+    } catch {
+      missing.push(basename(cursor));
+    }
+  }
+  return [absolute];
+}
+
+/** PATH_FORBIDDEN for a path at or under one of the runner's own files, in the same words whether it exists or not. */
+function assertNotHidden(path: string, hidden: readonly string[], asGiven: string, field: string): void {
+  const targets = formsOf(path);
+  if (hidden.some((entry) => formsOf(entry).some((form) => targets.some((target) => isAtOrUnder(form, target)))))
+    throw new MaestroError('PATH_FORBIDDEN', `${field}: "${asGiven}" is one of the runner's own files`, {
+      details: { path: field, expected: "a file of the workspace outside .maestro/ and the runner's configuration" },
+    });
+}
+
+/**
+ * sha256 and size of a regular file (its real path), read through one descriptor opened without following a link
+ * (one swapped in after the checks is refused, not read) and without blocking (a FIFO is refused, not waited on).
+ */
+async function digestRegularFile(
+  path: string,
+  asGiven: string,
+  field: string,
+): Promise<{ sha256: string; size_bytes: number }> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ELOOP') throw notRegular(asGiven, field, 'a symbolic link');
+      throw error;
+    },
+  );
+  try {
+    const info: Stats = await handle.stat();
+    if (!info.isFile()) throw notRegular(asGiven, field, info.isDirectory() ? 'a directory' : 'not a regular file');
+    const hash = createHash('sha256');
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+    return { sha256: hash.digest('hex'), size_bytes: info.size };
+  } finally {
+    await handle.close();
+  }
+}
+
+function notRegular(asGiven: string, field: string, what: string): MaestroError {
+  return new MaestroError('INPUT_INVALID', `${field}: "${asGiven}" is ${what}; an artifact is a regular file`, {
+    details: { path: field, expected: 'a regular file', got: what },
+  });
 }

@@ -67,6 +67,8 @@ export interface RunnerSettings {
   readonly workspace: string;
   readonly logsDir: string;
   readonly defaultOwner: string;
+  /** Files the runner's configuration names (tokens, secrets, …), absolute: never read for a step or a caller. */
+  readonly hiddenPaths: readonly string[];
 }
 
 /** Steps one runner runs at once unless told otherwise. */
@@ -81,5 +83,6 @@ export function runnerSettingsOf(options: EngineOptions): RunnerSettings {
     workspace,
     logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
     defaultOwner: options.defaultOwner ?? 'local',
+    hiddenPaths: Object.freeze((options.hiddenPaths ?? []).map((path) => resolve(path))),
   });
 }

@@ -340,8 +340,9 @@ export class Engine {
   async attachArtifact(runId: string, request: ReportedArtifact, stepId?: string): Promise<ArtifactDocument> {
     await this.requireRun(runId);
     if (stepId !== undefined) await this.requireStep(runId, stepId, '$.step_id');
-    const parts = { store: this.store, events: this.events, clock: this.clock, workspace: this.settings.workspace };
-    return recordArtifact(parts, runId, request, stepId);
+    const { workspace, logsDir, hiddenPaths } = this.settings;
+    const parts = { store: this.store, events: this.events, clock: this.clock, workspace };
+    return recordArtifact({ ...parts, hidden: [logsDir, ...hiddenPaths] }, runId, request, stepId);
   }
 
   // ---- workers

@@ -8,7 +8,10 @@ import { stepLogPath } from './step-log.js';
 
 export interface StepLogTail {
   store: RunStore;
-  /** The runner's logs directory: only files under it are opened (a `logs_ref` reported from outside may name any). */
+  /**
+   * The runner's logs directory. The file read is the one the runner writes for the attempt (`stepLogPath` of the run,
+   * the step's key and the attempt), never the step's `logs_ref`: a ref reported from outside is shown, not opened.
+   */
   logsDir: string;
   runId: string;
   stepId: string;
@@ -41,7 +44,7 @@ export async function tailStepLog(tail: StepLogTail): Promise<{ step: StepDocume
     if (attempt === 0) attempt = step.attempt;
     const running = step.status === 'running' && step.attempt === attempt;
     if (attempt > 0) {
-      const path = running || !step.logs_ref ? stepLogPath(tail.logsDir, tail.runId, step.key, attempt) : step.logs_ref;
+      const path = stepLogPath(tail.logsDir, tail.runId, step.key, attempt);
       for (const chunk of readFrom(tail.logsDir, path, offset)) {
         offset += chunk.length;
         if (!(await tail.write(chunk))) return { step, attempt, offset };
