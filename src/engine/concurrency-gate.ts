@@ -5,6 +5,8 @@ import { runConcurrencyOf } from '../plan/run-concurrency.js';
 import type { RunStore } from '../store/port.js';
 
 export interface ResolvedConcurrency {
+  /** The owner of the run: a group is its owner's, so another owner's group of the same name is never touched. */
+  owner: string;
   group: string;
   limit: number;
   on_conflict: NonNullable<RunConcurrency['on_conflict']>;
@@ -22,8 +24,16 @@ export class ConcurrencyGate {
     private readonly cancelRun: (runId: string) => Promise<unknown>,
   ) {}
 
-  /** The group a new run counts in: the start's own, else the plan's; its expressions read the run's inputs. */
-  resolve(plan: Plan, inputs: Record<string, unknown>, given?: RunConcurrency): ResolvedConcurrency | undefined {
+  /**
+   * The group a new run of `owner` counts in: the start's own, else the plan's; its expressions read the run's
+   * inputs.
+   */
+  resolve(
+    plan: Plan,
+    inputs: Record<string, unknown>,
+    given: RunConcurrency | undefined,
+    owner: string,
+  ): ResolvedConcurrency | undefined {
     const spec = given ?? runConcurrencyOf(plan);
     if (!spec) return undefined;
     const group = evaluateTemplate(spec.group, { inputs });
@@ -31,13 +41,13 @@ export class ConcurrencyGate {
       throw new MaestroError('INPUT_INVALID', `concurrency group "${spec.group}" evaluated to no text`, {
         details: { path: '$.concurrency.group' },
       });
-    return { group, limit: spec.limit ?? 1, on_conflict: spec.on_conflict ?? 'queue' };
+    return { owner, group, limit: spec.limit ?? 1, on_conflict: spec.on_conflict ?? 'queue' };
   }
 
   /** Before a run is created: `skip` starts nothing while the group is full. */
   async admit(concurrency: ResolvedConcurrency): Promise<void> {
     if (concurrency.on_conflict !== 'skip') return;
-    const unfinished = await this.store.listUnfinishedRunsInGroup(concurrency.group);
+    const unfinished = await this.store.listUnfinishedRunsInGroup(concurrency);
     if (unfinished.length >= concurrency.limit)
       throw new MaestroError(
         'CONCURRENCY_LIMIT',
@@ -49,7 +59,7 @@ export class ConcurrencyGate {
   /** After a run is created: `cancel_in_progress` cancels the group's older runs (and their child runs). */
   async afterCreate(run: RunDocument, concurrency: ResolvedConcurrency): Promise<void> {
     if (concurrency.on_conflict !== 'cancel_in_progress') return;
-    for (const older of await this.store.listUnfinishedRunsInGroup(concurrency.group)) {
+    for (const older of await this.store.listUnfinishedRunsInGroup({ owner: run.owner, group: concurrency.group })) {
       if (!isBefore(older, run)) continue;
       await this.cancelRun(older.run_id).catch((error: unknown) => {
         // It ended meanwhile: nothing to cancel.
@@ -61,7 +71,7 @@ export class ConcurrencyGate {
   /** Whether the run may go on now. Runs outside a group, and runs asked to stop, always may. */
   async mayGoOn(run: RunDocument): Promise<boolean> {
     if (!run.concurrency || run.cancel_requested_at) return true;
-    const unfinished = await this.store.listUnfinishedRunsInGroup(run.concurrency.group);
+    const unfinished = await this.store.listUnfinishedRunsInGroup({ owner: run.owner, group: run.concurrency.group });
     return unfinished.filter((other) => isBefore(other, run)).length < run.concurrency.limit;
   }
 }

@@ -205,7 +205,7 @@ export class Engine {
     const owner = options.owner ?? planDoc.owner;
     const runId = newId();
     const fresh = newRunDocuments(planDoc, compiled, given, { ...options, runId, owner, now: isoNow(this.clock) });
-    const group = this.concurrency.resolve(compiled.plan, fresh.run.inputs, options.concurrency);
+    const group = this.concurrency.resolve(compiled.plan, fresh.run.inputs, options.concurrency, owner);
     if (group) {
       await this.concurrency.admit(group);
       fresh.run.concurrency = { group: group.group, limit: group.limit };

@@ -12,6 +12,7 @@ import { storedRunFilter } from './list-runs-query.js';
 import { pageNewestFirst } from './newest-first-page.js';
 import type { DocumentCollection, DocumentDriver, Filter } from './document-collection.js';
 import type {
+  ConcurrencyGroupKey,
   HookFailure,
   LeaseRequest,
   LeaseToken,
@@ -322,9 +323,9 @@ export class DocumentRunStore implements RunStore {
     return this.eventLog.last(runId);
   }
 
-  async listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]> {
+  async listUnfinishedRunsInGroup({ owner, group }: ConcurrencyGroupKey): Promise<RunDocument[]> {
     const found = await this.runs.find(
-      { 'concurrency.group': group, status: { $in: unfinishedRunStatuses } },
+      { 'concurrency.group': group, owner, status: { $in: unfinishedRunStatuses } },
       { sort: { created_at: 1, _id: 1 } },
     );
     return found.map((doc) => fromStored<RunDocument>(Collection.runs, doc));

@@ -25,11 +25,11 @@ export const storeIndexes: readonly IndexSpec[] = [
   // Retention: a root run's tree, and ended runs by age.
   { collection: Collection.runs, name: 'runs_root', keys: { root_run_id: 1 } },
   { collection: Collection.runs, name: 'runs_status_ended', keys: { status: 1, ended_at: 1 }, sparse: true },
-  // Concurrency groups: a group's unfinished runs.
+  // Concurrency groups: a group's unfinished runs (a group is its owner's).
   {
     collection: Collection.runs,
-    name: 'runs_concurrency_group',
-    keys: { 'concurrency.group': 1, status: 1 },
+    name: 'runs_owner_concurrency_group',
+    keys: { 'concurrency.group': 1, owner: 1, status: 1 },
     sparse: true,
   },
   // Schedules: the due ones, and the one a plan file keeps.

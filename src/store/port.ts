@@ -98,6 +98,12 @@ export type RunPatch = Partial<
   >
 > & { duration_ms?: number };
 
+/** A concurrency group's identity: the owner of its runs and the group's name. */
+export interface ConcurrencyGroupKey {
+  owner: string;
+  group: string;
+}
+
 /** Preconditions of a run update (optimistic concurrency): it applies only when they all hold. */
 export interface RunGuard {
   statusIn?: readonly RunStatus[];
@@ -222,8 +228,11 @@ export interface RunStore {
   /** The run's event with the highest seq, if it has any. */
   lastEvent(runId: string): Promise<EventDocument | undefined>;
 
-  /** The unfinished runs of a concurrency group, oldest first. */
-  listUnfinishedRunsInGroup(group: string): Promise<RunDocument[]>;
+  /**
+   * The unfinished runs of a concurrency group, oldest first. A group is its owner's: another owner's group of the
+   * same name is another group.
+   */
+  listUnfinishedRunsInGroup(group: ConcurrencyGroupKey): Promise<RunDocument[]>;
 
   // Schedules
   /** A new schedule; with the plan_key of an existing one (a plan file's schedule), that one, unchanged. */
