@@ -2,19 +2,25 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunDocument } from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
+import { lineageFileOf } from '../domain/lineage-file.js';
 import type { RunStore, RunTreeRemoval } from '../store/port.js';
 
 const BATCH = 100;
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+/** The longest age: 100,000 years, so that now minus the age is always a date JavaScript can hold. */
+const MAX_AGE_MS = 100_000 * 365 * UNITS.d!;
 
 /** `30d`, `12h`, `90m`, `45s`, `2w` as milliseconds; INPUT_INVALID naming `field` otherwise. */
 export function parseAge(text: string, field = '--older-than'): number {
   const match = /^(\d+)([smhdw])$/.exec(text.trim());
-  if (!match || Number(match[1]) <= 0)
-    throw new MaestroError('INPUT_INVALID', `${field} takes an age such as 30d, 12h, 90m or 2w; got "${text}"`, {
-      details: { path: field, got: text },
-    });
-  return Number(match[1]) * UNITS[match[2]!]!;
+  const ms = match ? Number(match[1]) * UNITS[match[2]!]! : Number.NaN;
+  if (!(ms > 0 && ms <= MAX_AGE_MS))
+    throw new MaestroError(
+      'INPUT_INVALID',
+      `${field} takes an age such as 30d, 12h, 90m or 2w, at most 5214285w (100,000 years); got "${text.slice(0, 100)}"`,
+      { details: { path: field, got: text.slice(0, 100), expected: 'a whole number and s, m, h, d or w' } },
+    );
+  return ms;
 }
 
 export interface PruneOptions {
@@ -22,7 +28,10 @@ export interface PruneOptions {
   /** Only runs that ended with one of these (succeeded, failed, cancelled); all ended runs when empty. */
   statuses: readonly string[];
   dryRun: boolean;
-  /** Also the runs' claim-ledger manifests and attestations (kept by default: they are the audit trail). */
+  /**
+   * Also the runs' claim-ledger manifests, attestations and default OpenLineage files (kept by default: they are the
+   * audit trail).
+   */
   includeProvenance: boolean;
   /** The runner's workspace: its `.maestro/logs/<run_id>/` are removed with the runs. */
   workspace: string;
@@ -86,6 +95,7 @@ export async function pruneRuns(store: RunStore, options: PruneOptions): Promise
             [
               join(options.workspace, '.maestro', 'ledger', `${runId}.json`),
               join(options.workspace, '.maestro', 'attestations', `${runId}.dsse.json`),
+              lineageFileOf(options.workspace, runId),
             ],
             options.dryRun,
           );

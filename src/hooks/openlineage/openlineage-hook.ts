@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { lineageFileOf } from '../../domain/lineage-file.js';
 import type { HookHandler, ProvenanceHook } from '../../events/hook-api.js';
 import type { EventType } from '../../events/event-types.js';
 import { lineageRunId } from './lineage-ids.js';
@@ -50,11 +50,7 @@ export function openLineageHook(options: OpenLineageOptions = {}): ProvenanceHoo
         };
     }
     const transport =
-      fixedTransport ??
-      createLineageTransport({
-        type: 'file',
-        path: join(context.workspace, '.maestro', 'openlineage', `${event.run_id}.jsonl`),
-      });
+      fixedTransport ?? createLineageTransport({ type: 'file', path: lineageFileOf(context.workspace, event.run_id) });
     await transport(
       toLineageEvent(
         { event, run: detail.run, ...(step ? { step } : {}), artifacts, ...(parent ? { parent } : {}), namespace },
