@@ -31,7 +31,8 @@ export function pruneCommand(io: CommandIo): CommandModule<GlobalArgs, PruneArgs
         .option('include-provenance', {
           type: 'boolean',
           default: false,
-          describe: "Also remove the runs' claim-ledger manifests, attestations and OpenLineage files (kept by default)",
+          describe:
+            "Also remove the runs' claim-ledger manifests, attestations and OpenLineage files (kept by default)",
         }),
     handler: (args) =>
       withEngine(args, io, async ({ engine, store }) => {
