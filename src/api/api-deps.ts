@@ -19,6 +19,8 @@ export interface ApiDeps {
   streams: StreamSlots;
   /** Step kinds a plan submitted here may use. */
   submitKinds: KindPolicy;
+  /** How close the ticks of a schedule created here may come. */
+  scheduleMinIntervalMs: number;
 }
 
 declare module 'fastify' {

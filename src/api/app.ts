@@ -41,7 +41,12 @@ export interface BuildApiOptions {
   metrics?: MetricsSource;
   /** Serve the web console at /console/ (the built files of dist/console). Default false. */
   console?: boolean;
+  /** How close the ticks of a schedule created over the API may come. Default 60 s (DEFAULT_SCHEDULE_MIN_INTERVAL_MS). */
+  scheduleMinIntervalMs?: number;
 }
+
+/** No schedule created over the API fires more often than once a minute, unless the server says otherwise. */
+export const DEFAULT_SCHEDULE_MIN_INTERVAL_MS = 60_000;
 
 export const API_VERSION = '0.1.0';
 
@@ -58,6 +63,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     ssePollMs: options.ssePollMs ?? 250,
     submitKinds: options.submitKinds ?? onlyKinds(DEFAULT_API_KINDS),
     streams: new StreamSlots(options.streamLimits ?? DEFAULT_STREAM_LIMITS),
+    scheduleMinIntervalMs: options.scheduleMinIntervalMs ?? DEFAULT_SCHEDULE_MIN_INTERVAL_MS,
   };
   const app = Fastify({
     logger: options.logger ? { ...redactingLogger, level: options.logger.level } : false,

@@ -27,6 +27,10 @@ export interface ApiServerOptions {
   traced?: boolean;
   /** Serve the web console at /console/. Default true. */
   console?: boolean;
+  /** Registers hooks and handlers on the engine (a hooks config, a handlers module) before requests are served. */
+  configure?: (engine: Engine) => Promise<void>;
+  /** How close the ticks of a schedule created over the API may come. Default 60 s. */
+  scheduleMinIntervalMs?: number;
 }
 
 export interface RunningApiServer {
@@ -47,6 +51,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const allowKinds = options.allowKinds ?? onlyKinds(DEFAULT_API_KINDS);
   const engine = new Engine({ store, allowKinds, telemetry, ...options.engine });
   try {
+    await options.configure?.(engine);
     const app = await buildApi({
       engine,
       store,
@@ -56,6 +61,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       submitKinds: allowKinds,
       metrics: telemetry,
       console: options.console ?? true,
+      ...(options.scheduleMinIntervalMs ? { scheduleMinIntervalMs: options.scheduleMinIntervalMs } : {}),
     });
     if (options.logger) logRunEvents(engine.events, app.log);
     const url = await app.listen({ host: options.host, port: options.port });

@@ -27,6 +27,8 @@ export interface CliEnvironment {
   logLevel: string;
   /** MAESTRO_SANDBOX: auto (default), on or off. */
   sandbox: 'auto' | 'on' | 'off';
+  /** MAESTRO_SCHEDULE_MIN_INTERVAL: how close the ticks of a schedule created over the API may come (an age). */
+  scheduleMinInterval: string | undefined;
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -52,5 +54,6 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     allowKinds: env.MAESTRO_ALLOW_KINDS || undefined,
     logLevel: env.MAESTRO_LOG_LEVEL || 'info',
     sandbox: env.MAESTRO_SANDBOX === 'on' || env.MAESTRO_SANDBOX === 'off' ? env.MAESTRO_SANDBOX : 'auto',
+    scheduleMinInterval: env.MAESTRO_SCHEDULE_MIN_INTERVAL || undefined,
   });
 }

@@ -39,7 +39,7 @@ import { RunnerSlots } from './runner-slots.js';
 import { envSecretProvider } from './secrets/secret-provider.js';
 import type { StepExecutor } from './step-context.js';
 import { ScheduleService } from './schedules/schedule-service.js';
-import { SCHEDULE_POLL_MS, Scheduler, type ScheduleReport } from './schedules/scheduler.js';
+import { SCHEDULE_POLL_MS, Scheduler, type ScheduleReport, type StartRun } from './schedules/scheduler.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { workLoop, type WorkOptions } from './worker-loop.js';
 
@@ -131,10 +131,11 @@ export class Engine {
       sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
     this.concurrency = new ConcurrencyGate(this.store, (runId) => this.cancelRun(runId));
-    this.scheduler = new Scheduler(this.store, (planDoc, opts) => this.startRun(planDoc, opts), this.clock);
+    const startRun: StartRun = (planDoc, opts) => this.startRun(planDoc, opts);
+    this.scheduler = new Scheduler(this.store, startRun, this.services.secrets, this.clock);
     this.schedulerNow = options.schedulerNow ?? (() => this.clock.now());
-    this.schedules = new ScheduleService(this.store, this.schedulerNow, this.scheduler, (planDoc, inputs) =>
-      this.plans.compileStored(planDoc).validateInputs(inputs),
+    this.schedules = new ScheduleService(this.store, this.schedulerNow, this.scheduler, (planDoc) =>
+      this.plans.compileStored(planDoc),
     );
   }
 

@@ -233,6 +233,12 @@ export interface CreateScheduleRequest {
   inputs?: {
     [k: string]: unknown;
   };
+  /**
+   * Write-only inputs of the plan, by input name, given as the name of a secret: the worker that fires a tick resolves it with its secret provider, and the run holds the value as a write-only input. A schedule never stores a write-only value.
+   */
+  secret_inputs?: {
+    [k: string]: string;
+  };
   labels?: {
     [k: string]: string;
   };
@@ -704,6 +710,12 @@ export interface ScheduleDocument {
   timezone: string;
   inputs: {
     [k: string]: unknown;
+  };
+  /**
+   * Write-only inputs of the plan, by input name, given as the name of a secret: the worker that fires a tick resolves it with its secret provider, and the run holds the value as a write-only input. A schedule never stores a write-only value.
+   */
+  secret_inputs?: {
+    [k: string]: string;
   };
   labels: {
     [k: string]: string;

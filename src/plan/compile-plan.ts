@@ -143,6 +143,12 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
   const names = declaredNames(plan);
   for (const step of steps.values()) checkExpressions(step, steps, names);
+  // The schedule block is stored with the plan: a write-only input's value there would be stored as written.
+  for (const name of Object.keys(plan.schedule?.inputs ?? {}))
+    if (names.writeOnlyInputs.has(name))
+      throw planInvalid(`${name} is write-only: a plan file cannot hold its value`, `$.schedule.inputs.${name}`, {
+        expected: 'a schedule created over the API or CLI with secret_inputs, or the plan reading secrets',
+      });
   if (plan.outputs) {
     const topLevel = new Set(topLevelIds);
     const scope: ReferenceScope = {

@@ -43,7 +43,11 @@ export function scheduleRoutes(deps: ApiDeps): FastifyPluginAsync {
           throw new MaestroError('PLAN_NOT_FOUND', `no plan ${request.body.plan_id}`, {
             details: { path: '$.plan_id' },
           });
-        const { schedule } = await deps.engine.schedules.create({ ...request.body, owner: principal.owner });
+        const { schedule } = await deps.engine.schedules.create({
+          ...request.body,
+          owner: principal.owner,
+          minIntervalMs: deps.scheduleMinIntervalMs,
+        });
         return reply.code(201).send(schedule);
       },
     );

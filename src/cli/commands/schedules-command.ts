@@ -11,7 +11,7 @@ import {
   type CommandIo,
   type GlobalArgs,
 } from '../command-context.js';
-import { parseLabels, readRunInputs } from '../parse-inputs.js';
+import { parseKeyValues, parseLabels, readRunInputs } from '../parse-inputs.js';
 import { formatPage } from '../render/table.js';
 
 type SchedulesArgs = GlobalArgs & {
@@ -22,6 +22,7 @@ type SchedulesArgs = GlobalArgs & {
   name?: string;
   input: string[];
   inputs?: string;
+  'secret-input': string[];
   label: string[];
   catchup: ScheduleDocument['catchup'];
   'catchup-limit': number;
@@ -75,6 +76,12 @@ export function schedulesCommand(io: CommandIo): CommandModule<GlobalArgs, Sched
                 .option('name', { type: 'string' })
                 .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'key=value' })
                 .option('inputs', { type: 'string', describe: 'A JSON file of run inputs' })
+                .option('secret-input', {
+                  type: 'string',
+                  array: true,
+                  default: [],
+                  describe: 'input=SECRET: a write-only input, resolved from the secret when a tick fires',
+                })
                 .option('label', { type: 'string', array: true, default: [] })
                 .option('catchup', {
                   choices: ['skip', 'one', 'all'] as const,
@@ -97,6 +104,12 @@ export function schedulesCommand(io: CommandIo): CommandModule<GlobalArgs, Sched
                   timezone: args.timezone,
                   ...(args.name ? { name: args.name } : {}),
                   inputs: readRunInputs(args.inputs, args.input),
+                  secret_inputs: Object.fromEntries(
+                    Object.entries(parseKeyValues(args['secret-input'], '--secret-input')).map(([k, v]) => [
+                      k,
+                      String(v),
+                    ]),
+                  ),
                   labels: parseLabels(args.label),
                   catchup: args.catchup,
                   catchup_limit: args['catchup-limit'],

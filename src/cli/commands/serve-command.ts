@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
+import { parseAge } from '../../engine/prune-runs.js';
 import { runnerEngineOptions } from '../open-engine.js';
 import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';
@@ -15,6 +16,7 @@ type ServeArgs = GlobalArgs & {
   log: boolean;
   'log-level': string;
   ui: boolean;
+  'schedule-min-interval': string;
 };
 
 /** `maestro serve`: the HTTP API until SIGTERM/SIGINT, then a graceful drain. */
@@ -48,6 +50,12 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
           describe: 'Log each request too (tokens and credential-like query values are redacted)',
         })
         .option('log-level', logLevelOption(io))
+        .option('schedule-min-interval', {
+          type: 'string',
+          default: io.env.scheduleMinInterval ?? '1m',
+          describe:
+            'How close the ticks of a schedule created over the API may come: 1m, 30s… (env MAESTRO_SCHEDULE_MIN_INTERVAL)',
+        })
         .option('ui', {
           type: 'boolean',
           default: true,
@@ -58,6 +66,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         throw new MaestroError('CONFIG_INVALID', 'serve needs --tokens <file> or MAESTRO_TOKENS_FILE', {
           details: { path: '--tokens' },
         });
+      const scheduleMinIntervalMs = parseAge(args['schedule-min-interval'], '--schedule-min-interval');
       const server = await startApiServer({
         host: args.host,
         port: args.port,
@@ -66,6 +75,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         logger: args['log-level'] === 'silent' ? false : { level: args['log-level'], requests: args.log },
         inProcessRunner: args.runner,
         console: args.ui,
+        scheduleMinIntervalMs,
         traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),
         engine: {

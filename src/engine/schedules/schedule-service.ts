@@ -2,7 +2,8 @@ import type { PlanDocument, RunConcurrency, ScheduleDocument } from '../../gener
 import { MaestroError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Page, PageRequest, RunStore } from '../../store/port.js';
-import { cronOf, nextTick } from './schedule-ticks.js';
+import { checkScheduleInputs, type PlanInputs } from './schedule-inputs.js';
+import { assertMinInterval, cronOf, nextTick } from './schedule-ticks.js';
 import { Scheduler } from './scheduler.js';
 
 export interface ScheduleRequest {
@@ -11,6 +12,8 @@ export interface ScheduleRequest {
   timezone?: string;
   name?: string;
   inputs?: Record<string, unknown>;
+  /** Write-only inputs by the name of the secret a tick resolves them from (their values are never stored). */
+  secret_inputs?: Record<string, string>;
   labels?: Record<string, string>;
   catchup?: ScheduleDocument['catchup'];
   catchup_limit?: number;
@@ -19,6 +22,8 @@ export interface ScheduleRequest {
   owner: string;
   /** A plan file's schedule: one per owner and plan name, kept by `plans apply`. */
   plan_key?: string;
+  /** Ticks may come no closer than this (the API's minimum interval); none when absent. */
+  minIntervalMs?: number;
 }
 
 /**
@@ -32,8 +37,8 @@ export class ScheduleService {
     /** The scheduler's time: the engine's clock, or a test's simulated one. */
     private readonly now: () => Date,
     private readonly scheduler: Scheduler,
-    /** Throws INPUT_INVALID when the inputs do not fit the plan. */
-    private readonly checkInputs: (planDoc: PlanDocument, inputs: Record<string, unknown>) => void,
+    /** The plan's inputs: their check, and which are write-only. */
+    private readonly planInputs: (planDoc: PlanDocument) => PlanInputs,
   ) {}
 
   async create(request: ScheduleRequest): Promise<{ schedule: ScheduleDocument; created: boolean }> {
@@ -43,8 +48,10 @@ export class ScheduleService {
     if (!planDoc)
       throw new MaestroError('PLAN_NOT_FOUND', `no plan ${request.plan_id}`, { details: { path: '$.plan_id' } });
     const inputs = request.inputs ?? {};
-    this.checkInputs(planDoc, inputs);
+    const secretInputs = request.secret_inputs ?? {};
+    checkScheduleInputs(this.planInputs(planDoc), inputs, secretInputs);
     const now = this.now();
+    if (request.minIntervalMs !== undefined) assertMinInterval(cron, request.minIntervalMs, now);
     const schedule: ScheduleDocument = {
       schedule_id: newId(),
       name: request.name ?? planDoc.name,
@@ -53,6 +60,7 @@ export class ScheduleService {
       cron: request.cron,
       timezone,
       inputs,
+      ...(Object.keys(secretInputs).length > 0 ? { secret_inputs: secretInputs } : {}),
       labels: request.labels ?? {},
       catchup: request.catchup ?? 'skip',
       catchup_limit: request.catchup_limit ?? 10,
@@ -86,7 +94,7 @@ export class ScheduleService {
     const existing = await this.store.getScheduleByPlanKey(planKey);
     if (!existing) return (await this.create({ ...request, owner: planDoc.owner, plan_key: planKey })).schedule;
     const cron = cronOf(request.cron, request.timezone);
-    this.checkInputs(planDoc, request.inputs);
+    checkScheduleInputs(this.planInputs(planDoc), request.inputs, {});
     const timing = existing.cron !== request.cron || existing.timezone !== request.timezone;
     const patch = { ...request, ...(timing ? { next_tick_at: nextTick(cron, this.now()).toISOString() } : {}) };
     return (await this.store.updateSchedule(existing.schedule_id, {}, patch)) ?? existing;

@@ -78,3 +78,20 @@ export function dueTicks(schedule: ScheduleDocument, now: Date): DueTicks {
   const fire = [...caughtUp, ...onTime].map((date) => date.toISOString());
   return { fire, skipped: due.length - fire.length, next_tick_at: tick.toISOString() };
 }
+
+/** Ticks looked at to find how close a cron's ticks come: past every wrap of a pattern with seconds. */
+const INTERVAL_SAMPLE = 200;
+
+/** INPUT_INVALID naming `$.cron` when two ticks of the cron, from `from` on, come closer than `minMs`. */
+export function assertMinInterval(cron: Cron, minMs: number, from: Date): void {
+  const ticks = cron.nextRuns(INTERVAL_SAMPLE, from);
+  for (let i = 1; i < ticks.length; i += 1) {
+    const gap = ticks[i]!.getTime() - ticks[i - 1]!.getTime();
+    if (gap < minMs)
+      throw new MaestroError(
+        'INPUT_INVALID',
+        `cron "${cron.getPattern() ?? ''}" fires ${gap / 1000} s apart at ${ticks[i - 1]!.toISOString()}; schedules here may fire at most once every ${minMs / 1000} s`,
+        { details: { path: '$.cron', expected: `ticks at least ${minMs / 1000} s apart` } },
+      );
+  }
+}

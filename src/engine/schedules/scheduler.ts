@@ -3,6 +3,8 @@ import { sleepOn, systemClock, type Clock } from '../../domain/clock.js';
 import { isMaestroError } from '../../domain/errors.js';
 import type { RunStore } from '../../store/port.js';
 import type { StartRunOptions } from '../engine-options.js';
+import type { SecretProvider } from '../secrets/secret-provider.js';
+import { tickInputs } from './schedule-inputs.js';
 import { dueTicks } from './schedule-ticks.js';
 
 const DUE_BATCH = 50;
@@ -37,6 +39,8 @@ export class Scheduler {
   constructor(
     private readonly store: RunStore,
     private readonly startRun: StartRun,
+    /** Resolves a schedule's secret_inputs when a tick fires (this process's provider). */
+    private readonly secrets: SecretProvider,
     /** What the loop waits on between looks (the engine's clock, so a test can move it on). */
     private readonly clock: Clock = systemClock,
   ) {}
@@ -78,7 +82,7 @@ export class Scheduler {
     if (!planDoc) throw new Error(`schedule ${schedule.schedule_id}: plan ${schedule.plan_id} is gone`);
     try {
       const { run, created } = await this.startRun(planDoc, {
-        inputs: schedule.inputs,
+        inputs: await tickInputs(schedule, this.secrets),
         owner: schedule.owner,
         labels: schedule.labels,
         idempotencyKey: key,
