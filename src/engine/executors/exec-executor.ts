@@ -72,7 +72,7 @@ export const execExecutor: StepExecutor = {
     const lastLine = new LastLine();
     child.stdout.on('data', (chunk: Buffer) => {
       log.write(chunk);
-      lastLine.push(chunk.toString('utf8'));
+      lastLine.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => log.write(chunk));
 

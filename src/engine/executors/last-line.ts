@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { MaestroError } from '../../domain/errors.js';
 import { Limits } from '../../domain/json-limits.js';
 
@@ -13,8 +14,11 @@ export class LastLine {
   private currentLength = 0;
   private currentStart = '';
   private last = { text: '', length: 0, start: '' };
+  private readonly decoder = new StringDecoder('utf8');
 
-  push(text: string): void {
+  /** A chunk of stdout: bytes are decoded across chunks, so a character split between two arrives whole. */
+  push(chunk: Buffer | string): void {
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     for (const piece of text.split(/(\n)/)) {
       if (piece === '\n') {
         if (this.current.trim() !== '' || this.currentLength > LAST_LINE_CHARS)

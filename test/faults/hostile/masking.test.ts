@@ -73,6 +73,18 @@ const next = () => {
 next();
 `;
 
+const LAST_LINE = `
+const bytes = Buffer.from(JSON.stringify({ uni: process.env.S_UNI }) + '\\n');
+let at = 0;
+const next = () => {
+  if (at === bytes.length) return;
+  process.stdout.write(bytes.subarray(at, at + 1));
+  at += 1;
+  setTimeout(next, 10);
+};
+next();
+`;
+
 function formsPlan(port: number): Plan {
   const echo = `http://127.0.0.1:${port}`;
   return {
@@ -90,6 +102,15 @@ function formsPlan(port: number): Plan {
             S_JSON: '${{ secrets.JSON }}',
             S_UNI: '${{ secrets.UNI }}',
           },
+        },
+      },
+      {
+        // Outputs as a final JSON line, a byte per write: decoded chunk by chunk, the split characters break the value.
+        id: 'lastline',
+        uses: 'exec',
+        with: {
+          command: ['node', '-e', LAST_LINE],
+          env: { S_UNI: '${{ secrets.UNI }}' },
         },
       },
       {
@@ -189,6 +210,7 @@ describe('hostile: secret forms a tool prints', () => {
           expect(steps.path?.status).toBe('succeeded');
           expect(steps.userinfo?.outputs).toMatchObject({ body: { auth: expect.stringMatching(/^Basic /) } });
           expect(steps.provenance?.status).toBe('succeeded');
+          expect(steps.lastline?.outputs).toHaveProperty('uni');
           expect(steps.host).toMatchObject({ status: 'failed', error_info: { message: /cannot resolve/ } });
           const logs = filesUnder(h.engine.logsDirectory)
             .map((f) => readFileSync(f, 'utf8'))
@@ -214,7 +236,8 @@ describe('hostile: secret forms a tool prints', () => {
             'JSON-escaped': stored.includes(JSON.stringify(SECRETS.JSON).slice(1, -1)),
             'exec argv echo': stored.includes(JSON.stringify(SECRETS.ARGV).slice(1, -1)),
             // Each chunk decoded alone turns the split characters into U+FFFD and leaves the ASCII run.
-            'non-ASCII byte per write': stored.includes('nary-7731'),
+            'non-ASCII byte per write (log)': logs.includes('nary-7731'),
+            'non-ASCII byte per write (outputs)': JSON.stringify(steps.lastline?.outputs).includes('nary-7731'),
             'URL path (WHATWG)': stored.includes(pathForm),
             'URL query (WHATWG)': stored.includes(queryForm),
             'URL userinfo (basic auth header)': stored.includes(basic('u', SECRETS.BASIC)),
