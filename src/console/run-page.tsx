@@ -119,6 +119,7 @@ export function RunPage({
           <RunActions
             run={run}
             steps={steps}
+            now={now}
             onCancel={() => void act(() => api.cancel(run.run_id))}
             onResume={() => void act(() => api.resume(run.run_id))}
             onRerun={(from) =>

@@ -17,6 +17,22 @@ interface Filters {
   created_before: string;
 }
 
+/**
+ * A run's id as a link on one line: whole where there is room, its last 8 characters (the part that tells runs
+ * created together apart) in a narrow window; the link's name is the whole id either way.
+ */
+function RunIdLink({ runId }: { runId: string }) {
+  return (
+    <a href={runHref(runId)} class="mono run-id" title={runId} aria-label={`run ${runId}`}>
+      <span class="run-id-head">{runId.slice(0, -8)}</span>
+      <span class="run-id-cut" aria-hidden="true">
+        …
+      </span>
+      {runId.slice(-8)}
+    </a>
+  );
+}
+
 /** `list_runs` with its filters and cursor paging, newest first, refreshed while shown. */
 export function RunsList({ api }: { api: ApiClient }) {
   const [filters, setFilters] = useState<Filters>({
@@ -105,7 +121,7 @@ export function RunsList({ api }: { api: ApiClient }) {
         </p>
       )}
       <div class="table-scroll">
-        <table aria-label="Runs">
+        <table aria-label="Runs" class="cards">
           <thead>
             <tr>
               <th scope="col">Run</th>
@@ -121,20 +137,18 @@ export function RunsList({ api }: { api: ApiClient }) {
           <tbody>
             {page?.items.map((run) => (
               <tr key={run.run_id}>
-                <td>
-                  <a href={runHref(run.run_id)} class="mono">
-                    {run.run_id}
-                  </a>
+                <td data-label="Run">
+                  <RunIdLink runId={run.run_id} />
                 </td>
-                <td>{run.plan_name}</td>
-                <td>
+                <td data-label="Plan">{run.plan_name}</td>
+                <td data-label="Status">
                   <StatusBadge status={run.status} />
                 </td>
-                <td>{run.owner}</td>
-                <td>{formatTime(run.created_at)}</td>
-                <td>{elapsed(run.started_at, run.ended_at, now)}</td>
-                <td>{run.usage.cost}</td>
-                <td>
+                <td data-label="Owner">{run.owner}</td>
+                <td data-label="Created">{formatTime(run.created_at)}</td>
+                <td data-label="Duration">{elapsed(run.started_at, run.ended_at, now)}</td>
+                <td data-label="Cost">{run.usage.cost}</td>
+                <td data-label="Parent">
                   {run.parent_run_id && (
                     <a href={runHref(run.parent_run_id)} class="mono" aria-label={`parent run ${run.parent_run_id}`}>
                       {run.parent_run_id.slice(-8)}

@@ -80,6 +80,15 @@ export function useRun(api: ApiClient, runId: string): LiveRun {
     };
   }, [api, runId]);
 
+  // A runner renews its lease without an event: the run is read again as the lease it was read with runs out, so
+  // whether a live runner holds it (and resume is offered) stays true to the store.
+  const leaseExpiry = detail?.run.lease?.expires_at;
+  useEffect(() => {
+    if (!leaseExpiry) return;
+    const timer = setTimeout(() => reloadRef.current(), Math.max(0, Date.parse(leaseExpiry) - Date.now()) + 250);
+    return () => clearTimeout(timer);
+  }, [leaseExpiry]);
+
   return { ...(detail ? { detail } : {}), events, ...(error ? { error } : {}), reload: () => reloadRef.current() };
 }
 

@@ -31,6 +31,24 @@ function watchForProblems(page: Page): string[] {
   return problems;
 }
 
+/** How wide the page's content is (wider than the window: it scrolls sideways). */
+function pageWidth(page: Page): Promise<number> {
+  return page.evaluate(
+    () =>
+      (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+        .scrollWidth,
+  );
+}
+
+/** Polls a condition (real I/O behind it), bounded so a condition that never comes fails the test. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i += 1) {
+    if (await done()) return;
+    await sleep(50);
+  }
+  throw new Error('the condition was not reached');
+}
+
 describeWithBrowser('the web console in headless Chromium', () => {
   let api: ApiClient;
   let browser: Browser;
@@ -89,7 +107,19 @@ describeWithBrowser('the web console in headless Chromium', () => {
     const planDoc = await api.engine.applyPlanFile(join(plans, 'release.json'), 'team-a');
     runId = (await api.engine.startRun(planDoc, { owner: 'team-a' })).run.run_id;
     void api.engine.executeRun(runId);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -105,11 +135,75 @@ describeWithBrowser('the web console in headless Chromium', () => {
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
   }
 
+  // First, while the release run's step holds it running (its runner alive, its lease renewed).
+  it('at 400 and 1400 px: runs as short rows or cards; Resume only for a run no runner holds; Cancel asks first', async () => {
+    const waitPlan = (
+      await api.engine.applyPlan({ name: 'unattended', steps: [{ id: 'w', uses: 'manual' }] }, 'team-a')
+    ).plan;
+    // Created and never executed: no runner holds it, which is what resuming is for.
+    const unattended = (await api.engine.startRun(waitPlan, { owner: 'team-a' })).run.run_id;
+    await until(async () => (await api.engine.getRunDetail(runId)).run.status === 'running');
+    for (const width of [400, 1400]) {
+      const page = await (await browser.newContext({ viewport: { width, height: 900 } })).newPage();
+      const problems = watchForProblems(page);
+      await signIn(page, TOKENS.teamA);
+      const link = page.getByRole('link', { name: `run ${runId}`, exact: true });
+      await link.waitFor();
+      await page.screenshot({ path: join(SCREENSHOTS, `runs-list-${width}.png`), fullPage: true });
+      expect(await pageWidth(page)).toBeLessThanOrEqual(width);
+      // The id reads on one line (about 1.2 em), and every cell of the run's row is inside the window.
+      expect((await link.boundingBox())!.height).toBeLessThan(30);
+      if (width === 400) expect(await link.innerText()).toBe(`…${runId.slice(-8)}`);
+      else expect(await link.innerText()).toBe(runId);
+      const row = page.locator('tr', { has: link });
+      expect((await row.locator('.badge').boundingBox())!.width).toBeLessThan(120);
+      for (const cell of await row.locator('td').all()) {
+        const box = await cell.boundingBox();
+        if (box) expect(box.x + box.width, await cell.innerText()).toBeLessThanOrEqual(width);
+      }
+
+      // A run its runner holds: cancel is offered, resume is not.
+      await page.goto(`${api.baseUrl}/console/#/runs/${runId}`);
+      await page.locator('tr[data-step="tick"]').getByText('running', { exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Cancel run' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Resume run' }).count()).toBe(0);
+      expect(await pageWidth(page)).toBeLessThanOrEqual(width);
+      await page.screenshot({ path: join(SCREENSHOTS, `run-page-running-${width}.png`), fullPage: true });
+
+      // A run no runner holds: resume is offered.
+      await page.goto(`${api.baseUrl}/console/#/runs/${unattended}`);
+      await page.locator('tr[data-step="w"]').waitFor();
+      await page.getByRole('button', { name: 'Resume run' }).waitFor();
+      await page.close();
+      expect(problems).toEqual([]);
+    }
+
+    // Cancel asks first: keeping the run changes nothing; confirming cancels it.
+    const page = await browser.newPage({ viewport: { width: 400, height: 900 } });
+    const problems = watchForProblems(page);
+    await signIn(page, TOKENS.teamA);
+    await page.goto(`${api.baseUrl}/console/#/runs/${unattended}`);
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    const confirm = page.getByRole('alertdialog', { name: 'Cancel this run?' });
+    await confirm.waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'cancel-confirm-400.png'), fullPage: true });
+    await confirm.getByRole('button', { name: 'Keep the run' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect((await api.engine.getRunDetail(unattended)).run.status).toBe('pending');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await confirm.getByRole('button', { name: 'Yes, cancel the run' }).click();
+    await page.locator('.run-header .badge').getByText('cancelled', { exact: true }).waitFor({ timeout: 15_000 });
+    expect((await api.engine.getRunDetail(unattended)).run.status).toBe('cancelled');
+    expect(await page.getByRole('button', { name: /Cancel run|Resume run/ }).count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it('follows a run live, opens its child run from the DAG and approves its manual step', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems = watchForProblems(page);
     await signIn(page, TOKENS.teamA);
-    const runLink = page.getByRole('link', { name: runId });
+    const runLink = page.getByRole('link', { name: `run ${runId}`, exact: true });
     await runLink.waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'runs-list.png'), fullPage: true });
     await runLink.click();
