@@ -12,6 +12,7 @@ import type {
 } from '../document-collection.js';
 import { Collection } from '../stored-form.js';
 import type { SqliteRunStoreConfig } from './sqlite-config.js';
+import { waitingOutLocks } from './sqlite-busy.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { decodeDocument, encodeDocument } from './sqlite-json.js';
 import { filterToSql, sortToSql } from './sqlite-query.js';
@@ -68,6 +69,7 @@ class SqliteCollection implements DocumentCollection {
     private readonly table: string,
     private readonly statements: StatementCache,
     private readonly translate: (error: unknown) => unknown,
+    private readonly busyTimeoutMs: number,
   ) {}
 
   insertOne(doc: StoredDocument): Promise<void> {
@@ -162,7 +164,7 @@ class SqliteCollection implements DocumentCollection {
   /** better-sqlite3 is synchronous: each call runs to its end before another starts in this process. */
   private async run<T>(operation: () => T): Promise<T> {
     try {
-      return operation();
+      return await waitingOutLocks(operation, this.busyTimeoutMs);
     } catch (error) {
       throw this.translate(error);
     }
@@ -175,15 +177,18 @@ export class SqliteDriver implements DocumentDriver {
   readonly atomicUpdates = true;
   private readonly collections = new Map<string, SqliteCollection>();
 
+  private readonly busyTimeoutMs: number;
+
   private constructor(
     private readonly db: Database.Database,
     private readonly translate: (error: unknown) => unknown,
     config: SqliteRunStoreConfig,
   ) {
+    this.busyTimeoutMs = config.busyTimeoutMs;
     this.backend = config.inMemory ? 'sqlite (memory)' : `sqlite (${config.file}, synchronous=${config.synchronous})`;
     const statements = new StatementCache(db);
     for (const name of Object.values(Collection))
-      this.collections.set(name, new SqliteCollection(db, name, statements, translate));
+      this.collections.set(name, new SqliteCollection(db, name, statements, translate, config.busyTimeoutMs));
   }
 
   static async open(config: SqliteRunStoreConfig): Promise<SqliteDriver> {
@@ -192,11 +197,13 @@ export class SqliteDriver implements DocumentDriver {
     let db: Database.Database | undefined;
     try {
       if (!config.inMemory) mkdirSync(dirname(config.file), { recursive: true });
-      db = new Database(config.inMemory ? ':memory:' : config.file, { timeout: config.busyTimeoutMs });
+      // Waits for locks are this driver's own (sqlite-busy.ts), so SQLite's busy timeout is 0.
+      const opened = new Database(config.inMemory ? ':memory:' : config.file, { timeout: 0 });
+      db = opened;
       // The first statement reads the file's header: a file that is not a database (or was cut short) fails here.
-      if (!config.inMemory) db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      ensureSchema(db);
+      if (!config.inMemory) await waitingOutLocks(() => opened.pragma('journal_mode = WAL'), config.busyTimeoutMs);
+      opened.pragma(`synchronous = ${config.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      await waitingOutLocks(() => ensureSchema(opened), config.busyTimeoutMs);
       return new SqliteDriver(db, translate, config);
     } catch (error) {
       db?.close();
@@ -216,7 +223,10 @@ export class SqliteDriver implements DocumentDriver {
 
   async ping(): Promise<void> {
     try {
-      this.db.prepare('SELECT 1').get();
+      await waitingOutLocks(
+        () => this.db.prepare('SELECT count(*) FROM runs WHERE id = ?').get(''),
+        this.busyTimeoutMs,
+      );
     } catch (error) {
       throw this.translate(error);
     }
