@@ -23,7 +23,7 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
   {
     from: /^engine\//,
     forbidden:
-      /^(api|cli|hooks|observability)\/|^store\/(mongo|nedb)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|@seald-io\/nedb|sift|prom-client)$|^@opentelemetry\/(sdk-|exporter-|resources|core|context-)/,
+      /^(api|cli|hooks|observability)\/|^store\/(mongo|nedb|sqlite)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|@seald-io\/nedb|better-sqlite3|sift|prom-client)$|^@opentelemetry\/(sdk-|exporter-|resources|core|context-)/,
     why: 'the engine uses the store port, the hook API and the OpenTelemetry API only: no front end, driver, built-in hook or telemetry SDK',
   },
   {
@@ -33,22 +33,22 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
   },
   {
     from: /^events\//,
-    forbidden: /^(engine|api|cli|hooks)\/|^store\/(mongo|nedb)\//,
+    forbidden: /^(engine|api|cli|hooks)\/|^store\/(mongo|nedb|sqlite)\//,
     why: 'events know the store port and the hook API only',
   },
   {
     from: /^hooks\//,
-    forbidden: /^(api|cli|engine)\/|^store\/(mongo|nedb)\//,
+    forbidden: /^(api|cli|engine)\/|^store\/(mongo|nedb|sqlite)\//,
     why: 'a hook sees runs through the hook API, never engine internals',
   },
   {
     from: /^api\//,
-    forbidden: /^cli\/|^store\/(mongo|nedb)\//,
+    forbidden: /^cli\/|^store\/(mongo|nedb|sqlite)\//,
     why: 'the API goes through the engine and store/open, never an adapter',
   },
   {
     from: /^cli\//,
-    forbidden: /^store\/(mongo|nedb)\//,
+    forbidden: /^store\/(mongo|nedb|sqlite)\//,
     why: 'the CLI reaches stores (and their migrations) through store/open',
   },
 ];
@@ -60,6 +60,7 @@ const entries: Array<{ folder: string; files: string[] }> = [
   { folder: 'store/', files: ['store/port.ts', 'store/open.ts', 'store/list-runs-query.ts'] },
   { folder: 'store/mongo/', files: [] },
   { folder: 'store/nedb/', files: [] },
+  { folder: 'store/sqlite/', files: [] },
 ];
 const adapterImporters = new Set(['store/open.ts']);
 
