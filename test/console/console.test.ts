@@ -138,7 +138,7 @@ describeWithBrowser('the web console in headless Chromium', () => {
   // First, while the release run's step holds it running (its runner alive, its lease renewed).
   it('at 400 and 1400 px: runs as short rows or cards; Resume only for a run no runner holds; Cancel asks first', async () => {
     const waitPlan = (
-      await api.engine.applyPlan({ name: 'unattended', steps: [{ id: 'w', uses: 'manual' }] }, 'team-a')
+      await api.engine.applyPlan({ name: 'unattended', steps: [{ id: 'w', uses: 'manual' }] }, { owner: 'team-a' })
     ).plan;
     // Created and never executed: no runner holds it, which is what resuming is for.
     const unattended = (await api.engine.startRun(waitPlan, { owner: 'team-a' })).run.run_id;
