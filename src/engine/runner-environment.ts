@@ -1,8 +1,9 @@
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MaestroError } from '../domain/errors.js';
 import { defineOwn } from '../domain/own-property.js';
 import type { EngineServices } from './engine-services.js';
-import { isBubblewrapAvailable, type SandboxMode } from './executors/exec-sandbox.js';
+import { isBubblewrapAvailable, sandboxUser, type SandboxMode } from './executors/exec-sandbox.js';
+import { grantWorkspaceTo } from './executors/step-workspace-access.js';
 import { SECRET_ENV_PREFIX } from './secrets/secret-provider.js';
 
 /** What every exec step gets from the runner's environment by default. */
@@ -30,6 +31,9 @@ export function execEnvironmentOf(
 /**
  * The sandbox layout of a runner, or undefined when exec steps run without one. `auto` probes for bubblewrap only
  * when the first exec step asks (a command that runs none, like `validate`, never starts it); `on` checks at once.
+ * A step sees nothing of the workspace's .maestro (logs, attestations, ledgers, keys, an embedded store) nor any
+ * file the runner's configuration names; a root runner's steps run as an unprivileged user, granted the workspace
+ * when the first of them runs.
  */
 export function sandboxOf(
   mode: SandboxMode,
@@ -40,10 +44,30 @@ export function sandboxOf(
     throw new MaestroError('CONFIG_INVALID', 'the exec sandbox is on but bwrap (bubblewrap) is not installed', {
       details: { path: 'sandbox', expected: 'bwrap on PATH, or sandbox auto/off' },
     });
-  const state = join(workspace, '.maestro');
-  const layout = {
-    readOnly: [state],
-    hidden: [join(state, 'store'), join(state, 'keys'), ...hiddenPaths.map((path) => resolve(path))],
+  const root = resolve(workspace);
+  const hidden = [join(root, '.maestro'), ...hiddenPaths.map((path) => resolve(path))];
+  if (mode !== 'off') for (const path of hidden) refuseHidingWorkspace(root, path);
+  const layout = { readOnly: [], hidden };
+  let granted = false;
+  return () => {
+    if (mode === 'off' || !isBubblewrapAvailable()) return undefined;
+    const user = sandboxUser();
+    if (user && !granted) {
+      grantWorkspaceTo(user.uid, root, hidden);
+      granted = true;
+    }
+    return layout;
   };
-  return () => (mode !== 'off' && isBubblewrapAvailable() ? layout : undefined);
+}
+
+/** A hidden directory that is the workspace or holds it would leave steps no workspace: refused at start. */
+function refuseHidingWorkspace(workspace: string, hidden: string): void {
+  const rel = relative(hidden, workspace);
+  if (rel.startsWith('..') || isAbsolute(rel)) return;
+  throw new MaestroError(
+    'CONFIG_INVALID',
+    `${hidden} must stay hidden from exec steps but ${rel === '' ? 'is' : 'holds'} the workspace ${workspace}: ` +
+      'put the store, tokens and secrets outside the workspace or in its .maestro',
+    { details: { path: 'store', got: hidden, expected: 'a directory that does not hold the workspace' } },
+  );
 }

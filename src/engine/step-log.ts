@@ -1,4 +1,5 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { openForAppend } from './no-follow-file.js';
 import { dirname, join } from 'node:path';
 import type { MaskingStream } from './secrets/masking-stream.js';
 import type { SecretMasker } from './secrets/secret-masker.js';
@@ -16,6 +17,8 @@ export function stepLogPath(logsDir: string, runId: string, stepKey: string, att
  */
 export class StepLog implements StepLogger {
   private stream: WriteStream | undefined;
+  /** The path held something other than a regular file (a link or FIFO planted there): nothing is written. */
+  private refused = false;
   private masking: MaskingStream | undefined;
 
   constructor(
@@ -50,10 +53,15 @@ export class StepLog implements StepLogger {
   }
 
   private append(bytes: Buffer): void {
-    if (bytes.length === 0) return;
+    if (bytes.length === 0 || this.refused) return;
     if (!this.stream) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.stream = createWriteStream(this.path, { flags: 'a' });
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      try {
+        this.stream = createWriteStream('', { fd: openForAppend(this.path) });
+      } catch {
+        this.refused = true;
+        return;
+      }
     }
     this.stream.write(bytes);
   }

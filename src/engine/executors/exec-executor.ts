@@ -1,32 +1,55 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
+import { Limits } from '../../domain/json-limits.js';
 import type { ExecWith } from '../../generated/schemas.js';
 import type { StepExecutor } from '../step-context.js';
 import { KILL_GRACE_MS } from '../stop-bound.js';
 import { resolveInWorkspace } from '../workspace-path.js';
-import { sandboxedArgv } from './exec-sandbox.js';
+import { readStepWrittenFile } from '../no-follow-file.js';
+import { sandboxedArgv, sandboxUser } from './exec-sandbox.js';
 import { LastLine } from './last-line.js';
 
 /** After the program itself exited, how long its output pipes may stay open (held by a detached descendant). */
 const PIPE_CLOSE_GRACE_MS = 1_000;
 
-async function readIfPresent(path: string): Promise<string | undefined> {
+/** A cost is one number: a file longer than this is not one. */
+const COST_FILE_BYTES = 1024;
+
+async function readIfPresent(path: string, label: string, maxBytes: number): Promise<string | undefined> {
+  const text = await readStepWrittenFile(path, label, maxBytes);
+  return text === undefined || text.trim() === '' ? undefined : text;
+}
+
+/** Starts the program; a spawn that throws at once leaves no attempt directory behind. */
+function spawnCleaningUp<T>(directory: string, start: () => T): T {
   try {
-    const text = await readFile(path, 'utf8');
-    return text.trim() === '' ? undefined : text;
-  } catch {
-    return undefined;
+    return start();
+  } catch (error) {
+    rmSync(directory, { recursive: true, force: true });
+    throw error;
   }
+}
+
+/**
+ * A directory of this attempt alone for $MAESTRO_OUTPUT and $MAESTRO_COST, made fresh (mkdtemp: never one a step
+ * prepared) away from the logs, so a step cannot reach where the runner writes; the sandboxed step's user owns it.
+ */
+function attemptDirectory(sandboxed: boolean): string {
+  const directory = mkdtempSync(join(tmpdir(), 'maestro-attempt-'));
+  const user = sandboxed ? sandboxUser() : undefined;
+  if (user) chownSync(directory, user.uid, user.gid);
+  return directory;
 }
 
 /**
  * Runs a program from an argv array, never through a shell unless `shell: true`, and then `command[0]` is the
  * script and the rest are its positional arguments ($1, $2, …): values reach the shell as arguments, never as
  * script text. stdout and stderr go to the attempt's log; outputs come from `$MAESTRO_OUTPUT` or a final JSON
- * line; a cost from `$MAESTRO_COST`. The program runs in its own process group, inside the sandbox when there is
+ * line; a cost from `$MAESTRO_COST`, both in the attempt's own directory and read without following links. The program runs in its own process group, inside the sandbox when there is
  * one, so cancellation, timeouts and a lost lease stop all of it.
  */
 export const execExecutor: StepExecutor = {
@@ -35,40 +58,44 @@ export const execExecutor: StepExecutor = {
   async execute(context) {
     const args = context.args as unknown as ExecWith;
     const cwd = resolveInWorkspace(context.workspace, args.cwd ?? '.', '$.with.cwd');
-    const outputFile = `${context.logPath}.output.json`;
-    const costFile = `${context.logPath}.cost`;
-    mkdirSync(dirname(context.logPath), { recursive: true });
+    const sandbox = context.sandbox;
+    const directory = attemptDirectory(sandbox !== undefined);
+    const outputFile = join(directory, 'output.json');
+    const costFile = join(directory, 'cost');
     const argv = args.command.map(String);
     const [program, ...rest] = args.shell ? ['/bin/sh', '-c', argv[0]!, 'sh', ...argv.slice(1)] : argv;
     const log = context.logger;
     log.write(`$ ${argv.map((part) => JSON.stringify(part)).join(' ')}\n`);
 
-    const launched = context.sandbox
+    const launched = sandbox
       ? sandboxedArgv(program!, rest, {
           workspace: context.workspace,
-          attemptDirectory: dirname(context.logPath),
-          readOnly: context.sandbox.readOnly,
-          hidden: context.sandbox.hidden,
+          attemptDirectory: directory,
+          readOnly: sandbox.readOnly,
+          hidden: sandbox.hidden,
           cwd,
         })
       : { program: program!, args: rest };
-    const child = spawn(launched.program, launched.args, {
-      cwd,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...context.environment,
-        ...args.env,
-        MAESTRO_RUN_ID: context.run.run_id,
-        MAESTRO_STEP_KEY: context.step.key,
-        MAESTRO_ATTEMPT: String(context.attempt),
-        MAESTRO_IDEMPOTENCY_KEY: context.idempotencyKey,
-        MAESTRO_OUTPUT: outputFile,
-        MAESTRO_COST: costFile,
-        // The W3C name OpenTelemetry SDKs and tools read to continue a trace.
-        ...(context.traceparent ? { TRACEPARENT: context.traceparent } : {}),
-      },
-    });
+    const child = spawnCleaningUp(directory, () =>
+      spawn(launched.program, launched.args, {
+        cwd,
+        ...(launched.uid === undefined ? {} : { uid: launched.uid, gid: launched.gid }),
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...context.environment,
+          ...args.env,
+          MAESTRO_RUN_ID: context.run.run_id,
+          MAESTRO_STEP_KEY: context.step.key,
+          MAESTRO_ATTEMPT: String(context.attempt),
+          MAESTRO_IDEMPOTENCY_KEY: context.idempotencyKey,
+          MAESTRO_OUTPUT: outputFile,
+          MAESTRO_COST: costFile,
+          // The W3C name OpenTelemetry SDKs and tools read to continue a trace.
+          ...(context.traceparent ? { TRACEPARENT: context.traceparent } : {}),
+        },
+      }),
+    );
     const lastLine = new LastLine();
     child.stdout.on('data', (chunk: Buffer) => {
       log.write(chunk);
@@ -114,7 +141,7 @@ export const execExecutor: StepExecutor = {
         });
       });
       if (context.signal.aborted) throw context.signal.reason;
-      const costText = await readIfPresent(costFile);
+      const costText = await readIfPresent(costFile, '$MAESTRO_COST', COST_FILE_BYTES);
       if (costText !== undefined && Number.isFinite(Number(costText))) context.reportCost(Number(costText));
       if (code !== 0) {
         throw new MaestroError(
@@ -125,7 +152,7 @@ export const execExecutor: StepExecutor = {
           },
         );
       }
-      const outputText = await readIfPresent(outputFile);
+      const outputText = await readIfPresent(outputFile, '$MAESTRO_OUTPUT', Limits.outputsBytes);
       if (outputText !== undefined) {
         try {
           const parsed: unknown = JSON.parse(outputText);
@@ -139,8 +166,8 @@ export const execExecutor: StepExecutor = {
       return { outputs: lastLine.outputs() ?? {} };
     } finally {
       context.signal.removeEventListener('abort', onAbort);
-      await rm(outputFile, { force: true });
-      await rm(costFile, { force: true });
+      // rm does not follow links: whatever the step left there goes, nothing elsewhere.
+      await rm(directory, { recursive: true, force: true });
     }
   },
 };
