@@ -3,6 +3,8 @@ import { isMaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus } from '../domain/status.js';
 import type { RunStore } from '../store/port.js';
 import type { StartRunOptions } from './engine-options.js';
+import { assertReadableForStep } from './hidden-from-steps.js';
+import type { KindPolicy } from './kind-policy.js';
 
 /** What the run tree needs of the engine: it starts, drives and cancels runs the way any caller does. */
 export interface RunTreeEngine {
@@ -16,28 +18,41 @@ export interface RunTreeEngine {
 /** The reasons a stopped step passes on to its child run. */
 const stopsChildRuns: ReadonlySet<string> = new Set(['CANCELLED', 'BUDGET_EXCEEDED', 'STEP_TIMEOUT']);
 
+/** What a `plan` step asks of the run tree. */
+export interface ChildRunRequest {
+  parentStepId: string;
+  /** The child run's idempotency key: the runner that takes the parent step over finds the same child run. */
+  key: string;
+  planPath: string;
+  inputs: Record<string, unknown>;
+  signal: AbortSignal;
+  /** The parent attempt's span: the child run's span hangs under it. */
+  traceParent: string | undefined;
+  /** What the child run may execute: its parent's kinds, narrowed by the runner that starts it. */
+  kinds: KindPolicy;
+}
+
 /**
  * Starts (or finds, by idempotency key) the child run of a `plan` step and drives it to its end here. A stopped
  * parent step stops its child run; a lost lease or store does not: the runner that takes the parent over runs
- * the step again and finds the same child run by its key.
+ * the step again and finds the same child run by its key. The plan file is never one the runner hides from steps.
  */
 export async function runChildPlan(
   engine: RunTreeEngine,
   parent: RunDocument,
-  parentStepId: string,
-  key: string,
-  planPath: string,
-  inputs: Record<string, unknown>,
-  signal: AbortSignal,
-  traceParent: string | undefined,
+  request: ChildRunRequest,
+  hidden: readonly string[],
 ): Promise<RunDocument> {
-  const planDoc = await engine.applyPlanFile(planPath, parent.owner);
+  const { signal, traceParent } = request;
+  assertReadableForStep(request.planPath, hidden, '$.with.plan');
+  const planDoc = await engine.applyPlanFile(request.planPath, parent.owner);
   if (signal.aborted) throw signal.reason;
   const { run } = await engine.startRun(planDoc, {
-    inputs,
+    inputs: request.inputs,
     owner: parent.owner,
-    idempotencyKey: key,
-    parent: { run_id: parent.run_id, step_id: parentStepId, root_run_id: parent.root_run_id },
+    idempotencyKey: request.key,
+    parent: { run_id: parent.run_id, step_id: request.parentStepId, root_run_id: parent.root_run_id },
+    allowedKinds: request.kinds.kinds,
     ...(traceParent ? { traceParent } : {}),
   });
   const onAbort = (): void => {

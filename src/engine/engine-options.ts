@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { RunConcurrency, StepDocument } from '../generated/schemas.js';
+import type { AllowedKinds, RunConcurrency, StepDocument } from '../generated/schemas.js';
 import type { Clock } from '../domain/clock.js';
 import type { Telemetry } from '../domain/telemetry.js';
 import type { RunStore } from '../store/port.js';
@@ -57,6 +57,11 @@ export interface StartRunOptions {
   concurrency?: RunConcurrency;
   /** The schedule tick this run is for. */
   schedule?: { schedule_id: string; scheduled_for: string };
+  /**
+   * The step kinds the run may execute, as its origin allows them (the API passes its --allow-kinds, a child run
+   * its parent's narrowed by the runner's). Default `all`: the CLI and code are trusted with their plans.
+   */
+  allowedKinds?: AllowedKinds;
 }
 
 /** The numeric and path settings, with their defaults applied; frozen. */

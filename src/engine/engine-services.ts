@@ -9,6 +9,7 @@ import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunnerSlots } from './runner-slots.js';
 import type { KindPolicy } from './kind-policy.js';
 import type { SecretProvider } from './secrets/secret-provider.js';
+import type { ChildRunRequest } from './child-runs.js';
 import type { ArtifactRequest } from './step-context.js';
 
 /** What the parts of a runner share; built once by Engine. */
@@ -40,16 +41,7 @@ export interface EngineServices {
    * Starts (or finds, by idempotency key) a child run and drives it to its end on this runner. When `signal` aborts
    * because the parent step is stopped (cancel, budget, timeout), the child run is cancelled with its own children.
    */
-  runChildPlan(
-    parent: RunDocument,
-    parentStepId: string,
-    idempotencyKey: string,
-    planPath: string,
-    inputs: Record<string, unknown>,
-    signal: AbortSignal,
-    /** The parent attempt's span: the child run's span hangs under it. */
-    traceParent: string | undefined,
-  ): Promise<RunDocument>;
+  runChildPlan(parent: RunDocument, request: ChildRunRequest): Promise<RunDocument>;
   /** Asks every unfinished child run of a run to stop (and so theirs): the run tree stops together. */
   cancelChildRuns(runId: string): Promise<void>;
   attachArtifact(run: RunDocument, stepId: string | undefined, request: ArtifactRequest): Promise<ArtifactDocument>;

@@ -28,8 +28,10 @@ import type { EngineServices } from './engine-services.js';
 import { ExecutorRegistry } from './executor-registry.js';
 import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { allKinds } from './kind-policy.js';
+import { hiddenFromSteps } from './hidden-from-steps.js';
+import { kindsOfRun } from './run-kinds.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { assertSameRequest, newRunDocuments, reusedSteps } from './new-run.js';
+import { assertSameRequest, newRunDocuments, rerunStart, type RerunOptions } from './new-run.js';
 import { recordMissingRunEnd } from './run-end-event.js';
 import { outsideUpdateEvent, outsideUpdatePatch } from './outside-update.js';
 import { PlanCatalog, type ApplyPlanOptions } from './plan-catalog.js';
@@ -83,6 +85,7 @@ export class Engine {
     const { workspace } = this.settings;
     this.runnerId = options.runnerId ?? `${hostname()}:${process.pid}:${newId()}`;
     const environment = options.environment ?? process.env;
+    const stepHidden = hiddenFromSteps(workspace, options.hiddenPaths ?? []);
     const telemetry = options.telemetry ?? noTelemetry;
     this.events = new EventBus(this.store, this.clock);
     this.handlers = new HandlerRegistry();
@@ -119,8 +122,7 @@ export class Engine {
       workspace,
       logsDir: this.settings.logsDir,
       compiledPlanOf: (run) => this.plans.ofRun(run),
-      runChildPlan: (parent, stepId, key, path, inputs, signal, traceParent) =>
-        runChildPlan(this, parent, stepId, key, path, inputs, signal, traceParent),
+      runChildPlan: (parent, request) => runChildPlan(this, parent, request, stepHidden),
       cancelChildRuns: (runId) => cancelChildRuns(this, runId),
       attachArtifact: (run, stepId, request) => this.attachArtifact(run.run_id, request, stepId),
       addProvenance: (runId, refs) => this.store.addRunProvenance(runId, refs),
@@ -291,23 +293,13 @@ export class Engine {
   }
 
   /** A new run of the same plan version, linked to the old one, reusing what succeeded before `fromStep`. */
-  async rerunFrom(
-    runId: string,
-    fromStep: string,
-    options: { inputs?: Record<string, unknown>; owner?: string } = {},
-  ): Promise<RunDocument> {
+  async rerunFrom(runId: string, fromStep: string, options: RerunOptions = {}): Promise<RunDocument> {
     const old = await this.getRunDetail(runId);
     const planDoc = await this.store.getPlan(old.run.plan_id, old.run.plan_version);
     if (!planDoc) throw new MaestroError('PLAN_NOT_FOUND', `plan of run ${runId} is not in the store`);
-    const reuse = reusedSteps(this.plans.compileStored(planDoc), old.steps, fromStep);
-    const { run } = await this.startRun(planDoc, {
-      inputs: options.inputs ?? old.run.inputs,
-      owner: options.owner ?? old.run.owner,
-      labels: old.run.labels,
-      rerunOf: { run_id: runId, from_step: fromStep },
-      reuse,
-    });
-    return run;
+    const oldKinds = await kindsOfRun(this.store, old.run);
+    const start = rerunStart(this.plans.compileStored(planDoc), old, fromStep, oldKinds, options);
+    return (await this.startRun(planDoc, start)).run;
   }
 
   // ---- outside updates

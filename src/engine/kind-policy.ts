@@ -1,4 +1,4 @@
-import type { PlanStep } from '../generated/schemas.js';
+import type { AllowedKinds, PlanStep } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
 
@@ -8,19 +8,38 @@ export const SHELL_KIND = 'shell';
 /** The kinds a plan submitted over the API may use unless the operator says otherwise: no code on the host. */
 export const DEFAULT_API_KINDS: readonly string[] = ['handler', 'http', 'manual', 'noop', 'plan', 'sleep'];
 
-/** Which step kinds may run (a runner) or be submitted (the API). */
+/** Which step kinds may run (a runner, a run) or be submitted (the API). */
 export interface KindPolicy {
   allows(kind: string): boolean;
   readonly description: string;
+  /** The kinds as a run records them (`allowed_kinds`): `all`, or the list, sorted. */
+  readonly kinds: AllowedKinds;
 }
 
 export function allKinds(): KindPolicy {
-  return { allows: () => true, description: 'all kinds' };
+  return { allows: () => true, description: 'all kinds', kinds: 'all' };
 }
 
 export function onlyKinds(kinds: readonly string[]): KindPolicy {
   const allowed = new Set(kinds);
-  return { allows: (kind) => allowed.has(kind), description: kinds.length > 0 ? kinds.join(', ') : '(none)' };
+  const list = [...allowed].sort();
+  return {
+    allows: (kind) => allowed.has(kind),
+    description: list.length > 0 ? list.join(', ') : '(none)',
+    kinds: list,
+  };
+}
+
+/** The policy a stored `allowed_kinds` stands for. */
+export function kindPolicyOf(kinds: AllowedKinds): KindPolicy {
+  return kinds === 'all' ? allKinds() : onlyKinds(kinds);
+}
+
+/** What both allow: how a run's kinds narrow as they pass from origin to child run to runner. */
+export function intersectKinds(a: KindPolicy, b: KindPolicy): KindPolicy {
+  if (a.kinds === 'all') return b;
+  if (b.kinds === 'all') return a;
+  return onlyKinds(a.kinds.filter((kind) => b.allows(kind)));
 }
 
 /** `all`, or a comma-separated list (`noop,http,exec,shell`), from a flag or the environment. */
@@ -65,14 +84,18 @@ export function assertPlanKindsAllowed(
   }
 }
 
-/** Refuses to run one step whose kind the runner's policy forbids (the plan came from somewhere else). */
+/**
+ * Refuses to run one step whose kind the run (what its origin allowed) or the runner forbids: the plan may come
+ * from a file nobody checked when the run was created (a child plan), so every attempt checks both.
+ */
 export function assertStepKindAllowed(
   spec: Pick<PlanStep, 'uses' | 'with'>,
   stepId: string,
   path: string,
-  policy: KindPolicy,
+  policies: { run: KindPolicy; runner: KindPolicy },
 ): void {
   for (const kind of kindsOfStep(spec)) {
-    if (!policy.allows(kind)) throw forbidden(kind, stepId, `${path}.uses`, policy, 'this runner');
+    if (!policies.run.allows(kind)) throw forbidden(kind, stepId, `${path}.uses`, policies.run, 'this run');
+    if (!policies.runner.allows(kind)) throw forbidden(kind, stepId, `${path}.uses`, policies.runner, 'this runner');
   }
 }

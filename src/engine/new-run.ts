@@ -4,6 +4,7 @@ import { defineOwn } from '../domain/own-property.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
 import { planVersion } from '../plan/plan-version.js';
 import type { StartRunOptions } from './engine-options.js';
+import { allKinds, intersectKinds, type KindPolicy } from './kind-policy.js';
 import { MASK } from './secrets/secret-masker.js';
 import { buildInitialSteps } from './step-tree.js';
 
@@ -44,6 +45,8 @@ export function newRunDocuments(
     ...(options.rerunOf ? { rerun_of: options.rerunOf } : {}),
     ...(options.traceParent ? { trace_parent: options.traceParent } : {}),
     ...(options.schedule ?? {}),
+    // What the run may execute travels with it: every runner that drives it, and every child run, narrows it.
+    allowed_kinds: options.allowedKinds ?? 'all',
   };
   const steps = buildInitialSteps(compiled, runId, now).map((step) => reuseIfAsked(step, options.reuse));
   return { run, steps, ...(held ? { held } : {}) };
@@ -105,6 +108,31 @@ function reuseIfAsked(step: StepDocument, reuse: ReadonlyMap<string, StepDocumen
     outputs: old.outputs ?? {},
     ...(old.cost ? { cost: old.cost } : {}),
     ended_at: step.created_at,
+  };
+}
+
+export interface RerunOptions {
+  inputs?: Record<string, unknown>;
+  owner?: string;
+  /** What the caller may start (the API's kinds): the new run keeps no more than this and the old run had. */
+  allowKinds?: KindPolicy;
+}
+
+/** How a rerun from `fromStep` starts: the old run's inputs, owner, labels and kinds, reusing what came before. */
+export function rerunStart(
+  compiled: CompiledPlan,
+  old: { run: RunDocument; steps: readonly StepDocument[] },
+  fromStep: string,
+  oldKinds: KindPolicy,
+  options: RerunOptions,
+): StartRunOptions {
+  return {
+    inputs: options.inputs ?? old.run.inputs,
+    owner: options.owner ?? old.run.owner,
+    labels: old.run.labels,
+    rerunOf: { run_id: old.run.run_id, from_step: fromStep },
+    reuse: reusedSteps(compiled, old.steps, fromStep),
+    allowedKinds: intersectKinds(oldKinds, options.allowKinds ?? allKinds()).kinds,
   };
 }
 

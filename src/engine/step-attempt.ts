@@ -7,7 +7,8 @@ import { findSchemaFault } from '../schema/validators.js';
 import { traceContexts, type Context } from '../domain/trace-context.js';
 import type { LeaseToken } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
-import { assertStepKindAllowed } from './kind-policy.js';
+import { assertStepKindAllowed, intersectKinds, type KindPolicy } from './kind-policy.js';
+import { kindsOfRun } from './run-kinds.js';
 import type { SecretMasker } from './secrets/secret-masker.js';
 import { resolveStepSecrets } from './secrets/step-secrets.js';
 import type { StepContext, StepExecutor, UpstreamStep } from './step-context.js';
@@ -72,8 +73,17 @@ export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutco
       provider: services.secrets,
       masker,
     });
-    const args = resolveArgs(executor, attempt, { ...attempt.scope, inputs, secrets });
-    const context = stepContextOf(attempt, { args, inputs, log, logsRef, cost });
+    // The kinds this attempt may use: what the run's origin allowed, and what this runner executes.
+    const kinds = { run: await kindsOfRun(services.store, run), runner: services.kindPolicy };
+    const args = resolveArgs(executor, attempt, { ...attempt.scope, inputs, secrets }, kinds);
+    const context = stepContextOf(attempt, {
+      args,
+      inputs,
+      log,
+      logsRef,
+      cost,
+      kinds: intersectKinds(kinds.run, kinds.runner),
+    });
     const running = traceContexts.with(attempt.trace.context, () => executor.execute(context));
     const result = await settleWithinBound(running, controller.signal, services.clock);
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -122,6 +132,7 @@ function resolveArgs(
   executor: StepExecutor,
   attempt: StepAttempt,
   context: ExpressionContext,
+  kinds: { run: KindPolicy; runner: KindPolicy },
 ): Record<string, unknown> {
   const { step, compiled } = attempt;
   let args: Record<string, unknown>;
@@ -131,7 +142,7 @@ function resolveArgs(
     throw toMaestroError(error, 'EXPRESSION_INVALID');
   }
   // Resolved args decide whether an exec step asks for a shell.
-  assertStepKindAllowed({ uses: step.uses, with: args }, compiled.id, compiled.path, attempt.services.kindPolicy);
+  assertStepKindAllowed({ uses: step.uses, with: args }, compiled.id, compiled.path, kinds);
   const fault = executor.withSchema ? findSchemaFault(executor.withSchema, args) : undefined;
   if (fault)
     throw new MaestroError(
@@ -150,6 +161,8 @@ function stepContextOf(
     log: StepLog;
     logsRef: string;
     cost: { total: number };
+    /** What a child run started here may execute. */
+    kinds: KindPolicy;
   },
 ): StepContext {
   const { services, run, step, controller, masker } = attempt;
@@ -182,10 +195,15 @@ function stepContextOf(
       if (Number.isFinite(amount) && amount > 0) cost.total = Math.min(cost.total + amount, Limits.maxCost);
     },
     runChildPlan: async (planPath, inputs) => {
-      const key = `${run.run_id}:${step.key}:child`;
-      const { signal } = controller;
-      const parentSpan = attempt.trace.traceparent;
-      const child = await services.runChildPlan(run, step.step_id, key, planPath, inputs, signal, parentSpan);
+      const child = await services.runChildPlan(run, {
+        parentStepId: step.step_id,
+        key: `${run.run_id}:${step.key}:child`,
+        planPath,
+        inputs,
+        signal: controller.signal,
+        traceParent: attempt.trace.traceparent,
+        kinds: parts.kinds,
+      });
       cost.total += child.usage.cost;
       return child;
     },

@@ -8,7 +8,7 @@ function isInside(root: string, target: string): boolean {
 }
 
 /** The real path of a path that may not exist yet: its nearest existing ancestor resolved, the rest appended. */
-function realpathOfMaybeMissing(path: string): string {
+export function realpathOfMaybeMissing(path: string): string {
   const missing: string[] = [];
   for (let cursor = path; ; cursor = dirname(cursor)) {
     try {

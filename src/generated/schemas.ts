@@ -4,7 +4,21 @@
  * Do not edit by hand: change the schema and regenerate.
  */
 
+/**
+ * The step kinds a run may execute, as whatever created it allowed them: `all` (the CLI, a plan file's schedule, code), or a list (the API's --allow-kinds; `shell` stands for exec with shell: true). Every runner executes only the kinds both this and its own --allow-kinds allow.
+ */
+export type AllowedKinds = 'all' | string[];
+/**
+ * The step kinds a run may execute, as whatever created it allowed them: `all` (the CLI, a plan file's schedule, code), or a list (the API's --allow-kinds; `shell` stands for exec with shell: true). Every runner executes only the kinds both this and its own --allow-kinds allow.
+ */
+export type AllowedKinds1 = 'all' | string[];
+/**
+ * The step kinds a run may execute, as whatever created it allowed them: `all` (the CLI, a plan file's schedule, code), or a list (the API's --allow-kinds; `shell` stands for exec with shell: true). Every runner executes only the kinds both this and its own --allow-kinds allow.
+ */
+export type AllowedKinds2 = 'all' | string[];
+
 export interface MaestroSchemas {
+  'allowed-kinds.schema.json'?: AllowedKinds;
   'api/attach-artifact.schema.json'?: AttachArtifactRequest;
   'api/create-plan.schema.json'?: CreatePlanRequest;
   'api/create-schedule.schema.json'?: CreateScheduleRequest;
@@ -523,6 +537,7 @@ export interface RunDocument {
    * ULID
    */
   schedule_id?: string;
+  allowed_kinds?: AllowedKinds1;
   /**
    * The concurrency group this run counts in (its expressions evaluated) and the group's limit.
    */
@@ -736,6 +751,7 @@ export interface ScheduleDocument {
    * The newest tick a run was created for.
    */
   last_tick_at?: string;
+  allowed_kinds?: AllowedKinds2;
   /**
    * owner:plan name, for the one schedule a plan file's `schedule` block keeps.
    */

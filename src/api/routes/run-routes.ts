@@ -67,6 +67,8 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
           ...(idempotencyKey ? { idempotencyKey } : {}),
           ...(body.concurrency ? { concurrency: body.concurrency } : {}),
           ...(isTraceparent(request.headers.traceparent) ? { traceParent: request.headers.traceparent } : {}),
+          // The run, and every child run it starts, may execute only what this API allows, on any runner.
+          allowedKinds: deps.submitKinds.kinds,
         });
         if (created && body.execute) executeInBackground(request, run.run_id);
         return reply.code(created ? 201 : 200).send(run);
@@ -174,6 +176,7 @@ export function runRoutes(deps: ApiDeps): FastifyPluginAsync {
         if (request.body.execute) assertCanExecute();
         const run = await engine.rerunFrom(old.run_id, request.body.from_step, {
           ...(request.body.inputs ? { inputs: request.body.inputs } : {}),
+          allowKinds: deps.submitKinds,
         });
         if (request.body.execute) executeInBackground(request, run.run_id);
         return reply.code(201).send(run);

@@ -47,6 +47,8 @@ export function scheduleRoutes(deps: ApiDeps): FastifyPluginAsync {
           ...request.body,
           owner: principal.owner,
           minIntervalMs: deps.scheduleMinIntervalMs,
+          // The runs it starts may execute what this API allows, whichever runner fires them.
+          allowed_kinds: deps.submitKinds.kinds,
         });
         return reply.code(201).send(schedule);
       },

@@ -1,4 +1,4 @@
-import type { PlanDocument, RunConcurrency, ScheduleDocument } from '../../generated/schemas.js';
+import type { AllowedKinds, PlanDocument, RunConcurrency, ScheduleDocument } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
 import { newId } from '../../domain/ids.js';
 import type { Page, PageRequest, RunStore } from '../../store/port.js';
@@ -22,6 +22,8 @@ export interface ScheduleRequest {
   owner: string;
   /** A plan file's schedule: one per owner and plan name, kept by `plans apply`. */
   plan_key?: string;
+  /** The step kinds its runs may execute: the API's for a schedule created over it. Default `all`. */
+  allowed_kinds?: AllowedKinds;
   /** Ticks may come no closer than this (the API's minimum interval); none when absent. */
   minIntervalMs?: number;
 }
@@ -68,6 +70,7 @@ export class ScheduleService {
       created_at: now.toISOString(),
       next_tick_at: nextTick(cron, now).toISOString(),
       ...(request.plan_key ? { plan_key: request.plan_key } : {}),
+      allowed_kinds: request.allowed_kinds ?? 'all',
       ...(request.concurrency ? { concurrency: request.concurrency } : {}),
     };
     return this.store.createSchedule(schedule);
