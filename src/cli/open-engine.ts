@@ -4,6 +4,7 @@ import type { EngineOptions } from '../engine/engine.js';
 import { Engine } from '../maestro-engine.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
+import { hooksConfigFiles } from '../hooks/hooks-config-files.js';
 import { openSecretProvider } from './open-secret-provider.js';
 import { schedulerClock } from './scheduler-clock.js';
 import { MaestroError } from '../domain/errors.js';
@@ -46,6 +47,7 @@ export async function openCliEngine(
     secrets: options.secrets ?? 'env',
     execInheritEnv: options.execInheritEnv ?? false,
     sandbox: options.sandbox ?? 'auto',
+    hooksConfig: options.hooksConfig,
   });
   const store = await openStore(options.store, {
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
@@ -74,8 +76,7 @@ export async function openCliEngine(
     schedulerNow: schedulerClock(),
   });
   try {
-    if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);
-    if (options.handlersModule) await loadHandlers(engine, options.handlersModule);
+    await configureEngine(engine, options);
   } catch (error) {
     await store.close();
     throw error;
@@ -90,17 +91,33 @@ export async function openCliEngine(
   };
 }
 
+/** Applies what a command line names for an engine: its hooks config, then its handlers module. */
+export async function configureEngine(
+  engine: Engine,
+  options: { hooksConfig?: string | undefined; handlersModule?: string | undefined },
+): Promise<void> {
+  if (options.hooksConfig) await applyHooksConfigFile(engine.hooks, options.hooksConfig);
+  if (options.handlersModule) await loadHandlers(engine, options.handlersModule);
+}
+
 /**
  * What every runner the CLI starts (`maestro-run`, `maestro worker`, `maestro serve`) takes from its configuration:
  * the secret provider, the exec environment, the sandbox, and the files steps must not see besides the workspace's
- * store and keys — a NeDB store or a secrets file elsewhere, and whatever the caller adds (the tokens file).
+ * store and keys — a NeDB store or a secrets file elsewhere, the hooks config and the keys it names, and whatever
+ * the caller adds (the tokens file).
  */
 export async function runnerEngineOptions(
-  config: { store: string; secrets: string; execInheritEnv: boolean; sandbox: 'auto' | 'on' | 'off' },
+  config: {
+    store: string;
+    secrets: string;
+    execInheritEnv: boolean;
+    sandbox: 'auto' | 'on' | 'off';
+    hooksConfig?: string | undefined;
+  },
   alsoHidden: readonly string[] = [],
 ): Promise<Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths'>> {
   const store = parseStoreUrl(config.store);
-  const hidden = [...alsoHidden];
+  const hidden = [...alsoHidden, ...(config.hooksConfig ? hooksConfigFiles(config.hooksConfig) : [])];
   if (store.kind === 'nedb' && !store.inMemory) hidden.push(store.directory);
   if (config.secrets.startsWith('file:')) hidden.push(resolve(config.secrets.slice('file:'.length)));
   return {

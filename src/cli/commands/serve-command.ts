@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { parseAge } from '../../engine/prune-runs.js';
-import { runnerEngineOptions } from '../open-engine.js';
+import { configureEngine, runnerEngineOptions } from '../open-engine.js';
 import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';
 import { logLevelOption, type CommandIo, type GlobalArgs } from '../command-context.js';
@@ -78,6 +78,9 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         scheduleMinIntervalMs,
         traced: io.env.traced,
         allowKinds: parseKindPolicy(args['allow-kinds']),
+        // The global --hooks-config and --handlers, as every other runner command applies them.
+        configure: (engine) =>
+          configureEngine(engine, { hooksConfig: args['hooks-config'], handlersModule: args.handlers }),
         engine: {
           schedulerNow: schedulerClock(),
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
@@ -88,6 +91,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
               secrets: io.env.secrets,
               execInheritEnv: io.env.execInheritEnv,
               sandbox: io.env.sandbox,
+              hooksConfig: args['hooks-config'],
             },
             [args.tokens],
           )),
