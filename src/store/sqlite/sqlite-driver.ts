@@ -64,13 +64,19 @@ class StatementCache {
  * write it back), which SQLite isolates across connections and processes: updates are atomic like MongoDB's.
  */
 class SqliteCollection implements DocumentCollection {
+  /** One transaction wrapper, made once: better-sqlite3 builds a new function for each db.transaction(). */
+  private readonly immediate: <T>(work: () => T) => T;
+
   constructor(
     private readonly db: Database.Database,
     private readonly table: string,
     private readonly statements: StatementCache,
     private readonly translate: (error: unknown) => unknown,
     private readonly busyTimeoutMs: number,
-  ) {}
+  ) {
+    const transaction = db.transaction((work: () => unknown) => work());
+    this.immediate = <T>(work: () => T) => transaction.immediate(work) as T;
+  }
 
   insertOne(doc: StoredDocument): Promise<void> {
     return this.run(() => {
@@ -105,41 +111,35 @@ class SqliteCollection implements DocumentCollection {
 
   deleteMany(filter: Filter): Promise<number> {
     return this.run(() =>
-      this.db
-        .transaction(() => {
-          const condition = filterToSql(filter);
-          if (condition.exact)
-            return this.statements.get(`DELETE FROM ${this.table} WHERE ${condition.sql}`).run(...condition.params)
-              .changes;
-          const remove = this.statements.get(`DELETE FROM ${this.table} WHERE id = ?`);
-          let removed = 0;
-          for (const doc of this.select(filter)) removed += remove.run(doc._id).changes;
-          return removed;
-        })
-        .immediate(),
+      this.immediate(() => {
+        const condition = filterToSql(filter);
+        if (condition.exact)
+          return this.statements.get(`DELETE FROM ${this.table} WHERE ${condition.sql}`).run(...condition.params)
+            .changes;
+        const remove = this.statements.get(`DELETE FROM ${this.table} WHERE id = ?`);
+        let removed = 0;
+        for (const doc of this.select(filter)) removed += remove.run(doc._id).changes;
+        return removed;
+      }),
     );
   }
 
   private insertAll(docs: StoredDocument[], verb: 'INSERT' | 'INSERT OR IGNORE'): void {
     if (docs.length === 0) return;
     const insert = this.statements.get(`${verb} INTO ${this.table} (id, doc) VALUES (?, ?)`);
-    this.db
-      .transaction(() => {
-        for (const doc of docs) insert.run(...rowOf(doc));
-      })
-      .immediate();
+    this.immediate(() => {
+      for (const doc of docs) insert.run(...rowOf(doc));
+    });
   }
 
   private updateFirst(filter: Filter, update: Update, sort?: SortOrder): StoredDocument | undefined {
-    return this.db
-      .transaction(() => {
-        const [current] = this.select(filter, sort, 1);
-        if (!current) return undefined;
-        const updated = applyUpdate(current, update) as StoredDocument;
-        this.statements.get(`UPDATE ${this.table} SET doc = ? WHERE id = ?`).run(rowOf(updated)[1], current._id);
-        return updated;
-      })
-      .immediate();
+    return this.immediate(() => {
+      const [current] = this.select(filter, sort, 1);
+      if (!current) return undefined;
+      const updated = applyUpdate(current, update) as StoredDocument;
+      this.statements.get(`UPDATE ${this.table} SET doc = ? WHERE id = ?`).run(rowOf(updated)[1], current._id);
+      return updated;
+    });
   }
 
   /** Matching documents in sort order: all in SQL where the filter translates exactly, else narrowed here. */
