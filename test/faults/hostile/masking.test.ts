@@ -24,7 +24,7 @@ const SECRETS = {
   JSON: 'Js"canary\\5521',
   ARGV: `Ar'g"v canary-6610`,
   UNI: 'Ünï-cänary-7731',
-  URLP: 'Up{x} "canary-3390',
+  URLP: 'Up{x} "canary=3390&k',
   HOST: 'HoSt-Canary-5120',
   PROV: 'Pv-canary-2218',
 };
@@ -126,7 +126,7 @@ function formsPlan(port: number): Plan {
       {
         id: 'userinfo',
         uses: 'http',
-        with: { url: `http://u:\${{ secrets.BASIC }}@127.0.0.1:${port}/echo`, allow_hosts: ['127.0.0.1'] },
+        with: { url: `http://webuser:\${{ secrets.BASIC }}@127.0.0.1:${port}/echo`, allow_hosts: ['127.0.0.1'] },
       },
       {
         id: 'provenance',
@@ -240,7 +240,7 @@ describe('hostile: secret forms a tool prints', () => {
             'non-ASCII byte per write (outputs)': JSON.stringify(steps.lastline?.outputs).includes('nary-7731'),
             'URL path (WHATWG)': stored.includes(pathForm),
             'URL query (WHATWG)': stored.includes(queryForm),
-            'URL userinfo (basic auth header)': stored.includes(basic('u', SECRETS.BASIC)),
+            'URL userinfo (basic auth header)': stored.includes(basic('webuser', SECRETS.BASIC)),
             'host (lowercased)': stored.includes(SECRETS.HOST.toLowerCase()),
             'provenance reference': stored.includes(SECRETS.PROV),
             'any raw value': Object.values(SECRETS).some((value) => stored.includes(value)),
