@@ -80,7 +80,8 @@ export const ErrorCode = {
   CURSOR_INVALID: { retryable: false, summary: 'The list cursor is not one this server issued.' },
   STORE_URL_INVALID: {
     retryable: false,
-    summary: 'The store URL is not mongodb://, mongodb+srv://, nedb://path or memory://.',
+    summary:
+      'The store URL is not mongodb://, mongodb+srv://, sqlite://file, nedb://path or memory://, or one of its options is not known or not valid.',
   },
   STORE_CORRUPT: {
     retryable: false,
