@@ -30,6 +30,8 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   IDEMPOTENCY_CONFLICT: 409,
   CONFLICT: 409,
   LEASE_LOST: 409,
+  // A schedule's secret this server's provider does not have (a trigger): the message names it, never a value.
+  SECRET_MISSING: 409,
   NOT_ACCEPTABLE: 415,
   TOO_MANY_STREAMS: 429,
   STORE_UNAVAILABLE: 503,

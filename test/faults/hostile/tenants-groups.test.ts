@@ -172,22 +172,32 @@ describe.each(stores)('hostile: tenants and schedules on $name', ({ name, availa
             run: { inputs: Record<string, unknown> };
             steps: Array<{ outputs?: Record<string, unknown> }>;
           };
+          // A secret the server does not have: the trigger says which, and is no server error.
+          const unset = await api.request('POST', '/v1/schedules', {
+            body: { plan_id: planId, cron: '0 3 * * *', secret_inputs: { password: 'HOSTILE_UNSET_SECRET' } },
+          });
+          const missing = await api.request('POST', `/v1/schedules/${unset.body.schedule_id}/trigger`);
           const storedSchedules = JSON.stringify(await store.listSchedules({}, { limit: 50 }));
           const storedRun = JSON.stringify(await store.getRun(runId));
           const onDisk = filesText(join(cwd, '.maestro'));
 
           const refusedPlain = plain.status === 400 && plain.body?.field === '$.inputs.password';
           const refusedOther = notWriteOnly.status === 400;
+          const refusedMissing = missing.status === 409 && missing.body?.code === 'SECRET_MISSING';
           recordHostile(`write-only inputs in schedules (${name})`, {
-            attempts: 2,
-            refused: [refusedPlain, refusedOther].filter(Boolean).length,
-            server_errors: [plain, byReference, notWriteOnly, triggered].filter((r) => r.status >= 500).length,
+            attempts: 3,
+            refused: [refusedPlain, refusedOther, refusedMissing].filter(Boolean).length,
+            server_errors: [plain, byReference, notWriteOnly, triggered, unset, missing].filter((r) => r.status >= 500)
+              .length,
             crashes: 0,
           });
           expect(plain.status).toBe(400);
           expect(plain.body).toMatchObject({ code: 'INPUT_INVALID', field: '$.inputs.password' });
           expect(notWriteOnly.status).toBe(400);
           expect(notWriteOnly.body).toMatchObject({ code: 'INPUT_INVALID', field: '$.secret_inputs.region' });
+          expect(missing.status).toBe(409);
+          expect(missing.body).toMatchObject({ code: 'SECRET_MISSING' });
+          expect(missing.body.detail).toContain('HOSTILE_UNSET_SECRET');
           expect(storedSchedules).not.toContain(canary);
           expect(storedRun).not.toContain(canary);
           expect(onDisk).not.toContain(canary);
