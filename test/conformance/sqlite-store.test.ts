@@ -6,6 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isMaestroError, type MaestroError } from '../../src/domain/errors.js';
 import { openStore, parseStoreUrl } from '../../src/store/open.js';
 import type { Filter, SortOrder } from '../../src/store/document-collection.js';
+import { defaultSqliteConfig } from '../../src/store/sqlite/sqlite-config.js';
+import { SqliteDriver } from '../../src/store/sqlite/sqlite-driver.js';
 import { filterToSql, sortToSql } from '../../src/store/sqlite/sqlite-query.js';
 import { ensureSchema } from '../../src/store/sqlite/sqlite-schema.js';
 import { makeRun, makeStep } from '../support/documents.js';
@@ -187,5 +189,34 @@ describe('the SQLite store reads through an index', () => {
     );
     expect(plan.join(' | ')).toMatch(/USING (COVERING )?INDEX/);
     expect(plan.filter((detail) => /^SCAN \w+$/.test(detail) || detail.startsWith('MULTI-INDEX OR'))).toEqual([]);
+  });
+});
+
+describe('SQLite store queries', () => {
+  it('take an $in list longer than SQLite takes parameters (a large run tree), and still use the index', async () => {
+    const driver = await SqliteDriver.open({ ...defaultSqliteConfig, inMemory: true });
+    try {
+      const runs = driver.collection('runs');
+      await runs.insertMany([
+        { _id: 'r1', run_id: 'r1' },
+        { _id: 'r2', run_id: 'r2' },
+        { _id: 'r3', run_id: 'r3' },
+      ]);
+      const ids = [...Array.from({ length: 40_000 }, (_, i) => `other-${i}`), 'r1', 'r3'];
+      expect((await runs.find({ _id: { $in: ids } }, { sort: { _id: 1 } })).map((doc) => doc._id)).toEqual([
+        'r1',
+        'r3',
+      ]);
+      expect(await runs.deleteMany({ _id: { $in: ids } })).toBe(2);
+      expect((await runs.find({})).map((doc) => doc._id)).toEqual(['r2']);
+    } finally {
+      await driver.close();
+    }
+    const db = new Database(':memory:');
+    ensureSchema(db);
+    const condition = filterToSql({ run_id: { $in: Array.from({ length: 500 }, (_, i) => `run-${i}`) } });
+    const plan = db.prepare(`EXPLAIN QUERY PLAN SELECT id FROM steps WHERE ${condition.sql}`).all(...condition.params);
+    expect(JSON.stringify(plan)).toContain('USING INDEX steps_run_key');
+    db.close();
   });
 });

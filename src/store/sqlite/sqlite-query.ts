@@ -12,6 +12,7 @@ const ALL: SqlCondition = { sql: '1', params: [], exact: true };
 /** Left to the in-process matcher: SQL selects everything for this part. */
 const RESIDUAL: SqlCondition = { sql: '1', params: [], exact: false };
 const SAFE_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const LONG_IN = 100;
 const COMPARISONS: Record<string, string> = { $lt: '<', $lte: '<=', $gt: '>', $gte: '>=' };
 
 /**
@@ -98,9 +99,12 @@ function operator(path: string, field: string, op: string, operand: unknown): Sq
     const types = values[0]?.types;
     // One JSON type for all of them (statuses, ids): one IN over the index; anything mixed is left to the matcher.
     if (!types || values.some((v) => !v || v.types.join() !== types.join())) return RESIDUAL;
+    const params = values.map((v) => v!.param);
+    // A long list (a run tree's ids) is one JSON parameter: SQLite takes at most 32,766 parameters per statement.
+    const list = params.length > LONG_IN ? 'SELECT value FROM json_each(?)' : params.map(() => '?').join(', ');
     return {
-      sql: `${field} IN (${values.map(() => '?').join(', ')}) AND ${typeGuard(path, types)}`,
-      params: values.map((v) => v!.param),
+      sql: `${field} IN (${list}) AND ${typeGuard(path, types)}`,
+      params: params.length > LONG_IN ? [JSON.stringify(params)] : params,
       exact: true,
     };
   }
