@@ -145,7 +145,8 @@ console.log(JSON.stringify({ stolen }));`;
           { id: 'grandchild', uses: 'plan', continue_on_error: true, with: { plan: 'plans/nest.json' } },
         ],
       };
-      const env = { MAESTRO_POLL_MS: '50', MAESTRO_LOG_LEVEL: 'warn' };
+      // The test's MongoDB servers need no credentials: the worker is told it may run next to them.
+      const env = { MAESTRO_POLL_MS: '50', MAESTRO_LOG_LEVEL: 'warn', MAESTRO_ALLOW_OPEN_STORE: '1' };
       const statuses: number[] = [];
       let crashes = 0;
       let hangs = 0;
@@ -195,6 +196,7 @@ console.log(JSON.stringify({ stolen }));`;
           crashes,
           hangs,
         });
+        expect(crashes, `worker: ${workerEnd.stderr.slice(-2000)}`).toBe(0);
         expect(markers).toEqual([]);
         expect(leaked).toBe(false);
         expect(end && TERMINAL.includes(end.status)).toBe(true);
