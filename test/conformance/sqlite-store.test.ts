@@ -193,6 +193,26 @@ describe('the SQLite store reads through an index', () => {
 });
 
 describe('SQLite store queries', () => {
+  it('give dates back as dates, wherever they are, and date-like strings as strings', async () => {
+    const driver = await SqliteDriver.open({ ...defaultSqliteConfig, inMemory: true });
+    try {
+      const runs = driver.collection('runs');
+      const at = new Date('2026-01-02T03:04:05.678Z');
+      await runs.insertOne({ _id: 'r', created_at: at, inputs: { when: at.toISOString(), '%24date': 'x' } });
+      await runs.updateOne({ _id: 'r' }, { $set: { 'lease.expires_at': at }, $push: { hook_failures: { at } } });
+      const [doc] = await runs.find({ created_at: at, 'lease.expires_at': { $lte: at } });
+      expect(doc?.created_at).toEqual(at);
+      expect(doc?.created_at).toBeInstanceOf(Date);
+      expect((doc?.lease as { expires_at: unknown }).expires_at).toEqual(at);
+      expect((doc?.hook_failures as Array<{ at: unknown }>)[0]?.at).toBeInstanceOf(Date);
+      expect(doc?.inputs).toEqual({ when: '2026-01-02T03:04:05.678Z', '%24date': 'x' });
+      // A string is not a date to a filter either, as on MongoDB.
+      expect(await runs.find({ 'inputs.when': at })).toEqual([]);
+    } finally {
+      await driver.close();
+    }
+  });
+
   it('take an $in list longer than SQLite takes parameters (a large run tree), and still use the index', async () => {
     const driver = await SqliteDriver.open({ ...defaultSqliteConfig, inMemory: true });
     try {
