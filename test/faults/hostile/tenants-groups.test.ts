@@ -224,7 +224,7 @@ describe.each(stores)('hostile: tenants and schedules on $name', ({ name, availa
           JSON.stringify({ name: 'lineage', hooks: ['openlineage'], steps: [{ id: 'a', uses: 'noop' }] }),
         );
         const ran = await runCli(MAESTRO_RUN, ['plan.json', '--json'], { cwd, env });
-        expect(ran.code).toBe(0);
+        expect(ran.code, ran.stderr).toBe(0);
         const lineageDir = join(cwd, '.maestro', 'openlineage');
         const lineageFiles = readdirSync(lineageDir).filter((f) => f.endsWith('.jsonl'));
         expect(lineageFiles).toHaveLength(1);
