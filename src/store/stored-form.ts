@@ -5,7 +5,11 @@ import { defineOwn } from '../domain/own-property.js';
  * The stored form of documents, shared by both adapters:
  * - timestamps are ISO-8601 strings in the port and on the wire, and real dates in the store;
  * - keys inside user data (plan specs, inputs, outputs, metadata) may start with `$` or hold dots, which
- *   neither MongoDB nor NeDB accept as field names: they are percent-escaped (`%24`, `%2E`, `%25`) and restored on read.
+ *   neither MongoDB nor NeDB accept as field names: they are percent-escaped (`%24`, `%2E`, `%25`) and restored on read;
+ * - an array inside an array is stored as an object of its items by index plus a `%[]` key holding its length:
+ *   FerretDB refuses nested arrays, and NeDB's key check walks an array's items twice, so its work doubles with
+ *   every array around a value (2^33 visits for arrays 33 deep). With at most one real array on any path that walk
+ *   stays linear. No escaped user key can be `%[]` (a user's `%` is stored as `%25`).
  */
 export const Collection = {
   plans: 'plans',
@@ -49,21 +53,81 @@ function unescapeKey(key: string): string {
   return key.includes('%') ? key.replace(/%2E/g, '.').replace(/%24/g, '$').replace(/%25/g, '%') : key;
 }
 
-/** Copies a JSON value with every object key mapped (Dates and other non-plain objects are kept as they are). */
-function mapKeys(value: unknown, mapKey: (key: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((item) => mapKeys(item, mapKey));
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [key, inner] of Object.entries(value)) defineOwn(out, mapKey(key), mapKeys(inner, mapKey));
-    return out;
+/** The key of an array stored as an object (see above); escaped user keys never equal it. */
+const NESTED_ARRAY_KEY = '%[]';
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+
+/**
+ * Copies a JSON value with every object key mapped (Dates and other non-plain objects are kept as they are) and,
+ * on the way to the store, every array inside an array made an object. Iterative: a value may nest deeply.
+ */
+function mapKeys(value: unknown, mapKey: (key: string) => string, direction: 'store' | 'read'): unknown {
+  const root: { value?: unknown } = {};
+  const work: Array<{
+    from: unknown;
+    into: Record<string, unknown> | unknown[];
+    key: string | number;
+    inArray: boolean;
+  }> = [{ from: value, into: root, key: 'value', inArray: false }];
+  while (work.length > 0) {
+    const { from, into, key, inArray } = work.pop()!;
+    let copy: unknown = from;
+    if (Array.isArray(from)) {
+      if (direction === 'store' && inArray) {
+        const object: Record<string, unknown> = { [NESTED_ARRAY_KEY]: from.length };
+        from.forEach((item, index) => work.push({ from: item, into: object, key: String(index), inArray: true }));
+        copy = object;
+      } else {
+        const array: unknown[] = new Array<unknown>(from.length);
+        from.forEach((item, index) => work.push({ from: item, into: array, key: index, inArray: true }));
+        copy = array;
+      }
+    } else if (isPlainObject(from)) {
+      const items = direction === 'read' ? storedArrayItems(from) : undefined;
+      if (items) {
+        const array: unknown[] = new Array<unknown>(items.length);
+        items.forEach((item, index) => work.push({ from: item, into: array, key: index, inArray: true }));
+        copy = array;
+      } else {
+        const object: Record<string, unknown> = {};
+        for (const [inner, innerValue] of Object.entries(from)) {
+          // Defined now, filled later: the copy keeps the keys in their order.
+          const mapped = mapKey(inner);
+          defineOwn(object, mapped, undefined);
+          work.push({ from: innerValue, into: object, key: mapped, inArray });
+        }
+        copy = object;
+      }
+    }
+    if (Array.isArray(into)) into[key as number] = copy;
+    else defineOwn(into, key as string, copy);
   }
-  return value;
+  return root.value;
+}
+
+/** The items of an array stored as an object, or undefined when the object is not one. */
+function storedArrayItems(object: Record<string, unknown>): unknown[] | undefined {
+  const length = object[NESTED_ARRAY_KEY];
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) return undefined;
+  if (Object.keys(object).length !== length + 1) return undefined;
+  const items: unknown[] = [];
+  for (let index = 0; index < length; index += 1) {
+    if (!Object.hasOwn(object, String(index))) return undefined;
+    items.push(object[String(index)]);
+  }
+  return items;
 }
 
 /** Our own field names never hold `$`, `.` or `%`, so only user data changes; top-level keys are field paths. */
-function mapNestedKeys(doc: Record<string, unknown>, mapKey: (key: string) => string): Record<string, unknown> {
+function mapNestedKeys(
+  doc: Record<string, unknown>,
+  mapKey: (key: string) => string,
+  direction: 'store' | 'read',
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(doc)) out[field] = mapKeys(value, mapKey);
+  for (const [field, value] of Object.entries(doc)) out[field] = mapKeys(value, mapKey, direction);
   return out;
 }
 
@@ -72,7 +136,7 @@ const toIso = (value: unknown): unknown => (value instanceof Date ? value.toISOS
 
 /** A port document as it is stored: date strings become Dates. */
 export function toStored<T extends object>(collection: Collection, doc: T): Record<string, unknown> {
-  const stored = mapNestedKeys(doc as Record<string, unknown>, escapeKey);
+  const stored = mapNestedKeys(doc as Record<string, unknown>, escapeKey, 'store');
   for (const field of dateFields[collection]) mapPath(stored, field, toDate);
   if (collection === Collection.runs && Array.isArray(stored.hook_failures)) {
     stored.hook_failures = (stored.hook_failures as Array<Record<string, unknown>>).map((f) => ({
@@ -86,7 +150,7 @@ export function toStored<T extends object>(collection: Collection, doc: T): Reco
 /** A stored document in port form: Dates become ISO strings and the store's own _id is dropped. */
 export function fromStored<T>(collection: Collection, stored: Record<string, unknown>): T {
   const { _id: _storeId, ...raw } = stored;
-  const doc = mapNestedKeys(raw, unescapeKey);
+  const doc = mapNestedKeys(raw, unescapeKey, 'read');
   for (const field of dateFields[collection]) mapPath(doc, field, toIso);
   if (collection === Collection.runs && Array.isArray(doc.hook_failures)) {
     doc.hook_failures = (doc.hook_failures as Array<Record<string, unknown>>).map((f) => ({ ...f, at: toIso(f.at) }));

@@ -43,3 +43,31 @@ describe('stored form', () => {
     expect([...objectsIn(stored)].filter((object) => callers.has(object))).toEqual([]);
   });
 });
+
+describe('stored form of nested arrays', () => {
+  /** True when some array holds, at any depth, another array. */
+  function hasArrayInArray(value: unknown, inArray = false): boolean {
+    if (Array.isArray(value)) return inArray || value.some((item) => hasArrayInArray(item, true));
+    if (value && typeof value === 'object')
+      return Object.values(value).some((inner) => hasArrayInArray(inner, inArray));
+    return false;
+  }
+
+  it('stores an array inside an array as an object and reads it back as the same array', () => {
+    const outputs = { grid: [[1, [2, []]], [{ deep: [[['x']]] }], []], '%[]': 'a user key', list: [1, 2] };
+    const stored = toStored(Collection.steps, { outputs });
+    expect(hasArrayInArray(stored)).toBe(false);
+    expect(stored.outputs).toEqual({
+      grid: [
+        { '%[]': 2, 0: 1, 1: { '%[]': 2, 0: 2, 1: { '%[]': 0 } } },
+        { '%[]': 1, 0: { deep: { '%[]': 1, 0: { '%[]': 1, 0: { '%[]': 1, 0: 'x' } } } } },
+        { '%[]': 0 },
+      ],
+      '%25[]': 'a user key',
+      list: [1, 2],
+    });
+    const back = fromStored<{ outputs: unknown }>(Collection.steps, { ...stored, _id: 's' });
+    expect(back.outputs).toEqual(outputs);
+    expect(Object.keys(back.outputs as object)).toEqual(['grid', '%[]', 'list']);
+  });
+});

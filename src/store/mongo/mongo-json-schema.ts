@@ -50,11 +50,12 @@ export function mongoJsonSchema(schemaId: string): Schema {
     return { schema: target as Schema, id };
   };
 
-  const convert = (schema: Schema, baseId: string, depth: number): Schema => {
+  // underArray: an array inside an array is stored as an object (see stored-form.ts), so it may be either there.
+  const convert = (schema: Schema, baseId: string, depth: number, underArray = false): Schema => {
     if (typeof schema.$ref === 'string') {
       if (depth > MAX_DEPTH) return { bsonType: 'object' };
       const { schema: target, id } = resolve(schema.$ref, baseId);
-      return convert(target, id, depth + 1);
+      return convert(target, id, depth + 1, underArray);
     }
     const out: Schema = {};
     for (const [key, value] of Object.entries(schema)) {
@@ -63,15 +64,22 @@ export function mongoJsonSchema(schemaId: string): Schema {
         const types = Array.isArray(value) ? (value as string[]) : [value as string];
         const isDate = schema.format === 'date-time';
         out.bsonType = isDate ? 'date' : types.flatMap((type) => bsonTypeOf[type] ?? type);
+        if (underArray && types.includes('array') && !types.includes('object'))
+          out.bsonType = [...(out.bsonType as string[]), 'object'];
         if (Array.isArray(out.bsonType) && out.bsonType.length === 1) out.bsonType = out.bsonType[0];
       } else if (key === 'properties') {
         out.properties = Object.fromEntries(
-          Object.entries(value as Record<string, Schema>).map(([name, sub]) => [name, convert(sub, baseId, depth + 1)]),
+          Object.entries(value as Record<string, Schema>).map(([name, sub]) => [
+            name,
+            convert(sub, baseId, depth + 1, underArray),
+          ]),
         );
       } else if (key === 'items' || key === 'additionalProperties' || key === 'not') {
-        out[key] = typeof value === 'object' && value !== null ? convert(value as Schema, baseId, depth + 1) : value;
+        const inner = underArray || key === 'items';
+        out[key] =
+          typeof value === 'object' && value !== null ? convert(value as Schema, baseId, depth + 1, inner) : value;
       } else if (key === 'oneOf' || key === 'anyOf' || key === 'allOf') {
-        out[key] = (value as Schema[]).map((sub) => convert(sub, baseId, depth + 1));
+        out[key] = (value as Schema[]).map((sub) => convert(sub, baseId, depth + 1, underArray));
       } else {
         out[key] = value;
       }
