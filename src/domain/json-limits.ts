@@ -28,32 +28,77 @@ export const Limits = Object.freeze({
 
 /** How deep a JSON value nests, counted without recursion (a hostile value may nest a million levels). */
 export function jsonDepth(value: unknown, stopAt: number): number {
-  let deepest = 0;
-  const stack: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  while (stack.length > 0) {
-    const { value: current, depth } = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    const level = depth + 1;
-    if (level > deepest) deepest = level;
-    if (deepest > stopAt) return deepest;
-    for (const inner of Array.isArray(current) ? current : Object.values(current))
-      stack.push({ value: inner, depth: level });
-  }
-  return deepest;
+  return deepestPoint(value, stopAt).depth;
 }
 
-/** Refuses a value nested deeper than maxDepth or larger than maxBytes as JSON, naming where it is. */
+interface Visit {
+  value: unknown;
+  depth: number;
+  /** The visit of the object or array holding this value, and its key there: the way back to the root. */
+  parent: Visit | undefined;
+  key: string | number | undefined;
+}
+
+/**
+ * How deep a value nests, and the path (from `$`) of a value at that depth. Stops once deeper than stopAt, so the
+ * path names where the value first goes too deep. Each value is visited once: linear in the value's size.
+ */
+export function deepestPoint(value: unknown, stopAt: number): { depth: number; path: string } {
+  let deepest: Visit | undefined;
+  const stack: Visit[] = [{ value, depth: 0, parent: undefined, key: undefined }];
+  while (stack.length > 0) {
+    const visit = stack.pop()!;
+    const current = visit.value;
+    if (current === null || typeof current !== 'object') continue;
+    const level = { ...visit, depth: visit.depth + 1 };
+    if (!deepest || level.depth > deepest.depth) deepest = level;
+    if (level.depth > stopAt) break;
+    if (Array.isArray(current))
+      current.forEach((inner, index) => stack.push({ value: inner, depth: level.depth, parent: level, key: index }));
+    else
+      for (const [key, inner] of Object.entries(current))
+        stack.push({ value: inner, depth: level.depth, parent: level, key });
+  }
+  return { depth: deepest?.depth ?? 0, path: pathOf(deepest) };
+}
+
+const PATH_KEY_CHARS = 40;
+
+/** `$.a[0]["b c"]`: the path of a visit, each key cut to a readable length (keys can be as long as the value). */
+function pathOf(visit: Visit | undefined): string {
+  const parts: string[] = [];
+  for (let at = visit; at?.key !== undefined; at = at.parent) {
+    const { key } = at;
+    if (typeof key === 'number') parts.push(`[${key}]`);
+    else {
+      const shown = key.length > PATH_KEY_CHARS ? `${key.slice(0, PATH_KEY_CHARS)}…` : key;
+      parts.push(/^[A-Za-z_][A-Za-z0-9_]*$/.test(shown) ? `.${shown}` : `[${JSON.stringify(shown)}]`);
+    }
+  }
+  return `$${parts.reverse().join('')}`;
+}
+
+/**
+ * Refuses a value nested deeper than maxDepth or larger than maxBytes as JSON, naming where it is. `path` is a
+ * JSON path (`$.inputs`) or a description (`step update`); a JSON path is extended to where the value goes too deep.
+ */
 export function assertJsonWithin(
   value: unknown,
   limits: { maxDepth: number; maxBytes: number },
   path: string,
   code: ErrorCode = 'LIMIT_EXCEEDED',
 ): void {
-  const depth = jsonDepth(value, limits.maxDepth);
-  if (depth > limits.maxDepth) {
-    throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels`, {
+  const deepest = deepestPoint(value, limits.maxDepth);
+  if (deepest.depth > limits.maxDepth) {
+    const where = path.startsWith('$') ? `${path}${deepest.path.slice(1)}` : deepest.path;
+    throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels (at ${where})`, {
       retryable: false,
-      details: { path, limit: 'depth', expected: `at most ${limits.maxDepth} levels` },
+      details: {
+        path: path.startsWith('$') ? where : path,
+        ...(path.startsWith('$') ? {} : { at: where }),
+        limit: 'depth',
+        expected: `at most ${limits.maxDepth} levels`,
+      },
     });
   }
   // JSON.stringify gives undefined for undefined and functions, whatever its declared type says.

@@ -4,12 +4,20 @@ import { resolve } from 'node:path';
 import type { Plan } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { assertMatchesSchema } from '../schema/validators.js';
-
 import { assertJsonWithin } from '../domain/json-limits.js';
 
 const MAX_PLAN_BYTES = 4 * 1024 * 1024;
 /** Steps nest 16 deep, each level a few JSON levels, plus `with` values of their own. */
 export const MAX_PLAN_DEPTH = 96;
+
+/**
+ * Refuses a plan nested deeper than MAX_PLAN_DEPTH as PLAN_INVALID naming where, before any schema check: the
+ * plan schema is recursive (groups), and a validator that follows it level by level runs out of stack on a plan
+ * nested thousands deep.
+ */
+export function assertPlanDepth(value: unknown, path: string): void {
+  assertJsonWithin(value, { maxDepth: MAX_PLAN_DEPTH, maxBytes: MAX_PLAN_BYTES }, path, 'PLAN_INVALID');
+}
 
 /** Parses plan JSON text and checks it against schemas/plan.schema.json; errors name the file and JSON path. */
 export function parsePlan(text: string, source: string): Plan {
@@ -28,7 +36,7 @@ export function parsePlan(text: string, source: string): Plan {
     });
   }
   try {
-    assertJsonWithin(parsed, { maxDepth: MAX_PLAN_DEPTH, maxBytes: MAX_PLAN_BYTES }, '$', 'PLAN_INVALID');
+    assertPlanDepth(parsed, '$');
     assertMatchesSchema<Plan>('plan.schema.json', parsed, 'PLAN_INVALID', `${source}: plan`);
   } catch (error) {
     if (error instanceof MaestroError) error.details.file = source;

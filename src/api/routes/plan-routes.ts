@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { CreatePlanRequest, ListPlansQuery } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
+import { assertPlanDepth } from '../../plan/load-plan.js';
 import { canSee } from '../auth.js';
 import { caller, commonProblems, idParams, problem, ref, type ApiDeps } from '../api-deps.js';
 
@@ -19,6 +20,11 @@ export function planRoutes(deps: ApiDeps): FastifyPluginAsync {
             201: ref('api/plan-created.schema.json'),
             ...commonProblems,
           },
+        },
+        // Before the schema: it is recursive, and a plan of groups thousands deep would exhaust its validator.
+        preValidation: async (request) => {
+          const body: unknown = request.body;
+          if (body !== null && typeof body === 'object') assertPlanDepth((body as { plan?: unknown }).plan, '$.plan');
         },
       },
       async (request, reply) => {
