@@ -70,7 +70,7 @@ export const ErrorCode = {
   OUTPUT_TOO_LARGE: {
     retryable: false,
     summary:
-      'A step returned outputs larger (or deeper) than the output limit; write large results to a file and attach it as an artifact.',
+      'A step returned outputs larger (or deeper) than the output limit, or the outputs a group, a foreach or the run gathers from its steps pass the document limit; write large results to a file and attach it as an artifact.',
   },
   PATH_FORBIDDEN: { retryable: false, summary: 'A path escapes the workspace.' },
   URL_FORBIDDEN: {

@@ -3,6 +3,8 @@ import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { Limits } from '../domain/json-limits.js';
 import type { CompiledStep } from '../plan/compile-plan.js';
 import { evaluateValue, type ExpressionContext } from '../plan/expressions.js';
+import { errorInfoOf } from './error-info.js';
+import { gatheredOutputsFault } from './gathered-outputs.js';
 import type { StepGraph } from './step-graph.js';
 import { planStepIdOf } from './step-tree.js';
 
@@ -55,6 +57,8 @@ export function containerEnding(
       ? { items: [...children].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((child) => child.outputs ?? {}) }
       : Object.fromEntries(children.map((child) => [planStepIdOf(child.key), child.outputs ?? {}]));
   const cost = children.reduce((sum, child) => sum + (child.cost ?? 0), 0);
+  const tooLarge = failedChild ? undefined : gatheredOutputsFault(outputs, `outputs of ${role} ${doc.key}`);
+  if (tooLarge) return { status: 'failed', ...(cost > 0 ? { cost } : {}), error_info: errorInfoOf(tooLarge) };
   return {
     status: failedChild ? 'failed' : 'succeeded',
     outputs,

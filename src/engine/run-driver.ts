@@ -1,5 +1,5 @@
 import type { RunDocument } from '../generated/schemas.js';
-import { MaestroError } from '../domain/errors.js';
+import { MaestroError, toMaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus, isTerminalStepStatus } from '../domain/status.js';
 import { EventType } from '../events/event-types.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
@@ -11,7 +11,7 @@ import { errorInfoOf } from './error-info.js';
 import { recordSettledOutcomes } from './outcome-recorder.js';
 import { recordMissingEvents } from './recovered-events.js';
 import { recordRunEnd } from './run-end-event.js';
-import { runEndingOf } from './run-ending.js';
+import { runEndingOf, type RunEnding } from './run-ending.js';
 import { StepScheduler } from './step-scheduler.js';
 
 /**
@@ -202,21 +202,33 @@ export class RunDriver {
   private async finish(stop?: MaestroError): Promise<RunDocument> {
     const { state } = this;
     const { run } = state;
-    const ending = runEndingOf(state.graph, state.compiled, stop, () => state.contextFor(undefined));
+    let ending = runEndingOf(state.graph, state.compiled, stop, () => state.contextFor(undefined));
     // A run that ended has every event of its steps: nothing resumes it to write a missing one.
     await state.eventQueue.flush();
     const endedAt = state.now();
-    const ended = await state.services.store.updateRun(
-      run.run_id,
-      { statusIn: ['running', 'pending'], lease: state.runToken },
-      {
-        status: ending.status,
-        ended_at: endedAt,
-        duration_ms: Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)),
-        ...(ending.outputs ? { outputs: ending.outputs } : {}),
-        ...(ending.errorInfo ? { error_info: ending.errorInfo } : {}),
-      },
-    );
+    const endRun = (end: RunEnding) =>
+      state.services.store.updateRun(
+        run.run_id,
+        { statusIn: ['running', 'pending'], lease: state.runToken },
+        {
+          status: end.status,
+          ended_at: endedAt,
+          duration_ms: Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)),
+          ...(end.outputs ? { outputs: end.outputs } : {}),
+          ...(end.errorInfo ? { error_info: end.errorInfo } : {}),
+        },
+      );
+    let ended: RunDocument | undefined;
+    try {
+      ended = await endRun(ending);
+    } catch (error) {
+      // An end the store refuses at every try (outputs it cannot hold) ends the run failed, without them, instead
+      // of leaving it running; an outage (retryable) stops this runner, resumably.
+      const failure = toMaestroError(error);
+      if (failure.retryable) throw error;
+      ending = { status: 'failed', errorInfo: errorInfoOf(failure) };
+      ended = await endRun(ending);
+    }
     if (!ended) throw new MaestroError('LEASE_LOST', `run ${run.run_id} could not be ended: another runner holds it`);
     state.run = ended;
     const seconds = Math.max(0, Date.parse(endedAt) - Date.parse(run.started_at ?? run.created_at)) / 1000;

@@ -3,6 +3,7 @@ import { toMaestroError, type MaestroError } from '../domain/errors.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
 import { evaluateValue, type ExpressionContext } from '../plan/expressions.js';
 import { errorInfoOf } from './error-info.js';
+import { gatheredOutputsFault } from './gathered-outputs.js';
 import type { StepGraph } from './step-graph.js';
 
 export interface RunEnding {
@@ -37,12 +38,12 @@ export function runEndingOf(
     };
   }
   if (!plan.plan.outputs) return { status: 'succeeded' };
+  let outputs: Record<string, unknown>;
   try {
-    return {
-      status: 'succeeded',
-      outputs: evaluateValue(plan.plan.outputs, outputsContext()) as Record<string, unknown>,
-    };
+    outputs = evaluateValue(plan.plan.outputs, outputsContext()) as Record<string, unknown>;
   } catch (error) {
     return { status: 'failed', errorInfo: errorInfoOf(toMaestroError(error, 'EXPRESSION_INVALID')) };
   }
+  const tooLarge = gatheredOutputsFault(outputs, 'the outputs of the run');
+  return tooLarge ? { status: 'failed', errorInfo: errorInfoOf(tooLarge) } : { status: 'succeeded', outputs };
 }

@@ -126,9 +126,20 @@ export class StepScheduler {
     const ending = containerEnding(state.graph, doc, role);
     const patch = { ...ending, ended_at: state.now() };
     const guard = { statusIn: ['running'] } as const;
-    const done = ending.error_info
-      ? await state.transition(doc, guard, patch, EventType.stepFailed, { error: ending.error_info })
-      : await state.transition(doc, guard, patch, EventType.stepSucceeded, {});
+    let done: StepDocument | undefined;
+    try {
+      done = ending.error_info
+        ? await state.transition(doc, guard, patch, EventType.stepFailed, { error: ending.error_info })
+        : await state.transition(doc, guard, patch, EventType.stepSucceeded, {});
+    } catch (error) {
+      // A write the store refuses at every try fails the container (small, so it is written) instead of leaving
+      // it running for every resume to refuse again; an outage (retryable) stops this runner, resumably.
+      const failure = toMaestroError(error);
+      if (failure.retryable || state.eventQueue.failed) throw error;
+      const error_info = errorInfoOf(failure);
+      const failed = { status: 'failed', ended_at: patch.ended_at, error_info } as const;
+      done = await state.transition(doc, guard, failed, EventType.stepFailed, { error: error_info });
+    }
     if (done) state.markFinished(done);
   }
 
