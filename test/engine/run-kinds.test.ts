@@ -7,6 +7,7 @@ import { DEFAULT_API_KINDS, onlyKinds } from '../../src/engine/kind-policy.js';
 import { newRunDocuments } from '../../src/engine/new-run.js';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
+import { startTestApi } from '../support/api-server.js';
 import { createHarness, type Harness } from '../support/engine-harness.js';
 
 const API_KINDS = [...DEFAULT_API_KINDS].sort();
@@ -148,6 +149,41 @@ describe('a run carries the step kinds its origin allows', () => {
     expect((await h.engine.schedules.trigger(api.schedule_id)).allowed_kinds).toEqual(['noop', 'plan']);
     expect((await h.engine.schedules.trigger(local.schedule_id)).allowed_kinds).toBe('all');
     h.engine.close();
+  });
+});
+
+describe('over the API', () => {
+  it("runs, reruns and the runs of schedules created there carry the API's kinds", async () => {
+    const store = await openStore('memory://');
+    const api = await startTestApi(store, { submitKinds: onlyKinds(['noop', 'plan']) });
+    try {
+      const plan = await api.request('POST', '/v1/plans', {
+        body: {
+          plan: {
+            name: 'kinds',
+            steps: [
+              { id: 'a', uses: 'noop' },
+              { id: 'b', uses: 'noop', needs: ['a'] },
+            ],
+          },
+        },
+      });
+      const planId = plan.body.plan.plan_id as string;
+      const started = await api.request('POST', '/v1/runs', { body: { plan_id: planId } });
+      expect(started).toMatchObject({ status: 201, body: { allowed_kinds: ['noop', 'plan'] } });
+      // A run the CLI started (all kinds), rerun over the API, gets no more than the API allows.
+      const local = await api.engine.startRun((await store.getPlan(planId))!);
+      await api.engine.executeRun(local.run.run_id);
+      const rerun = await api.request('POST', `/v1/runs/${local.run.run_id}/rerun`, { body: { from_step: 'b' } });
+      expect(rerun).toMatchObject({ status: 201, body: { allowed_kinds: ['noop', 'plan'] } });
+      const schedule = await api.request('POST', '/v1/schedules', { body: { plan_id: planId, cron: '0 * * * *' } });
+      expect(schedule).toMatchObject({ status: 201, body: { allowed_kinds: ['noop', 'plan'] } });
+      const tick = await api.request('POST', `/v1/schedules/${schedule.body.schedule_id}/trigger`);
+      expect(tick).toMatchObject({ status: 201, body: { allowed_kinds: ['noop', 'plan'] } });
+    } finally {
+      await api.close();
+      await store.close();
+    }
   });
 });
 
