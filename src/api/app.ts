@@ -10,7 +10,7 @@ import type { TokenAuth } from './auth.js';
 import { buildOpenApi, documentedRoute, type DocumentedRoute } from './openapi.js';
 import { redactingLogger } from './log-redaction.js';
 import { sendProblem } from './problem.js';
-import { DEFAULT_STREAM_LIMITS, StreamSlots, type StreamLimits } from './stream-slots.js';
+import { StreamSlots, type StreamLimits } from './stream-slots.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
@@ -33,8 +33,8 @@ export interface BuildApiOptions {
   /** JSON logs through Fastify's pino: the level, and whether each request is logged too. Default: none. */
   logger?: false | { level: string; requests: boolean };
   ssePollMs?: number;
-  /** Concurrent SSE streams per token and per server. Default 10 and 200. */
-  streamLimits?: StreamLimits;
+  /** Open streams per token, owner and server, and when a client that does not read is dropped (DEFAULT_STREAM_LIMITS). */
+  streamLimits?: Partial<StreamLimits>;
   /** Step kinds a plan submitted over the API may use. Default: no exec and no shell (DEFAULT_API_KINDS). */
   submitKinds?: KindPolicy;
   /** Served at GET /metrics when given. */
@@ -62,7 +62,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
     inProcessRunner: options.inProcessRunner ?? true,
     ssePollMs: options.ssePollMs ?? 250,
     submitKinds: options.submitKinds ?? onlyKinds(DEFAULT_API_KINDS),
-    streams: new StreamSlots(options.streamLimits ?? DEFAULT_STREAM_LIMITS),
+    streams: new StreamSlots(options.streamLimits),
     scheduleMinIntervalMs: options.scheduleMinIntervalMs ?? DEFAULT_SCHEDULE_MIN_INTERVAL_MS,
   };
   const app = Fastify({

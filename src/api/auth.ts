@@ -11,6 +11,8 @@ const rank: Record<Role, number> = { reader: 0, runner: 1, admin: 2 };
 export interface Principal {
   owner: string;
   role: Role;
+  /** Which configured token it is (its place in the list): the same however the header spells it. Not secret. */
+  tokenId: string;
 }
 
 interface StoredToken extends Principal {
@@ -28,10 +30,11 @@ export class TokenAuth {
 
   /** Each entry gives the token, or only its sha256 (hex): a tokens file then holds nothing a reader could replay. */
   constructor(entries: ReadonlyArray<({ token: string } | { token_sha256: string }) & { owner: string; role: Role }>) {
-    this.tokens = entries.map((entry) => ({
+    this.tokens = entries.map((entry, i) => ({
       hash: 'token' in entry ? hashToken(entry.token) : Buffer.from(entry.token_sha256, 'hex'),
       owner: entry.owner,
       role: entry.role,
+      tokenId: `token-${i}`,
     }));
   }
 
@@ -91,7 +94,7 @@ export class TokenAuth {
       if (timingSafeEqual(token.hash, presented)) found = token;
     }
     if (!found) throw new MaestroError('UNAUTHORIZED', 'the bearer token is not valid');
-    return { owner: found.owner, role: found.role };
+    return { owner: found.owner, role: found.role, tokenId: found.tokenId };
   }
 }
 

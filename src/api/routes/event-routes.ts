@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventDocument, ListEventsQuery } from '../../generated/schemas.js';
+import type { ListEventsQuery } from '../../generated/schemas.js';
 import { isTerminalRunStatus } from '../../domain/status.js';
 import { EventType } from '../../events/event-types.js';
 import { callerAndRun, onRun, ref, type ApiDeps } from '../api-deps.js';
@@ -15,6 +15,33 @@ const RUN_END_EVENTS: ReadonlySet<string> = new Set([
 ]);
 /** Polls after the run's status says it ended, waiting for its end event, before the stream ends anyway. */
 const END_EVENT_POLLS = 40;
+
+/** Up to SSE_BATCH events of a run after a seq, as the text of their SSE messages. */
+interface SseBatch {
+  text: string;
+  count: number;
+  lastSeq: number;
+  /** It holds the run's end event. */
+  ended: boolean;
+}
+
+/**
+ * The next batch of a run's stream, read and written out in one of the streams' turns (so many streams catching up
+ * take turns with each other, not with every other request), and shared by the streams that want the same one.
+ */
+function nextBatch(deps: ApiDeps, runId: string, after: number): Promise<SseBatch> {
+  return deps.streams.read(`events:${runId}:${after}`, async () => {
+    const events = await deps.store.listEvents(runId, after, SSE_BATCH);
+    return {
+      text: events
+        .map((event) => `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`)
+        .join(''),
+      count: events.length,
+      lastSeq: events.at(-1)?.seq ?? after,
+      ended: events.some((event) => RUN_END_EVENTS.has(event.type)),
+    };
+  });
+}
 
 /**
  * A run's stored events from a seq on: a JSON page, or with `Accept: text/event-stream` a Server-Sent Events
@@ -45,23 +72,21 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
         );
 
         async function streamEvents(stream: OpenStream): Promise<void> {
-          const send = (text: string) => stream.send(text);
-          const sendEvent = (event: EventDocument) =>
-            send(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
           let ended = false;
           // The run's status is written before its run.succeeded/failed/cancelled event: the stream ends only once
           // that event is sent (or a while after the status says the run ended, should it never come).
           for (let polls = 0; stream.open; polls += 1) {
-            const events = await deps.store.listEvents(runId, after, SSE_BATCH);
-            for (const event of events) {
-              await sendEvent(event);
-              after = event.seq;
-              if (RUN_END_EVENTS.has(event.type)) ended = true;
+            const batch = await nextBatch(deps, runId, after);
+            if (batch.count > 0) {
+              if (!(await stream.send(batch.text))) return;
+              after = batch.lastSeq;
+              ended ||= batch.ended;
             }
-            if (events.length === SSE_BATCH) continue;
+            if (batch.count === SSE_BATCH) continue;
             if (ended) {
               // Anything written just after the end (delivery bookkeeping) is picked up by one last read.
-              for (const event of await deps.store.listEvents(runId, after, SSE_BATCH)) await sendEvent(event);
+              const last = await nextBatch(deps, runId, after);
+              if (last.count > 0) await stream.send(last.text);
               return;
             }
             const run = await deps.store.getRun(runId);
@@ -71,7 +96,7 @@ export function eventRoutes(deps: ApiDeps): FastifyPluginAsync {
             } else {
               polls = 0;
             }
-            await send(': keep-alive\n\n');
+            await stream.send(': keep-alive\n\n');
             await sleep(deps.ssePollMs);
           }
         }

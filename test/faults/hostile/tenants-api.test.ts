@@ -327,7 +327,9 @@ describe('hostile: SSE limits', () => {
     const sockets: Socket[] = [];
     try {
       const { runId } = await runOf(api, TOKENS.teamA, manualSteps('busy', 1));
-      const padding = 'x'.repeat(400);
+      // About 10 MB of stream per client: more than the OS buffers for a socket (4 MB send and about as much
+      // receive on loopback here), so a client that does not read holds the server's writes up.
+      const padding = 'x'.repeat(1500);
       for (let batch = 0; batch < 12; batch += 1) {
         await store.appendEvents(
           Array.from({ length: 500 }, (_, i) => ({
@@ -337,6 +339,8 @@ describe('hostile: SSE limits', () => {
         );
       }
       const path = `/v1/runs/${runId}/events`;
+      // What /healthz costs on this machine now (other suites run beside this one): the yardstick on a busy machine.
+      const baselineMs = await slowestHealthz(`${api.baseUrl}/healthz`, 1_000);
       const healthz = slowestHealthz(`${api.baseUrl}/healthz`, 4_000);
       const started = Date.now();
       const statuses = await Promise.all(
@@ -346,26 +350,30 @@ describe('hostile: SSE limits', () => {
           return opened.status;
         }),
       );
-      // The slots of dropped streams come back: a reading client gets in again.
-      let readAgain = 429;
-      while (readAgain === 429 && Date.now() - started < 8_000) {
-        await sleep(200);
-        readAgain = await streamStatus(api.baseUrl, path, TOKENS.teamA);
+      // The slots of dropped streams come back: as many new streams as there were readers get in again.
+      let admitted = 0;
+      while (admitted < readers && Date.now() - started < 8_000) {
+        await sleep(250);
+        const again = await Promise.all(
+          Array.from({ length: readers }, () => unreadStream(api.baseUrl, path, `Bearer ${TOKENS.teamA}`)),
+        );
+        for (const { socket } of again) socket.destroy();
+        admitted = again.filter((a) => a.status === 200).length;
       }
       const droppedWithinMs = Date.now() - started;
       const worstHealthzMs = await healthz;
       recordHostile('SSE clients that do not read', {
         attempts: readers,
-        refused: readAgain === 200 ? readers : 0,
+        refused: admitted,
         server_errors: statuses.filter((s) => s >= 500).length,
         crashes: 0,
-        hangs: readAgain === 200 ? 0 : readers,
-        stores_open: `dropped_within_ms=${droppedWithinMs} worst_healthz_ms=${worstHealthzMs.toFixed(0)}`,
+        hangs: readers - admitted,
+        stores_open: `dropped_within_ms=${droppedWithinMs} worst_healthz_ms=${worstHealthzMs.toFixed(0)} baseline_worst_ms=${baselineMs.toFixed(0)}`,
       });
       expect(statuses.filter((s) => s === 200)).toHaveLength(readers);
-      expect(readAgain).toBe(200);
-      expect(droppedWithinMs).toBeLessThan(6_000);
-      expect(worstHealthzMs).toBeLessThan(1_500);
+      expect(admitted).toBe(readers);
+      expect(droppedWithinMs).toBeLessThan(8_000);
+      expect(worstHealthzMs).toBeLessThan(Math.max(1_500, 3 * baselineMs + 200));
     } finally {
       for (const socket of sockets) socket.destroy();
       await api.close();
