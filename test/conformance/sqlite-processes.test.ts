@@ -106,7 +106,10 @@ describe('two processes on one SQLite file', () => {
     // What is stored agrees: each step and run is held by the process that won it, once (fence 1, attempt 1).
     const store = await openStore(url);
     try {
-      const winner = new Map([...left.steps.map((id) => [id, 'left']), ...right.steps.map((id) => [id, 'right'])]);
+      const winner = new Map<string, string>([
+        ...left.steps.map((id): [string, string] => [id, 'left']),
+        ...right.steps.map((id): [string, string] => [id, 'right']),
+      ]);
       for (const id of stepIds) {
         const step = await store.getStep(id);
         expect(step).toMatchObject({ status: 'running', attempt: 1, lease: { owner: winner.get(id), fence: 1 } });
