@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import type { ErrorCode } from '../domain/error-codes.js';
 import { MaestroError } from '../domain/errors.js';
 import { describeAjvError, type ValidationFault } from './format-errors.js';
+import { assertBoundedSchema } from './schema-expansion.js';
 import { readSchemaFiles } from './schema-files.js';
 
 // ajv and ajv-formats are CommonJS; their default export sits one level down under NodeNext.
@@ -80,6 +81,8 @@ export function compileUserSchema(schema: object, path: string): ValidateFunctio
   // `default`s fill missing inputs as workflow users expect.
   userSchemaAjv ??= addFormats(new Ajv2020({ strict: false, allErrors: false, useDefaults: true }));
   const { $id: _ignoredId, ...withoutId } = schema as Record<string, unknown>;
+  // Before ajv: what its validator would do with a recursive or multiplying schema is exponential in the input.
+  assertBoundedSchema(withoutId, path);
   try {
     return userSchemaAjv.compile(withoutId);
   } catch (error) {

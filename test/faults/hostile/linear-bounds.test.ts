@@ -334,3 +334,62 @@ describe('hostile: plans of groups nested 1,000 and 5,000 deep', () => {
     }
   }, 120_000);
 });
+
+describe('hostile: a plan input schema whose $refs multiply the work', () => {
+  /** a(k) tries a(k-1) twice (anyOf of two branches through it): 2^k checks of one input, in a schema of 100 bytes a level. */
+  function doublingSchema(levels: number): Record<string, unknown> {
+    const defs: Record<string, unknown> = { a0: { type: 'string', minLength: 5 } };
+    for (let i = 1; i <= levels; i += 1)
+      defs[`a${i}`] = {
+        anyOf: [{ allOf: [{ $ref: `#/$defs/a${i - 1}` }, { type: 'number' }] }, { $ref: `#/$defs/a${i - 1}` }],
+      };
+    return { type: 'object', $defs: defs, properties: { v: { $ref: `#/$defs/a${levels}` } } };
+  }
+
+  it('is PLAN_INVALID naming the path (and a recursive one too), and /healthz stays responsive', async () => {
+    const cwd = workspace('schema-refs');
+    const { server, url: base } = await startServer(cwd, 'memory://');
+    const answers: Timed[] = [];
+    let health: { slowestMs: number; unanswered: number };
+    try {
+      const probe = healthProbe(base);
+      const post = (path: string, body: unknown) =>
+        timedRequest(`${base}${path}`, { method: 'POST', headers: HEADERS, body: JSON.stringify(body) }, 15_000);
+      const recursive = {
+        type: 'object',
+        $defs: {
+          tree: { type: 'array', items: { anyOf: [{ $ref: '#/$defs/tree', minItems: 9 }, { $ref: '#/$defs/tree' }] } },
+        },
+        properties: { v: { $ref: '#/$defs/tree' } },
+      };
+      for (const inputs of [doublingSchema(40), recursive]) {
+        const plan = await post('/v1/plans', { plan: { name: 'refs', inputs, steps: [{ id: 'a', uses: 'noop' }] } });
+        answers.push(plan);
+        // Were the plan taken, its first run would check its inputs against the schema: 2^40 checks.
+        if (plan.status === 201) {
+          const value = inputs === recursive ? nestedArrays(30) : 'abc';
+          answers.push(await post('/v1/runs', { plan_id: plan.body.plan.plan_id, inputs: { v: value } }));
+        }
+      }
+      health = await probe.stop();
+    } finally {
+      await stopServer(server);
+    }
+    recordHostile('plan input schema with multiplying $refs', {
+      attempts: answers.length,
+      refused: answers.filter((a) => a.status >= 400 && a.status < 500).length,
+      server_errors: answers.filter((a) => a.status >= 500).length,
+      crashes: 0,
+      hangs: answers.filter((a) => a.status === 0).length + health.unanswered,
+    });
+    expect(answers.map((a) => [a.status, a.body?.code])).toEqual([
+      [400, 'PLAN_INVALID'],
+      [400, 'PLAN_INVALID'],
+    ]);
+    expect(answers.map((a) => a.body?.field)).toEqual([
+      expect.stringMatching(/^\$\.inputs\.\$defs\.a\d+/),
+      expect.stringMatching(/^\$\.inputs\.\$defs\.tree\.items\.anyOf\[\d\]\.\$ref$/),
+    ]);
+    expect(health.unanswered).toBe(0);
+  }, 120_000);
+});
