@@ -3,6 +3,7 @@ import type { Telemetry } from '../domain/telemetry.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
 import { openCliEngine } from './open-engine.js';
+import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';
 
 /** Options every `maestro` command understands. */
 export interface GlobalArgs {
@@ -11,6 +12,7 @@ export interface GlobalArgs {
   owner?: string;
   handlers?: string;
   'hooks-config'?: string;
+  'allow-open-store'?: boolean;
 }
 
 export interface CommandIo {
@@ -47,6 +49,12 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
       default: env.hooksConfig,
       global: true,
       describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
+    })
+    .option('allow-open-store', {
+      type: 'boolean',
+      default: allowOpenStoreFromEnv(),
+      global: true,
+      describe: `Run exec steps even beside a MongoDB on this host that needs no credentials (env ${ALLOW_OPEN_STORE_ENV}=1)`,
     });
 }
 
@@ -74,6 +82,7 @@ export async function withEngine<T>(
     ...(args.telemetry ? { telemetry: args.telemetry } : {}),
     ...(args.readOnly ? { readOnly: true } : {}),
     traced: io.env.traced,
+    ...(args['allow-open-store'] === undefined ? {} : { allowOpenStore: args['allow-open-store'] }),
   });
   try {
     return await work(session);

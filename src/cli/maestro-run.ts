@@ -6,6 +6,7 @@ import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
 import { openCliEngine } from './open-engine.js';
+import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';
 import { parseLabels, readRunInputs } from './parse-inputs.js';
 import { errorAsJson, formatError } from './render/format-error.js';
 import { LiveRunView, logTail } from './render/live-run-view.js';
@@ -23,6 +24,7 @@ interface RunArgs {
   'idempotency-key'?: string;
   handlers?: string;
   'hooks-config'?: string;
+  'allow-open-store': boolean;
 }
 
 /**
@@ -86,6 +88,11 @@ export async function main(
         default: env.hooksConfig,
         describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
       })
+      .option('allow-open-store', {
+        type: 'boolean',
+        default: allowOpenStoreFromEnv(),
+        describe: `Run exec steps even beside a MongoDB on this host that needs no credentials (env ${ALLOW_OPEN_STORE_ENV}=1)`,
+      })
       .check((parsed) => {
         if (parsed.help || parsed.version) return true;
         if (!parsed._[0] && !parsed.resume) throw new Error('give a plan file, or --resume <run_id>');
@@ -130,6 +137,7 @@ export async function main(
       execInheritEnv: env.execInheritEnv,
       sandbox: env.sandbox,
       traced: env.traced,
+      allowOpenStore: args['allow-open-store'],
     });
   } catch (error) {
     return report(error);

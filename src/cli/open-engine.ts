@@ -2,10 +2,11 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EngineOptions } from '../engine/engine.js';
 import { Engine } from '../maestro-engine.js';
-import type { KindPolicy } from '../engine/kind-policy.js';
+import { allKinds, type KindPolicy } from '../engine/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { hooksConfigFiles } from '../hooks/hooks-config-files.js';
 import { openSecretProvider } from './open-secret-provider.js';
+import { allowOpenStoreFromEnv, refuseExecBesideOpenStore } from './open-store-guard.js';
 import { schedulerClock } from './scheduler-clock.js';
 import { MaestroError } from '../domain/errors.js';
 import type { Telemetry } from '../domain/telemetry.js';
@@ -32,6 +33,8 @@ export interface CliEngineOptions {
   traced?: boolean | undefined;
   /** The command only reads: see OpenStoreOptions.readOnly. */
   readOnly?: boolean | undefined;
+  /** Run exec steps even beside a MongoDB on this host that needs no credentials (--allow-open-store). */
+  allowOpenStore?: boolean | undefined;
 }
 
 /**
@@ -48,6 +51,9 @@ export async function openCliEngine(
     execInheritEnv: options.execInheritEnv ?? false,
     sandbox: options.sandbox ?? 'auto',
     hooksConfig: options.hooksConfig,
+    // A command that may run steps runs them with the engine's default kinds (all) unless it says which.
+    ...(options.readOnly ? {} : { allowKinds: options.allowKinds ?? allKinds() }),
+    allowOpenStore: options.allowOpenStore ?? allowOpenStoreFromEnv(),
   });
   const store = await openStore(options.store, {
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
@@ -65,16 +71,23 @@ export async function openCliEngine(
         }
       : {}),
   });
-  const engine = new Engine({
-    store,
-    ...(options.owner ? { defaultOwner: options.owner } : {}),
-    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
-    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
-    ...runner,
-    ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
-    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    schedulerNow: schedulerClock(),
-  });
+  let engine: Engine;
+  try {
+    // The engine refuses a sandbox layout that would hide the workspace: the store opened for it is closed again.
+    engine = new Engine({
+      store,
+      ...(options.owner ? { defaultOwner: options.owner } : {}),
+      ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
+      ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+      ...runner,
+      ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      schedulerNow: schedulerClock(),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   try {
     await configureEngine(engine, options);
   } catch (error) {
@@ -113,20 +126,56 @@ export async function runnerEngineOptions(
     execInheritEnv: boolean;
     sandbox: 'auto' | 'on' | 'off';
     hooksConfig?: string | undefined;
+    /** The kinds this runner executes: one that runs exec beside a store open to the host is refused. */
+    allowKinds?: KindPolicy | undefined;
+    allowOpenStore?: boolean | undefined;
   },
   alsoHidden: readonly string[] = [],
 ): Promise<Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths'>> {
   const store = parseStoreUrl(config.store);
+  if (config.allowKinds)
+    refuseExecBesideOpenStore({
+      storeUrl: config.store,
+      allowKinds: config.allowKinds,
+      allowOpenStore: config.allowOpenStore ?? allowOpenStoreFromEnv(),
+      warn: (message) => process.stderr.write(message),
+    });
   const hidden = [...alsoHidden, ...(config.hooksConfig ? hooksConfigFiles(config.hooksConfig) : [])];
   if (store.kind === 'nedb' && !store.inMemory) hidden.push(store.directory);
+  // The database and the files SQLite keeps beside it.
+  if (store.kind === 'sqlite' && !store.inMemory)
+    hidden.push(...['', '-wal', '-shm', '-journal'].map((suffix) => `${store.file}${suffix}`));
   if (config.secrets.startsWith('file:')) hidden.push(resolve(config.secrets.slice('file:'.length)));
   return {
     secrets: await openSecretProvider(config.secrets),
-    environment: process.env,
+    environment: withoutStoreCredentials(process.env, config.store),
     inheritEnvironment: config.execInheritEnv,
     sandbox: config.sandbox,
     hiddenPaths: hidden,
   };
+}
+
+/**
+ * The runner's environment less every variable that carries the store's URL or the secret part of it (a
+ * `user:password@`), whatever its name: exec steps start from this, so the store's credentials never reach one.
+ */
+function withoutStoreCredentials(env: NodeJS.ProcessEnv, storeUrl: string): NodeJS.ProcessEnv {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#@]+)@/i.exec(storeUrl)?.[1];
+  const password = userinfo?.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : '';
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // kept as written
+  }
+  // A password too short to be told from ordinary text (PATH would go) is caught as part of user:password.
+  const secrets = [storeUrl, userinfo ?? '', ...[password, decoded].filter((form) => form.length >= 8)];
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || secrets.some((secret) => secret !== '' && value.includes(secret))) continue;
+    kept[name] = value;
+  }
+  return kept;
 }
 
 async function loadHandlers(engine: Engine, modulePath: string): Promise<void> {

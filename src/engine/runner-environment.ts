@@ -9,9 +9,12 @@ import { SECRET_ENV_PREFIX } from './secrets/secret-provider.js';
 /** What every exec step gets from the runner's environment by default. */
 export const MINIMAL_EXEC_ENV = ['PATH', 'HOME', 'LANG', 'TZ'] as const;
 
+/** The store's URL (and so its credentials) never reaches a step, whatever the runner's environment passes. */
+const STORE_ENV = 'MAESTRO_STORE';
+
 /**
  * The environment exec steps start from. Minimal by default: a step sees no runner variable it was not given.
- * Secrets never pass, even when inheriting.
+ * Secrets never pass, even when inheriting, nor MAESTRO_STORE.
  */
 export function execEnvironmentOf(
   environment: NodeJS.ProcessEnv,
@@ -22,7 +25,8 @@ export function execEnvironmentOf(
     const names = inherit ? Object.keys(environment) : [...MINIMAL_EXEC_ENV, ...passthrough];
     for (const name of names) {
       const value = environment[name];
-      if (value !== undefined && !name.startsWith(SECRET_ENV_PREFIX)) defineOwn(env, name, value);
+      if (value === undefined || name.startsWith(SECRET_ENV_PREFIX) || name === STORE_ENV) continue;
+      defineOwn(env, name, value);
     }
     return env;
   };

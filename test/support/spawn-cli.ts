@@ -27,7 +27,9 @@ export function startCli(
 ): ChildProcess & { output: Promise<CliResult> } {
   const child = spawn(process.execPath, [bin, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    // The test MongoDB-wire servers on loopback need no credentials: runners with exec beside them are allowed here
+    // (a test of that refusal sets MAESTRO_ALLOW_OPEN_STORE to '').
+    env: { ...process.env, NO_COLOR: '1', MAESTRO_ALLOW_OPEN_STORE: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
