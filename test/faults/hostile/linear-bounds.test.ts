@@ -9,14 +9,19 @@ import {
   requireBase,
   unavailable,
 } from '../../support/backends.js';
+import { DEFAULT_STORE_URL } from '../../../src/store/open.js';
 import { MAESTRO, MAESTRO_RUN, runCli, startServe } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 const TOKEN = 'linear-bounds-token-0123456789';
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
+// The embedded store the binaries open by default (relative to their working directory), SQLite as well when it is
+// not that default, and both MongoDB-wire servers.
+const SQLITE_URL = 'sqlite://.maestro/maestro.db';
 const stores = [
-  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  { name: `embedded (${DEFAULT_STORE_URL.split(':')[0]})`, available: true, url: () => DEFAULT_STORE_URL },
+  ...(DEFAULT_STORE_URL.startsWith('sqlite:') ? [] : [{ name: 'sqlite', available: true, url: () => SQLITE_URL }]),
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
@@ -113,7 +118,7 @@ describe.each(stores)('hostile: linear-time checks and bounded outputs on $name'
     'nested arrays in a plan, run inputs, step outputs and maestro-run --inputs answer in time linear in their size, /healthz stays responsive',
     async () => {
       const cwd = workspace('linear');
-      const storeUrl = url(cwd);
+      const storeUrl = url();
       const results: Timed[] = [];
       const scaling: Record<number, number> = {};
       let health: { slowestMs: number; unanswered: number };
@@ -210,7 +215,7 @@ describe.each(stores)('hostile: linear-time checks and bounded outputs on $name'
     'outputs gathered past the document limit (a foreach group, the run outputs) end the step and the run with OUTPUT_TOO_LARGE',
     async () => {
       const cwd = workspace('gathered');
-      const storeUrl = url(cwd);
+      const storeUrl = url();
       const ends: any[] = [];
       let stoppedOnTerm: boolean;
       try {
