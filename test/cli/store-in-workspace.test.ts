@@ -1,12 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBubblewrapAvailable } from '../../src/engine/executors/exec-sandbox.js';
+import { Engine } from '../../src/maestro-engine.js';
+import { openStore } from '../../src/store/open.js';
 import { unavailable } from '../support/backends.js';
 import { jsonLines, MAESTRO_RUN, runCli } from '../support/spawn-cli.js';
 
-function workspaceWithPlan(): string {
+function workspaceWithPlan(storeFile = 'store.db'): string {
   const cwd = mkdtempSync(join(tmpdir(), 'maestro-store-in-ws-'));
   writeFileSync(
     join(cwd, 'out.json'),
@@ -17,7 +19,15 @@ function workspaceWithPlan(): string {
         {
           id: 'say',
           uses: 'exec',
-          with: { command: ['sh', '-c', 'printf \'{"said":"from the sandbox"}\' > "$MAESTRO_OUTPUT"'] },
+          with: {
+            command: [
+              'sh',
+              '-c',
+              'printf \'{"said":"%s"}\' "$(head -c 15 "$1" | tr -cd "A-Za-z ")" > "$MAESTRO_OUTPUT"',
+              'sh',
+              storeFile,
+            ],
+          },
         },
       ],
     }),
@@ -28,29 +38,39 @@ function workspaceWithPlan(): string {
 describe.skipIf(unavailable(isBubblewrapAvailable()))(
   'a store placed in the workspace, exec steps in the sandbox',
   () => {
-    it('with the store at the workspace’s .maestro itself, a step still writes $MAESTRO_OUTPUT', async () => {
-      const cwd = workspaceWithPlan();
-      const result = await runCli(MAESTRO_RUN, ['out.json', '--json'], {
-        cwd,
-        env: { MAESTRO_STORE: `nedb://${join(cwd, '.maestro')}`, MAESTRO_SANDBOX: 'on' },
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(jsonLines(result.stdout).at(-1)).toMatchObject({
-        type: 'result',
-        run: { status: 'succeeded', outputs: { said: 'from the sandbox' } },
-      });
-    });
-
-    it('a store directory that is the workspace (or holds it) is refused at start, naming both', async () => {
-      const cwd = workspaceWithPlan();
-      for (const store of ['nedb://.', `nedb://${join(cwd, '..')}`]) {
-        const result = await runCli(MAESTRO_RUN, ['out.json'], {
+    it('with the store in the workspace’s .maestro or beside the plan, a step writes $MAESTRO_OUTPUT and reads no store', async () => {
+      for (const [store, file] of [
+        ['sqlite://.maestro/maestro.db', '.maestro/maestro.db'],
+        ['sqlite://store.db', 'store.db'],
+      ] as const) {
+        const cwd = workspaceWithPlan(file);
+        const result = await runCli(MAESTRO_RUN, ['out.json', '--json'], {
           cwd,
           env: { MAESTRO_STORE: store, MAESTRO_SANDBOX: 'on' },
         });
-        expect(result.code, result.stderr).toBe(2);
-        expect(result.stderr).toContain('CONFIG_INVALID');
-        expect(result.stderr).toContain(`the workspace ${cwd}`);
+        expect(result.code, result.stderr).toBe(0);
+        // The step read the store's file: hidden (empty), never its "SQLite format" header.
+        expect(jsonLines(result.stdout).at(-1)).toMatchObject({
+          type: 'result',
+          run: { status: 'succeeded', outputs: { said: '' } },
+        });
+      }
+    });
+
+    it('a hidden directory that is the workspace or holds it is refused when the runner starts, naming both', async () => {
+      const cwd = workspaceWithPlan();
+      const store = await openStore('memory://');
+      try {
+        for (const hidden of [cwd, dirname(cwd)]) {
+          expect(() => new Engine({ store, workspace: cwd, sandbox: 'on', hiddenPaths: [hidden] })).toThrow(
+            expect.objectContaining({
+              code: 'CONFIG_INVALID',
+              message: expect.stringContaining(`the workspace ${cwd}`) as unknown,
+            }) as Error,
+          );
+        }
+      } finally {
+        await store.close();
       }
     });
   },

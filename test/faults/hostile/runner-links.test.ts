@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { isBubblewrapAvailable } from '../../../src/engine/executors/exec-sandbox.js';
-import { openStore } from '../../../src/store/open.js';
+import { DEFAULT_STORE_URL, openStore } from '../../../src/store/open.js';
 import { startTestApi } from '../../support/api-server.js';
 import {
   dropMongoDatabase,
@@ -132,7 +132,7 @@ echo "* * * * * root evil" ; exit 0`;
   }
 
   const fifoStores = [
-    { name: 'embedded store', base: 'nedb', skip: unavailable(isBubblewrapAvailable()) },
+    { name: 'embedded store', base: 'embedded', skip: unavailable(isBubblewrapAvailable()) },
     ...mongoStoreEntries().map((entry) => ({
       name: entry.name,
       base: entry.base,
@@ -147,7 +147,7 @@ echo "* * * * * root evil" ; exit 0`;
         const token = `admin-${createHash('sha256').update(cwd).digest('hex').slice(0, 24)}`;
         const tokensFile = join(mkdtempSync(join(tmpdir(), 'maestro-tokens-')), 'tokens.json');
         writeFileSync(tokensFile, JSON.stringify({ tokens: [{ token, owner: 'ops', role: 'admin' }] }));
-        const storeUrl = base === 'nedb' ? 'nedb://.maestro/store' : freshMongoUrl(requireBase(base));
+        const storeUrl = base === 'embedded' ? DEFAULT_STORE_URL : freshMongoUrl(requireBase(base));
         const { server, url } = await startServe(
           ['--tokens', tokensFile, '--allow-kinds', 'all', '--store', storeUrl],
           {
@@ -235,14 +235,14 @@ echo "* * * * * root evil" ; exit 0`;
             server.kill('SIGKILL');
             await server.output;
           }
-          recordHostile(`FIFO at $MAESTRO_OUTPUT (${base === 'nedb' ? 'embedded' : 'mongodb'})`, {
+          recordHostile(`FIFO at $MAESTRO_OUTPUT (${name})`, {
             attempts: runs,
             refused: runs - hangs,
             server_errors: serverErrors,
             crashes: exit.value && exit.value.code !== 0 && exit.value.signal !== 'SIGTERM' ? 1 : 0,
             hangs,
           });
-          if (base !== 'nedb') await dropMongoDatabase(storeUrl).catch(() => undefined);
+          if (base !== 'embedded') await dropMongoDatabase(storeUrl).catch(() => undefined);
           expect(exit.hung).toBe(false);
           expect(Date.now() - stopped).toBeLessThan(15_000);
         }

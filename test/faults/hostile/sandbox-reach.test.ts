@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isBubblewrapAvailable } from '../../../src/engine/executors/exec-sandbox.js';
+import { DEFAULT_STORE_URL } from '../../../src/store/open.js';
 import {
   dropMongoDatabase,
   freshMongoUrl,
@@ -30,7 +31,7 @@ describe('hostile: what a sandboxed step can reach', () => {
     'a step sees no hooks config, key_file, other owners’ logs or attestations, /etc/shadow, nor the store’s URL',
     async () => {
       const cwd = workspace('reach');
-      const storeUrl = 'nedb://.maestro/store';
+      const storeUrl = DEFAULT_STORE_URL;
       // Everything below is world-readable on disk: only the sandbox keeps it from the step.
       const { privateKey } = generateKeyPairSync('ed25519');
       mkdirSync(join(cwd, 'keys'));
@@ -65,7 +66,17 @@ describe('hostile: what a sandboxed step can reach', () => {
               id: 'snoop',
               uses: 'exec',
               with: {
-                command: ['node', '-e', snoop, hooksFile, keyFile, otherLog, otherAttestation, '/etc/shadow'],
+                command: [
+                  'node',
+                  '-e',
+                  snoop,
+                  hooksFile,
+                  keyFile,
+                  otherLog,
+                  otherAttestation,
+                  '/etc/shadow',
+                  join(cwd, '.maestro', 'maestro.db'),
+                ],
               },
             },
           ],
@@ -93,6 +104,7 @@ describe('hostile: what a sandboxed step can reach', () => {
         'another owner’s log': 'OTHER-LOG-CANARY',
         'another owner’s attestation': 'ATTESTATION-CANARY',
         '/etc/shadow': 'root:',
+        'the embedded store': 'SQLite format',
         'store URL in env': storeUrl,
         'store URL in a runner argv': '--store',
       };
