@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import type { ErrorCode } from '../domain/error-codes.js';
 import { MaestroError } from '../domain/errors.js';
 import { describeAjvError, type ValidationFault } from './format-errors.js';
+import { linearRegExp } from './linear-patterns.js';
 import { assertBoundedSchema } from './schema-expansion.js';
 import { readSchemaFiles } from './schema-files.js';
 
@@ -78,8 +79,10 @@ let userSchemaAjv: InstanceType<typeof Ajv2020> | undefined;
 /** Compiles a user-supplied JSON Schema (a plan's `inputs`), reporting a schema that does not compile as PLAN_INVALID. */
 export function compileUserSchema(schema: object, path: string): ValidateFunction {
   // Users write their own schemas: unknown keywords are tolerated, their ids never clash with ours, and
-  // `default`s fill missing inputs as workflow users expect.
-  userSchemaAjv ??= addFormats(new Ajv2020({ strict: false, allErrors: false, useDefaults: true }));
+  // `default`s fill missing inputs as workflow users expect. Their patterns run in linear time.
+  userSchemaAjv ??= addFormats(
+    new Ajv2020({ strict: false, allErrors: false, useDefaults: true, code: { regExp: linearRegExp } }),
+  );
   const { $id: _ignoredId, ...withoutId } = schema as Record<string, unknown>;
   // Before ajv: what its validator would do with a recursive or multiplying schema is exponential in the input.
   assertBoundedSchema(withoutId, path);

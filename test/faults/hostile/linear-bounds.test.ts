@@ -398,3 +398,60 @@ describe('hostile: a plan input schema whose $refs multiply the work', () => {
     expect(health.unanswered).toBe(0);
   }, 120_000);
 });
+
+describe('hostile: a plan input schema with a backtracking pattern', () => {
+  it('checks inputs in linear time (a pattern that cannot be is PLAN_INVALID), and /healthz stays responsive', async () => {
+    const cwd = workspace('schema-pattern');
+    const { server, url: base } = await startServer(cwd, 'memory://');
+    const answers: Timed[] = [];
+    let health: { slowestMs: number; unanswered: number };
+    try {
+      const probe = healthProbe(base);
+      const post = (path: string, body: unknown) =>
+        timedRequest(`${base}${path}`, { method: 'POST', headers: HEADERS, body: JSON.stringify(body) }, 15_000);
+      const planWith = (pattern: string) => ({
+        plan: {
+          name: 'pattern',
+          inputs: { type: 'object', properties: { v: { type: 'string', pattern } } },
+          steps: [{ id: 'a', uses: 'noop' }],
+        },
+      });
+      // A backtracking engine tries 2^40 ways to match these over 40 characters.
+      for (const pattern of ['^(a|a)*$', '^(a+)+$', '^(\\w+\\s?)*$']) {
+        const plan = await post('/v1/plans', planWith(pattern));
+        answers.push(plan);
+        if (plan.status === 201)
+          answers.push(
+            await post('/v1/runs', { plan_id: plan.body.plan.plan_id, inputs: { v: `${'a'.repeat(40)}!` } }),
+          );
+      }
+      // A backreference has no linear-time check: refused when the plan is created.
+      answers.push(await post('/v1/plans', planWith('^(a+)\\1$')));
+      const ordinary = await post('/v1/plans', planWith('^[a-z]+(-[a-z]+)*$'));
+      const good = await post('/v1/runs', { plan_id: ordinary.body?.plan?.plan_id, inputs: { v: 'linear-time' } });
+      health = await probe.stop();
+      recordHostile('plan input schema with a backtracking pattern', {
+        attempts: answers.length,
+        refused: answers.filter((a) => a.status >= 400 && a.status < 500).length,
+        server_errors: answers.filter((a) => a.status >= 500).length,
+        crashes: 0,
+        hangs: answers.filter((a) => a.status === 0).length + health.unanswered,
+      });
+      expect(answers.map((a) => [a.status, a.body?.code])).toEqual([
+        [201, undefined],
+        [400, 'INPUT_INVALID'],
+        [201, undefined],
+        [400, 'INPUT_INVALID'],
+        [201, undefined],
+        [400, 'INPUT_INVALID'],
+        [400, 'PLAN_INVALID'],
+      ]);
+      expect(answers.every((a) => a.ms < 5_000)).toBe(true);
+      expect(answers[6]!.body.detail).toContain('linear time');
+      expect([ordinary.status, good.status]).toEqual([201, 201]);
+      expect(health.unanswered).toBe(0);
+    } finally {
+      await stopServer(server);
+    }
+  }, 120_000);
+});
