@@ -92,6 +92,9 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
               execInheritEnv: io.env.execInheritEnv,
               sandbox: io.env.sandbox,
               hooksConfig: args['hooks-config'],
+              // The server's own runner runs what --allow-kinds lets in: exec there beside an open store is refused.
+              ...(args.runner ? { allowKinds: parseKindPolicy(args['allow-kinds']) } : {}),
+              allowOpenStore: args['allow-open-store'],
             },
             [args.tokens],
           )),

@@ -11,7 +11,7 @@ import {
   requireBase,
   unavailable,
 } from '../../support/backends.js';
-import { MAESTRO, MAESTRO_RUN, runCli, startCli } from '../../support/spawn-cli.js';
+import { MAESTRO, MAESTRO_RUN, runCli, startCli, startServe } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 /** Reads every path it is given and what it can find of the runner, into report.json in the workspace. */
@@ -132,6 +132,10 @@ describe('hostile: what a sandboxed step can reach', () => {
         const cwd = workspace('openstore');
         const url = freshMongoUrl(requireBase(base));
         writeFileSync(
+          join(cwd, 'tokens.json'),
+          JSON.stringify({ tokens: [{ token: 'open-store-token-0123456789', owner: 'ops', role: 'admin' }] }),
+        );
+        writeFileSync(
           join(cwd, 'plan.json'),
           JSON.stringify({ name: 'p', steps: [{ id: 'x', uses: 'exec', with: { command: ['true'] } }] }),
         );
@@ -162,11 +166,24 @@ describe('hostile: what a sandboxed step can reach', () => {
           const noExecRunning = noExec.exitCode === null;
           noExec.kill('SIGTERM');
           await noExec.output;
-          const refusals = [run, worker].filter(
+          // The server's runner with exec let in over the API: refused the same way (it never listens).
+          const serve = await startServe(['--tokens', 'tokens.json', '--allow-kinds', 'all', '--store', url], {
+            cwd,
+            env: refusedEnv,
+            timeoutMs: 30_000,
+          }).then(
+            async ({ server }) => {
+              server.kill('SIGTERM');
+              await server.output;
+              return { code: 0, stderr: 'started' };
+            },
+            (error: Error) => ({ code: /exited with 2/.test(error.message) ? 2 : 1, stderr: error.message }),
+          );
+          const refusals = [run, worker, serve].filter(
             (r) => r.code === 2 && /needs no credentials/.test(r.stderr) && /MAESTRO_ALLOW_OPEN_STORE/.test(r.stderr),
           ).length;
           recordHostile(`exec beside a credential-less local store (${name})`, {
-            attempts: 2,
+            attempts: 3,
             refused: refusals,
             server_errors: 0,
             crashes: 0,
@@ -174,7 +191,8 @@ describe('hostile: what a sandboxed step can reach', () => {
           expect(run.code, run.stderr).toBe(2);
           expect(run.stderr).toContain('needs no credentials');
           expect(worker.code, worker.stderr).toBe(2);
-          expect(refusals).toBe(2);
+          expect(serve.code, serve.stderr).toBe(2);
+          expect(refusals).toBe(3);
           expect(flagged.code, flagged.stderr).toBe(0);
           expect(flagged.stderr).toContain('warning');
           expect(noExecRunning).toBe(true);
