@@ -29,7 +29,7 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
       type: 'string',
       default: env.store,
       global: true,
-      describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)',
+      describe: 'Store URL: sqlite://file, memory://, mongodb://… (env MAESTRO_STORE)',
     })
     .option('json', { type: 'boolean', default: false, global: true, describe: 'Machine-readable JSON output' })
     .option('owner', {
@@ -58,10 +58,7 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
     });
 }
 
-/**
- * Opens the engine of a command, runs `work`, and always closes the store. `readOnly` commands read a snapshot of
- * an embedded store that another process may hold.
- */
+/** Opens the engine of a command, runs `work`, and always closes the store. `readOnly` commands run no steps. */
 export async function withEngine<T>(
   args: GlobalArgs & { allowKinds?: KindPolicy; telemetry?: Telemetry; readOnly?: boolean },
   io: CommandIo,

@@ -62,7 +62,7 @@ export async function main(
       .option('store', {
         type: 'string',
         default: env.store,
-        describe: 'Store URL: nedb://dir, memory://, mongodb://… (env MAESTRO_STORE)',
+        describe: 'Store URL: sqlite://file, memory://, mongodb://… (env MAESTRO_STORE)',
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print events and the result as JSON lines' })
       .option('detach', {

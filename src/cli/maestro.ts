@@ -9,6 +9,7 @@ import { schedulesCommand } from './commands/schedules-command.js';
 import { runsCommand } from './commands/runs-command.js';
 import { serveCommand } from './commands/serve-command.js';
 import { stepsCommand } from './commands/steps-command.js';
+import { storeCommand } from './commands/store-command.js';
 import { validateCommand } from './commands/validate-command.js';
 import { verifyCommand } from './commands/verify-command.js';
 import { workerCommand } from './commands/worker-command.js';
@@ -48,6 +49,7 @@ export async function main(
       .command(serveCommand(io))
       .command(workerCommand(io))
       .command(migrateCommand(io))
+      .command(storeCommand(io))
       .command(ledgerCommand(io))
       .command(pruneCommand(io))
       .command(schedulesCommand(io))

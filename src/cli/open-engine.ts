@@ -31,7 +31,7 @@ export interface CliEngineOptions {
   telemetry?: Telemetry | undefined;
   /** Store calls as spans (tracing is on). */
   traced?: boolean | undefined;
-  /** The command only reads: see OpenStoreOptions.readOnly. */
+  /** The command only reads: it runs no steps. */
   readOnly?: boolean | undefined;
   /** Run exec steps even beside a MongoDB on this host that needs no credentials (--allow-open-store). */
   allowOpenStore?: boolean | undefined;
@@ -58,7 +58,6 @@ export async function openCliEngine(
   const store = await openStore(options.store, {
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...(options.traced ? { traced: true } : {}),
-    ...(options.readOnly ? { readOnly: true } : {}),
     ...(options.storeOutageMs
       ? {
           outage: {
@@ -141,7 +140,6 @@ export async function runnerEngineOptions(
       warn: (message) => process.stderr.write(message),
     });
   const hidden = [...alsoHidden, ...(config.hooksConfig ? hooksConfigFiles(config.hooksConfig) : [])];
-  if (store.kind === 'nedb' && !store.inMemory) hidden.push(store.directory);
   // The database and the files SQLite keeps beside it.
   if (store.kind === 'sqlite' && !store.inMemory)
     hidden.push(...['', '-wal', '-shm', '-journal'].map((suffix) => `${store.file}${suffix}`));

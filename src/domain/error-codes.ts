@@ -81,12 +81,17 @@ export const ErrorCode = {
   STORE_URL_INVALID: {
     retryable: false,
     summary:
-      'The store URL is not mongodb://, mongodb+srv://, sqlite://file, nedb://path or memory://, or one of its options is not known or not valid.',
+      'The store URL is not sqlite://file, memory://, mongodb:// or mongodb+srv://, or one of its options is not known or not valid (a nedb:// store is imported with maestro store import).',
   },
   STORE_CORRUPT: {
     retryable: false,
     summary:
       'The embedded store has a file it cannot read back; it is not opened (nothing is changed). Restore the file or move it away.',
+  },
+  STORE_IMPORT_REFUSED: {
+    retryable: false,
+    summary:
+      'maestro store import imported nothing: the SQLite store already holds runs (see --merge), the old store is in use by a running process, or the documents stored would differ in number from those read.',
   },
   TOO_MANY_STREAMS: {
     retryable: true,

@@ -9,37 +9,34 @@ import {
   type MigrationAction,
   type MigrationStatus,
 } from './mongo/mongo-migrations.js';
-import { defaultNedbConfig, type NedbRunStoreConfig } from './nedb/nedb-config.js';
-import { NedbDriver } from './nedb/nedb-driver.js';
-import { NedbSnapshotDriver } from './nedb/nedb-snapshot.js';
 import { defaultSqliteConfig, type SqliteRunStoreConfig } from './sqlite/sqlite-config.js';
 import { SqliteDriver } from './sqlite/sqlite-driver.js';
 import { noTelemetry, type Telemetry } from '../domain/telemetry.js';
+import { importNedbStore, oldStoreNotice, readNedbStore, type ImportedCollection } from './import-nedb-store.js';
 import { instrumentedStore } from './instrumented-store.js';
 import type { RunStore } from './port.js';
 import { retryOnOutage, type OutagePolicy } from './retry-on-outage.js';
 
 export type { MigrationAction, MigrationStatus } from './mongo/mongo-migrations.js';
+export type { ImportedCollection } from './import-nedb-store.js';
 
-export const DEFAULT_STORE_URL = 'nedb://.maestro/store';
+export const DEFAULT_STORE_URL = 'sqlite://.maestro/maestro.db';
 
-export type StoreConfig =
-  | ({ kind: 'nedb' } & NedbRunStoreConfig)
-  | ({ kind: 'sqlite' } & SqliteRunStoreConfig)
-  | ({ kind: 'mongodb' } & MongoRunStoreConfig);
+export type StoreConfig = ({ kind: 'sqlite' } & SqliteRunStoreConfig) | ({ kind: 'mongodb' } & MongoRunStoreConfig);
 
 /**
  * A store is chosen by one URL: `mongodb://…` / `mongodb+srv://…`, `sqlite://file` (relative to `cwd`, or absolute
- * as `sqlite:///abs/file`; `sqlite://:memory:` in memory), `nedb://path` (the same way), or `memory://`.
+ * as `sqlite:///abs/file`), or `memory://` (SQLite in memory; `sqlite://:memory:` is the same).
  */
 export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
-  if (url === 'memory://' || url === 'memory:') return { kind: 'nedb', ...defaultNedbConfig, inMemory: true };
+  if (url === 'memory://' || url === 'memory:')
+    return { kind: 'sqlite', ...defaultSqliteConfig, inMemory: true, file: '' };
   if (url.startsWith('sqlite://')) return parseSqliteUrl(url, cwd);
-  if (url.startsWith('nedb://')) {
-    const path = url.slice('nedb://'.length);
-    if (path === '') throw invalidUrl(url, 'nedb:// needs a directory, e.g. nedb://.maestro/store');
-    return { kind: 'nedb', ...defaultNedbConfig, directory: isAbsolute(path) ? path : resolve(cwd, path) };
-  }
+  if (url.startsWith('nedb://'))
+    throw invalidUrl(
+      url,
+      `NeDB stores (nedb://) are no longer opened; copy one into the SQLite store with: maestro store import ${url}`,
+    );
   if (url.startsWith('mongodb://') || url.startsWith('mongodb+srv://')) {
     let parsed: URL;
     try {
@@ -70,7 +67,7 @@ export function parseStoreUrl(url: string, cwd = process.cwd()): StoreConfig {
       autoMigrate: query.get('autoMigrate') !== 'false',
     };
   }
-  throw invalidUrl(url, 'expected mongodb://…, mongodb+srv://…, sqlite://file, nedb://path or memory://');
+  throw invalidUrl(url, 'expected sqlite://file, memory://, mongodb://… or mongodb+srv://…');
 }
 
 /** `sqlite://file[?synchronous=full|normal&busyTimeoutMs=…]`: options a user can misspell are refused, not ignored. */
@@ -123,21 +120,19 @@ export interface OpenStoreOptions {
   telemetry?: Telemetry;
   /** Record every operation as a span under the active one (tracing is on). */
   traced?: boolean;
-  /**
-   * Only reads follow: an embedded store in files is read as a snapshot, without its lock, so this works while
-   * another process runs on it (a MongoDB store needs nothing different).
-   */
-  readOnly?: boolean;
+  /** Where a notice for the user goes (an old store beside a new one); stderr unless given. */
+  notice?: (line: string) => void;
 }
 
 /** Opens the store a URL names; a MongoDB store is migrated first unless the URL says `autoMigrate=false`. */
 export async function openStore(url: string = DEFAULT_STORE_URL, options: OpenStoreOptions = {}): Promise<RunStore> {
   const config = parseStoreUrl(url, options.cwd);
   let store: RunStore;
-  if (config.kind === 'nedb') {
-    const snapshot = options.readOnly === true && !config.inMemory;
-    store = new DocumentRunStore(snapshot ? new NedbSnapshotDriver(config) : await NedbDriver.open(config));
-  } else if (config.kind === 'sqlite') {
+  if (config.kind === 'sqlite') {
+    if (!config.inMemory) {
+      const notice = oldStoreNotice(config.file);
+      if (notice) (options.notice ?? ((line) => process.stderr.write(`maestro: ${line}\n`)))(notice);
+    }
     // Readers need nothing different: WAL lets them read beside writers in other processes.
     store = new DocumentRunStore(await SqliteDriver.open(config));
   } else {
@@ -175,4 +170,40 @@ export async function migrateStore(
   return action === 'status'
     ? { action, migrations: result as MigrationStatus[] }
     : { action, names: result as string[] };
+}
+
+/**
+ * `maestro store import <old-url>`: copies the NeDB store of an earlier version (`nedb://dir`, or the directory)
+ * into the SQLite store `url` names, all or nothing, verified by counts per collection.
+ */
+export async function importOldStore(
+  oldUrl: string,
+  url: string,
+  options: { merge: boolean; cwd?: string },
+): Promise<{ from: string; into: string; collections: ImportedCollection[] }> {
+  const cwd = options.cwd ?? process.cwd();
+  const path = oldUrl.startsWith('nedb://') ? oldUrl.slice('nedb://'.length) : oldUrl;
+  if (path === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(path))
+    throw new MaestroError('INPUT_INVALID', 'the store to import is a NeDB store: nedb://dir or the directory', {
+      details: { path: 'old-url', expected: 'nedb://.maestro/store', got: oldUrl.split(':')[0] },
+    });
+  const config = parseStoreUrl(url, cwd);
+  if (config.kind !== 'sqlite' || config.inMemory)
+    throw new MaestroError(
+      'STORE_URL_INVALID',
+      'maestro store import copies into a SQLite store file (sqlite://file)',
+      {
+        details: { path: '--store', expected: 'sqlite://file' },
+      },
+    );
+  const directory = isAbsolute(path) ? path : resolve(cwd, path);
+  // Read (and refused if unreadable) before the SQLite file is created.
+  const contents = readNedbStore(directory);
+  const driver = await SqliteDriver.open(config);
+  try {
+    const collections = await importNedbStore(contents, driver, { merge: options.merge });
+    return { from: directory, into: config.file, collections };
+  } finally {
+    await driver.close();
+  }
 }

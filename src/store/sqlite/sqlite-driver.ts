@@ -221,6 +221,52 @@ export class SqliteDriver implements DocumentDriver {
     return collection;
   }
 
+  /** Documents a collection holds (maestro store import). */
+  async count(collection: string): Promise<number> {
+    const statement = this.db.prepare(`SELECT count(*) AS n FROM ${this.table(collection)}`);
+    try {
+      return await waitingOutLocks(() => (statement.get() as { n: number }).n, this.busyTimeoutMs);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /**
+   * Inserts documents of several collections in one write transaction, skipping those whose _id or unique key is
+   * there already, then calls `verify` with how many of each collection's _ids the tables hold: it throws to roll
+   * all of it back (maestro store import, all or nothing).
+   */
+  async insertAll(
+    documents: ReadonlyMap<string, StoredDocument[]>,
+    verify: (present: ReadonlyMap<string, number>) => void,
+  ): Promise<void> {
+    const importAll = this.db.transaction(() => {
+      const present = new Map<string, number>();
+      for (const [collection, docs] of documents) {
+        const table = this.table(collection);
+        const insert = this.db.prepare(`INSERT OR IGNORE INTO ${table} (id, doc) VALUES (?, ?)`);
+        for (const doc of docs) insert.run(...rowOf(doc));
+        const ids = JSON.stringify(docs.map((doc) => doc._id));
+        const count = this.db.prepare(
+          `SELECT count(*) AS n FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`,
+        );
+        present.set(collection, (count.get(ids) as { n: number }).n);
+      }
+      verify(present);
+    });
+    try {
+      await waitingOutLocks(() => importAll.immediate(), this.busyTimeoutMs);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  /** A collection's table name, checked: names are put into SQL text. */
+  private table(collection: string): string {
+    if (!this.collections.has(collection)) throw new Error(`unknown collection ${collection}`);
+    return collection;
+  }
+
   async ping(): Promise<void> {
     try {
       await waitingOutLocks(
