@@ -5,14 +5,19 @@ import { MongoClient } from 'mongodb';
 import { openStore } from '../src/store/open.js';
 import type { RunStore } from '../src/store/port.js';
 
-export type BackendKind = 'memory' | 'nedb-file' | 'mongodb';
+export type BackendKind = 'memory' | 'sqlite-file' | 'mongodb';
 
 export interface BenchBackend {
-  /** What the results call it: the kind, or `mongodb on <server>` when several MongoDB-wire servers are named. */
+  /**
+   * What the results call it: `memory` (SQLite in memory), `sqlite-full` / `sqlite-normal` (a SQLite file with that
+   * synchronous setting), or `mongodb on <server>` when several MongoDB-wire servers are named.
+   */
   name: string;
   kind: BackendKind;
   /** The MongoDB-wire server's base URL (kind mongodb). */
   mongoUrl?: string;
+  /** How a SQLite file store commits (kind sqlite-file): FULL fsyncs each commit, NORMAL only at checkpoints. */
+  synchronous?: 'full' | 'normal';
   /** A fresh, empty store and the URL it was opened with. */
   open: () => Promise<{ store: RunStore; url: string; dispose: () => Promise<void> }>;
 }
@@ -45,34 +50,44 @@ export function mongoServersOf(env: NodeJS.ProcessEnv): Array<{ name: string; ur
   return single ? [{ name: 'mongodb', url: single }] : [];
 }
 
-/** memory, NeDB files, and each MongoDB-wire server named (see mongoServersOf). */
+/** A SQLite file store in a fresh directory, committing with `synchronous`. */
+function sqliteFile(synchronous: 'full' | 'normal'): BenchBackend {
+  return {
+    name: `sqlite-${synchronous}`,
+    kind: 'sqlite-file',
+    synchronous,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'maestro-bench-'));
+      const url = `sqlite://${join(dir, 'maestro.db')}?synchronous=${synchronous}`;
+      const store = await openStore(url);
+      return {
+        store,
+        url,
+        async dispose() {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * SQLite in memory, SQLite files with synchronous=full (the default: each commit fsynced) and =normal, and each
+ * MongoDB-wire server named (see mongoServersOf).
+ */
 export function benchBackends(mongoServers: Array<{ name: string; url: string }>): BenchBackend[] {
   const backends: BenchBackend[] = [
     {
       name: 'memory',
       kind: 'memory',
       async open() {
-        const store = await openStore('memory://');
-        return { store, url: 'memory://', dispose: () => store.close() };
+        const store = await openStore('sqlite://:memory:');
+        return { store, url: 'sqlite://:memory:', dispose: () => store.close() };
       },
     },
-    {
-      name: 'nedb-file',
-      kind: 'nedb-file',
-      async open() {
-        const dir = mkdtempSync(join(tmpdir(), 'maestro-bench-'));
-        const url = `nedb://${dir}`;
-        const store = await openStore(url);
-        return {
-          store,
-          url,
-          async dispose() {
-            await store.close();
-            rmSync(dir, { recursive: true, force: true });
-          },
-        };
-      },
-    },
+    sqliteFile('full'),
+    sqliteFile('normal'),
   ];
   for (const server of mongoServers) {
     backends.push({

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:peers [-- --rounds=N]`: Maestro side by side with Prefect 3 on the same machine and shapes (chain
  * and fan-out, N = 100 and 1,000), interleaved, medians of the per-task cost, written to bench/results/peers.json.
+ * Maestro runs on its default store, a SQLite file, with synchronous=normal and (beside it) =full.
  * Opt-in: the first run creates a virtualenv under bench/peers/ and installs the pinned Prefect from PyPI into it.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -82,10 +83,20 @@ const handlerStep: StepMaker = (id, needs = []) => ({
   ...(needs.length ? { needs } : {}),
 });
 
-/** One Maestro run on a fresh NeDB files store (the default store), from start request to recorded end. */
-async function runMaestro(shape: PeerShape, n: number, kind: 'noop' | 'handler'): Promise<number> {
+type Synchronous = 'full' | 'normal';
+
+/**
+ * One Maestro run on a fresh SQLite store file (the default store) committing with `synchronous`, from start
+ * request to recorded end.
+ */
+async function runMaestro(
+  shape: PeerShape,
+  n: number,
+  kind: 'noop' | 'handler',
+  synchronous: Synchronous = 'normal',
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'maestro-peers-'));
-  const store = await openStore(`nedb://${dir}`);
+  const store = await openStore(`sqlite://${join(dir, 'maestro.db')}?synchronous=${synchronous}`);
   const engine = new Engine({ store, workspace: dir });
   engine.registerHandler('noop', () => ({}));
   try {
@@ -111,15 +122,18 @@ const results: object[] = [];
 const started = Date.now();
 try {
   // Warm-up (the JIT, the file system cache), as the Prefect side had: both shapes and kinds, unmeasured.
+  for (const shape of SHAPES) await runMaestro(shape, 200, 'noop', 'full');
   for (const shape of SHAPES) for (const kind of ['noop', 'handler'] as const) await runMaestro(shape, 200, kind);
   for (const shape of SHAPES) {
     for (const n of SIZES) {
       const samples = {
         maestro_noop: [] as number[],
         maestro_handler: [] as number[],
+        maestro_noop_full: [] as number[],
         prefect_returned: [] as number[],
         prefect_recorded: [] as number[],
-        nedb_floor: [] as number[],
+        sqlite_normal_floor: [] as number[],
+        sqlite_full_floor: [] as number[],
       };
       // The peers' Maestro runs with the engine's defaults: a fan-out's floor runs as many steps at once.
       const lanes = shape === 'chain' ? 1 : DEFAULT_CONCURRENCY;
@@ -127,36 +141,49 @@ try {
       for (let i = 0; i < rounds; i += 1) {
         samples.maestro_noop.push(await runMaestro(shape, n, 'noop'));
         samples.maestro_handler.push(await runMaestro(shape, n, 'handler'));
+        samples.maestro_noop_full.push(await runMaestro(shape, n, 'noop', 'full'));
         const { returned, recorded } = await prefect.run(shape, n);
         samples.prefect_returned.push(returned);
         samples.prefect_recorded.push(recorded);
-        samples.nedb_floor.push(n * (await guaranteeFloorPerStepMs('nedb-file', undefined, n, lanes)).perStepMs);
+        for (const synchronous of ['normal', 'full'] as const)
+          samples[`sqlite_${synchronous}_floor`].push(
+            n * (await guaranteeFloorPerStepMs({ kind: 'sqlite-file', synchronous }, n, lanes)).perStepMs,
+          );
       }
       const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
       const noop = perTask(samples.maestro_noop);
       const handler = perTask(samples.maestro_handler);
       const returned = perTask(samples.prefect_returned);
       const recorded = perTask(samples.prefect_recorded);
-      const floor = perTask(samples.nedb_floor);
+      const noopFull = perTask(samples.maestro_noop_full);
+      const floor = perTask(samples.sqlite_normal_floor);
+      const floorFull = perTask(samples.sqlite_full_floor);
       const result = {
         workload: 'peers',
         shape,
         n,
         rounds,
-        maestro_backend: 'nedb-file',
+        maestro_backend: 'sqlite-normal',
         maestro_noop_ms_per_step: noop,
         maestro_handler_ms_per_step: handler,
+        maestro_noop_full_ms_per_step: noopFull,
         prefect_ms_per_task: returned,
         prefect_recorded_ms_per_task: recorded,
         // Cheaper by: Prefect's cost per task over Maestro's per step, until the flow returns (the figure a user
         // waits for) and until every task run is recorded (what Maestro has stored when its run returns).
         prefect_to_maestro_noop: round(returned / noop, 1),
         prefect_to_maestro_handler: round(returned / handler, 1),
+        // Same durability: both sides' states committed to SQLite when the clock stops (Prefect's server records
+        // them after its flow returned); and Maestro fsyncing every commit (synchronous=full, the default).
         prefect_recorded_to_maestro_noop: round(recorded / noop, 1),
-        // NeDB's own cost of the writes Maestro's guarantees need per step (claim, result, two events; see
-        // guaranteeFloorPerStepMs), and so the most any engine keeping them on NeDB files could be cheaper by.
-        nedb_floor_ms_per_step: floor,
-        prefect_to_nedb_floor: round(returned / floor, 1),
+        prefect_to_maestro_noop_full: round(returned / noopFull, 1),
+        prefect_recorded_to_maestro_noop_full: round(recorded / noopFull, 1),
+        // SQLite's own cost of the writes Maestro's guarantees need per step (claim, result, two events; see
+        // guaranteeFloorPerStepMs), and so the most any engine keeping them on that store could be cheaper by.
+        sqlite_normal_floor_ms_per_step: floor,
+        prefect_to_sqlite_normal_floor: round(returned / floor, 1),
+        sqlite_full_floor_ms_per_step: floorFull,
+        prefect_to_sqlite_full_floor: round(returned / floorFull, 1),
         samples_ms: samples,
       };
       results.push(result);
@@ -175,7 +202,9 @@ const report = {
   persisted_per_task: {
     maestro:
       'before the next step may start: the step claimed (lease, status running), its started event, its result ' +
-      '(status, outputs, ended_at) and its ended event: four writes to the NeDB files, each appended to disk',
+      '(status, outputs, ended_at) and its ended event: four commits to the SQLite file (WAL), with ' +
+      'synchronous=normal (maestro_*: a commit survives the process being killed; the last ones may be lost on ' +
+      'power loss) and with synchronous=full (*_full: each commit fsynced, the default)',
     prefect:
       "a task run's states sent to the ephemeral API server (SQLite) as events and recorded by the server in the " +
       'background, after the flow may have returned (prefect_recorded_* waits for them); results are not ' +

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
 import autocannon from 'autocannon';
 import hdr from 'hdr-histogram-js';
@@ -7,17 +7,75 @@ import { TokenAuth } from '../src/api/auth.js';
 import { Engine } from '../src/maestro-engine.js';
 import type { RunDocument } from '../src/generated/schemas.js';
 import { newId } from '../src/domain/ids.js';
-import { Collection, toStored } from '../src/store/stored-form.js';
 import type { BenchBackend } from './bench-backends.js';
 import { dagPlan } from './dag-shapes.js';
 import { percentile, round, sampleLatencies, timed } from './measure.js';
 
-const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new (options: object) => {
-  insertAsync(docs: object | object[]): Promise<unknown>;
-  ensureIndexAsync(options: object): Promise<void>;
-  findAsync(query: object): { sort(s: object): { limit(n: number): Promise<unknown[]> } } & Promise<unknown[]>;
-  findOneAsync(query: object): Promise<unknown>;
-};
+/**
+ * The raw side of an embedded store: the runs, steps and artifacts as the SQLite store keeps them (one JSON document
+ * per row, expression indexes on the fields queried), in one SQLite database in memory, queried with plain SQL.
+ */
+class RawSqlite {
+  private readonly db = new Database(':memory:');
+  private readonly insertRun;
+  private readonly insertStep;
+
+  constructor() {
+    const field = (name: string) => `json_extract(doc, '$.${name}')`;
+    for (const table of ['runs', 'steps', 'artifacts'])
+      this.db.exec(`CREATE TABLE ${table} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) STRICT`);
+    this.db.exec(
+      `CREATE INDEX runs_status_owner_created ON runs (${field('status')}, ${field('owner')}, ${field('created_at')} DESC, id DESC)`,
+    );
+    this.db.exec(`CREATE INDEX steps_run ON steps (${field('run_id')}, id)`);
+    this.db.exec(`CREATE INDEX artifacts_run ON artifacts (${field('run_id')}, id)`);
+    this.insertRun = this.db.prepare('INSERT INTO runs (id, doc) VALUES (?, ?)');
+    this.insertStep = this.db.prepare('INSERT INTO steps (id, doc) VALUES (?, ?)');
+  }
+
+  addRuns(runs: RunDocument[]): void {
+    this.db.transaction(() => {
+      for (const run of runs) this.insertRun.run(run.run_id, JSON.stringify(run));
+    })();
+  }
+
+  addSteps(steps: Array<{ step_id: string }>): void {
+    this.db.transaction(() => {
+      for (const step of steps) this.insertStep.run(step.step_id, JSON.stringify(step));
+    })();
+  }
+
+  /** The first page (51: one more tells whether there is a next) of runs by status and owner after a date. */
+  listRuns(): (status: string, owner: string, after: string) => unknown[] {
+    const statement = this.db.prepare(
+      `SELECT id, doc FROM runs WHERE json_extract(doc, '$.status') = ? AND json_extract(doc, '$.owner') = ?
+         AND json_extract(doc, '$.created_at') >= ? ORDER BY json_extract(doc, '$.created_at') DESC, id DESC LIMIT 51`,
+    );
+    return (status, owner, after) =>
+      (statement.all(status, owner, after) as Array<{ doc: string }>).map((row) => JSON.parse(row.doc) as unknown);
+  }
+
+  /** A run with its steps and artifacts. */
+  getRun(): (runId: string) => unknown[] {
+    const run = this.db.prepare('SELECT doc FROM runs WHERE id = ?');
+    const steps = this.db.prepare(
+      `SELECT doc FROM steps WHERE json_extract(doc, '$.run_id') = ? ORDER BY id LIMIT 1000`,
+    );
+    const artifacts = this.db.prepare(
+      `SELECT doc FROM artifacts WHERE json_extract(doc, '$.run_id') = ? ORDER BY id LIMIT 1000`,
+    );
+    const parse = (rows: unknown[]) => (rows as Array<{ doc: string }>).map((row) => JSON.parse(row.doc) as unknown);
+    return (runId) => [
+      JSON.parse((run.get(runId) as { doc: string }).doc) as unknown,
+      parse(steps.all(runId)),
+      parse(artifacts.all(runId)),
+    ];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
 
 export interface QueryResult {
   workload: 'query';
@@ -85,7 +143,7 @@ async function loadApi(
 
 /**
  * list_runs (status + owner + date filters) and get_run (a 100-step run) over a store holding `runsInStore` runs:
- * through the engine, over the HTTP API (autocannon on loopback), and straight through the driver / NeDB.
+ * through the engine, over the HTTP API (autocannon on loopback), and straight through the driver / SQLite.
  */
 export async function runQueries(
   backend: BenchBackend,
@@ -96,14 +154,7 @@ export async function runQueries(
 ): Promise<QueryResult[]> {
   const { store, url, dispose } = await backend.open();
   const engine = new Engine({ store, concurrency: 32, pollMs: 5 });
-  const rawNedb =
-    backend.kind === 'mongodb'
-      ? undefined
-      : {
-          runs: new Datastore({ inMemoryOnly: true }),
-          steps: new Datastore({ inMemoryOnly: true }),
-          artifacts: new Datastore({ inMemoryOnly: true }),
-        };
+  const rawSqlite = backend.kind === 'mongodb' ? undefined : new RawSqlite();
   const results: QueryResult[] = [];
   try {
     const base = Date.UTC(2026, 0, 1);
@@ -111,21 +162,14 @@ export async function runQueries(
     for (let i = 0; i < runsInStore; i += 500) {
       const batch = Array.from({ length: Math.min(500, runsInStore - i) }, (_, j) => seedRun(i + j, base, planId));
       await Promise.all(batch.map((run) => store.createRun(run, [])));
-      if (rawNedb)
-        await rawNedb.runs.insertAsync(batch.map((run) => ({ ...toStored(Collection.runs, run), _id: run.run_id })));
+      rawSqlite?.addRuns(batch);
     }
     const { plan } = await engine.applyPlan(dagPlan('chain', 100));
     const { run: big } = await engine.startRun(plan, { owner: 'team-3' });
     await engine.executeRun(big.run_id);
-    if (rawNedb) {
-      for (const step of await store.listSteps(big.run_id))
-        await rawNedb.steps.insertAsync({ ...toStored(Collection.steps, step), _id: step.step_id });
-      await rawNedb.runs.insertAsync({
-        ...toStored(Collection.runs, (await store.getRun(big.run_id))!),
-        _id: big.run_id,
-      });
-      await rawNedb.runs.ensureIndexAsync({ fieldName: ['status', 'owner', 'created_at'] });
-      await rawNedb.steps.ensureIndexAsync({ fieldName: 'run_id' });
+    if (rawSqlite) {
+      rawSqlite.addSteps(await store.listSteps(big.run_id));
+      rawSqlite.addRuns([(await store.getRun(big.run_id))!]);
     }
     const after = new Date(base + (runsInStore / 2) * 1000).toISOString();
     const filter = { status: 'succeeded' as const, owner: 'team-3', created_after: after };
@@ -156,7 +200,7 @@ export async function runQueries(
       return record(query, via, { p50: percentile(result, 50), p95: percentile(result, 95), ops: samples }, peakRssMb);
     };
 
-    // Raw: the same queries straight through the driver / NeDB.
+    // Raw: the same queries straight through the driver / SQLite.
     let rawList: QueryResult;
     let rawGet: QueryResult;
     const mongoUrl = mongoUrlOf(url);
@@ -176,18 +220,10 @@ export async function runQueries(
       );
       await client.close();
     } else {
-      const raw = rawNedb!;
-      const query = { status: 'succeeded', owner: 'team-3', created_at: { $gte: new Date(after) } };
-      rawList = await measure('list_runs', 'raw', () =>
-        raw.runs.findAsync(query).sort({ created_at: -1, _id: -1 }).limit(51),
-      );
-      rawGet = await measure('get_run', 'raw', () =>
-        Promise.all([
-          raw.runs.findOneAsync({ _id: big.run_id }),
-          raw.steps.findAsync({ run_id: big.run_id }).sort({ _id: 1 }).limit(1000),
-          raw.artifacts.findAsync({ run_id: big.run_id }).sort({ _id: 1 }).limit(1000),
-        ]),
-      );
+      const list = rawSqlite!.listRuns();
+      const get = rawSqlite!.getRun();
+      rawList = await measure('list_runs', 'raw', async () => list('succeeded', 'team-3', after));
+      rawGet = await measure('get_run', 'raw', async () => get(big.run_id));
     }
 
     const engineList = await measure('list_runs', 'engine', () => store.listRuns(filter, { limit: 50 }));
@@ -221,6 +257,7 @@ export async function runQueries(
     return results;
   } finally {
     engine.close();
+    rawSqlite?.close();
     await dispose();
   }
 }

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
 import { mongoDatabaseUrl, type BenchBackend } from './bench-backends.js';
+
+/** Which store the raw writes go to: the kind, the MongoDB server, and how a SQLite file commits. */
+export type RawTarget = Pick<BenchBackend, 'kind' | 'mongoUrl' | 'synchronous'>;
 
 /** The fields of a step document the raw writes touch. */
 interface RawStep {
@@ -15,14 +18,6 @@ interface RawStep {
   ended_at?: Date;
   outputs?: object;
 }
-
-// The same NeDB the adapter uses, driven directly.
-const Datastore = createRequire(import.meta.url)('@seald-io/nedb') as new (options: object) => {
-  loadDatabaseAsync(): Promise<void>;
-  ensureIndexAsync(options: object): Promise<void>;
-  insertAsync(doc: object): Promise<unknown>;
-  updateAsync(query: object, update: object, options: object): Promise<unknown>;
-};
 
 interface RawCollections {
   insertStep(doc: Record<string, unknown>): Promise<void>;
@@ -41,16 +36,12 @@ function claimFields(owner: string): Record<string, unknown> {
 }
 
 /**
- * The two collections a step's writes touch, on a fresh database or NeDB pair. Events always have the unique
+ * The two collections a step's writes touch, on a fresh database or SQLite file. Events always have the unique
  * (run_id, seq) index; `stepKeyIndex` adds the unique (run_id, key) one the store keeps on steps.
  */
-async function openRaw(
-  backend: BenchBackend['name'],
-  mongoBase: string | undefined,
-  { stepKeyIndex = false } = {},
-): Promise<RawCollections> {
-  if (backend === 'mongodb') {
-    const url = mongoDatabaseUrl(mongoBase!, `maestro_raw_${Date.now().toString(36)}`);
+async function openRaw(target: RawTarget, { stepKeyIndex = false } = {}): Promise<RawCollections> {
+  if (target.kind === 'mongodb') {
+    const url = mongoDatabaseUrl(target.mongoUrl!, `maestro_raw_${Date.now().toString(36)}`);
     const client = await MongoClient.connect(url, { writeConcern: { w: 'majority', journal: true } });
     const db = client.db();
     const steps = db.collection<RawStep>('steps');
@@ -85,35 +76,53 @@ async function openRaw(
       },
     };
   }
-  const dir = backend === 'nedb-file' ? mkdtempSync(join(tmpdir(), 'maestro-raw-')) : undefined;
-  const steps = new Datastore(dir ? { filename: join(dir, 'steps.db') } : { inMemoryOnly: true });
-  const events = new Datastore(dir ? { filename: join(dir, 'events.db') } : { inMemoryOnly: true });
-  await steps.loadDatabaseAsync();
-  await events.loadDatabaseAsync();
-  await events.ensureIndexAsync({ fieldName: ['run_id', 'seq'], unique: true });
-  if (stepKeyIndex) await steps.ensureIndexAsync({ fieldName: ['run_id', 'key'], unique: true });
+  return openRawSqlite(target, stepKeyIndex);
+}
+
+/**
+ * The same tables as the SQLite store (the document as JSON per row, expression indexes on its fields), written
+ * with better-sqlite3 directly: each write one autocommit statement, a guarded one a conditional UPDATE … RETURNING
+ * (one statement is one transaction: as isolated as the store's claim). A file is in WAL mode with the target's
+ * synchronous setting, as the store opens it; memory is SQLite in memory.
+ */
+function openRawSqlite(target: RawTarget, stepKeyIndex: boolean): RawCollections {
+  const dir = target.kind === 'sqlite-file' ? mkdtempSync(join(tmpdir(), 'maestro-raw-')) : undefined;
+  const db = new Database(dir ? join(dir, 'raw.db') : ':memory:');
+  if (dir) db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${target.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+  const field = (name: string) => `json_extract(doc, '$.${name}')`;
+  for (const table of ['steps', 'events'])
+    db.exec(`CREATE TABLE ${table} (id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) STRICT`);
+  db.exec(`CREATE UNIQUE INDEX events_run_seq ON events (${field('run_id')}, ${field('seq')})`);
+  if (stepKeyIndex) db.exec(`CREATE UNIQUE INDEX steps_run_key ON steps (${field('run_id')}, ${field('key')})`);
+  const insertStep = db.prepare('INSERT INTO steps (id, doc) VALUES (?, ?)');
+  const claim = db.prepare(
+    `UPDATE steps SET doc = json_set(doc, '$.status', 'running', '$.lease.owner', ?, '$.lease.expires_at', ?,
+       '$.attempt', ${field('attempt')} + 1, '$.lease.fence', coalesce(${field('lease.fence')}, 0) + 1,
+       '$.started_at', coalesce(?, ${field('started_at')}))
+     WHERE id = ? AND ${field('status')} = 'pending' RETURNING doc`,
+  );
+  const start = db.prepare(`UPDATE steps SET doc = json_set(doc, '$.started_at', ?) WHERE id = ?`);
+  const finish = db.prepare(
+    `UPDATE steps SET doc = json_set(doc, '$.status', 'succeeded', '$.ended_at', ?, '$.outputs', json('{}'))
+     WHERE id = ? AND ${field('lease.fence')} = 1 RETURNING doc`,
+  );
+  const insertEvent = db.prepare('INSERT INTO events (id, doc) VALUES (?, ?)');
+  let events = 0;
   return {
     isolatesUpdates: true,
-    insertStep: async (doc) => void (await steps.insertAsync(doc)),
+    insertStep: async (doc) => void insertStep.run(String(doc._id), JSON.stringify({ ...doc, _id: undefined })),
     claim: async (id, owner, startedAt) =>
-      void (await steps.updateAsync(
-        { _id: id, status: 'pending' },
-        {
-          $set: { ...claimFields(owner), ...(startedAt ? { started_at: startedAt } : {}) },
-          $inc: { attempt: 1, 'lease.fence': 1 },
-        },
-        { returnUpdatedDocs: true },
-      )),
-    start: async (id) => void (await steps.updateAsync({ _id: id }, { $set: { started_at: new Date() } }, {})),
-    finish: async (id) =>
-      void (await steps.updateAsync(
-        { _id: id, 'lease.fence': 1 },
-        { $set: { status: 'succeeded', ended_at: new Date(), outputs: {} } },
-        { returnUpdatedDocs: true },
-      )),
+      void claim.get(owner, new Date(Date.now() + 30_000).toISOString(), startedAt?.toISOString() ?? null, id),
+    start: async (id) => void start.run(new Date().toISOString(), id),
+    finish: async (id) => void finish.get(new Date().toISOString(), id),
     event: async (runId, seq, type = 'step.succeeded') =>
-      void (await events.insertAsync({ run_id: runId, seq, type, at: new Date(), data: {} })),
+      void insertEvent.run(
+        `event-${(events += 1)}`,
+        JSON.stringify({ run_id: runId, seq, type, at: new Date().toISOString(), data: {} }),
+      ),
     close: async () => {
+      db.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -121,14 +130,10 @@ async function openRaw(
 
 /**
  * The physical limit: the minimal store writes one step needs (claim, start, finish, one event), done directly with
- * the driver or NeDB, one step after another. Returns milliseconds per step.
+ * the driver or better-sqlite3, one step after another. Returns milliseconds per step.
  */
-export async function rawWritesPerStepMs(
-  backend: BenchBackend['name'],
-  mongoBase: string | undefined,
-  steps: number,
-): Promise<number> {
-  const raw = await openRaw(backend, mongoBase);
+export async function rawWritesPerStepMs(target: RawTarget, steps: number): Promise<number> {
+  const raw = await openRaw(target);
   try {
     const ids = await insertPendingSteps(raw, steps);
     const start = performance.now();
@@ -170,12 +175,11 @@ async function insertPendingSteps(raw: RawCollections, steps: number): Promise<s
  * there through claim gates). Returns milliseconds per step and the lanes used.
  */
 export async function guaranteeFloorPerStepMs(
-  backend: BenchBackend['name'],
-  mongoBase: string | undefined,
+  target: RawTarget,
   steps: number,
   lanes = 1,
 ): Promise<{ perStepMs: number; lanes: number }> {
-  const raw = await openRaw(backend, mongoBase, { stepKeyIndex: true });
+  const raw = await openRaw(target, { stepKeyIndex: true });
   try {
     const ids = await insertPendingSteps(raw, steps);
     const eventWrites: Array<Promise<void>> = [];
