@@ -1,6 +1,6 @@
 /**
  * What the shared store logic needs from a document database: MongoDB-style filters and update operators
- * on one collection, each call atomic on one document. Both drivers (mongodb, NeDB) speak this natively;
+ * on one collection, each call atomic on one document. MongoDB speaks this natively, SQLite through its driver;
  * the differences live in their driver files, as in Kysely's dialects.
  */
 export type StoredDocument = Record<string, unknown> & { _id: string };
@@ -12,7 +12,7 @@ export interface DocumentCollection {
   /** Throws MaestroError CONFLICT when a unique index is violated; nothing is written then. */
   insertOne(doc: StoredDocument): Promise<void>;
   /**
-   * Inserts several documents in one write, in order. Throws CONFLICT on a unique violation: NeDB then writes
+   * Inserts several documents in one write, in order. Throws CONFLICT on a unique violation: SQLite then writes
    * none of them; MongoDB keeps the ones before the violating document (a repeat recognises them by _id).
    */
   insertMany(docs: StoredDocument[]): Promise<void>;

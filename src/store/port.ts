@@ -148,7 +148,7 @@ export interface HookFailure {
 export type NewEvent = Omit<EventDocument, 'seq' | 'event_id'>;
 
 export interface RunStore {
-  /** What this store runs on, e.g. `nedb (memory)`, `mongodb (FerretDB 1.24)`. */
+  /** What this store runs on, e.g. `sqlite (memory)`, `mongodb (FerretDB 1.24)`. */
   readonly backend: string;
   /**
    * False on servers whose single-document updates are not isolated (FerretDB 1.x). Claims stay exclusive

@@ -441,7 +441,7 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       expect(await store.lastEvent(makeRun().run_id)).toBeUndefined();
     });
 
-    // Only a server-backed store is shared by two instances; NeDB reports this as skipped.
+    // Only a store in a file or on a server is shared by two instances; SQLite in memory reports this as skipped.
     it.skipIf(!backend.shared)('keeps seq gap-free when two store instances append to one run', async () => {
       const run = makeRun();
       await store.createRun(run, []);

@@ -147,7 +147,7 @@ describe.each(testBackends())('retention (prune) on $name', (backend: TestBacken
 describe('maestro prune (the real binary)', () => {
   it('prunes the embedded store by age, keeps provenance files unless asked, and --dry-run changes nothing', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-prune-cli-'));
-    const store = await openStore(`nedb://${join(cwd, '.maestro', 'store')}`);
+    const store = await openStore(`sqlite://${join(cwd, '.maestro', 'maestro.db')}`);
     const old = await seed(store, 'succeeded', 400);
     const recent = await seed(store, 'succeeded', 1);
     await store.close();

@@ -57,7 +57,7 @@ async function readRun(cwd: string, env: Record<string, string>, runId: string):
 }
 
 const stores: Array<{ name: string; available: boolean; url: () => string }> = [
-  { name: 'nedb (files)', available: true, url: () => 'nedb://.maestro/store' },
+  { name: 'sqlite (file)', available: true, url: () => 'sqlite://.maestro/maestro.db' },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
@@ -116,12 +116,19 @@ describe.each(stores)('runner processes on $name', ({ available, url }) => {
   );
 });
 
-describe.each(mongoStoreEntries())('several runner processes on one $name', ({ base }) => {
+/** The embedded store is a file several processes share (SQLite WAL), as a MongoDB database is. */
+const sharedStores: Array<{ name: string; base: string | undefined }> = [
+  { name: 'sqlite (file)', base: 'sqlite' },
+  ...mongoStoreEntries(),
+];
+
+describe.each(sharedStores)('several runner processes on one $name', ({ base }) => {
   it.skipIf(unavailable(base !== undefined))(
     'three workers share 50 runs and never execute a step twice',
     async () => {
-      const storeUrl = freshMongoUrl(requireBase(base));
       const cwd = mkdtempSync(join(tmpdir(), 'maestro-workers-'));
+      const storeUrl =
+        base === 'sqlite' ? `sqlite://${join(cwd, '.maestro', 'maestro.db')}` : freshMongoUrl(requireBase(base));
       const env = { MAESTRO_STORE: storeUrl, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '50' };
       const fixture = writeCountingFixture(cwd, 'shared');
       try {
@@ -168,7 +175,7 @@ describe.each(mongoStoreEntries())('several runner processes on one $name', ({ b
           `three workers: ${runs} runs, ${perStep.size} steps, executions per runner ${[...perRunner.values()].join('/')}, double executions 0`,
         );
       } finally {
-        await dropMongoDatabase(storeUrl);
+        if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
       }
     },
     150_000,

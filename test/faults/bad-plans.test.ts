@@ -220,7 +220,7 @@ describe('malformed plans', () => {
   it('each gets exit 2 and a path-naming error, and the store keeps exactly what it held', async () => {
     const plans = corpus();
     expect(plans.length).toBeGreaterThanOrEqual(150);
-    // Four stores, one per parallel lane (the embedded store is one process at a time), each with a run in it.
+    // Four stores, one per parallel lane, each with a run in it.
     const lanes = Array.from({ length: 4 }, (_, lane) => {
       const cwd = mkdtempSync(join(tmpdir(), `maestro-fault-plans-${lane}-`));
       mkdirSync(join(cwd, 'plans'));

@@ -131,7 +131,11 @@ async function killAndResume(storeUrl: (cwd: string) => string): Promise<Outcome
 }
 
 const stores: Array<{ name: string; available: boolean; storeUrl: (cwd: string) => string }> = [
-  { name: 'nedb (files)', available: true, storeUrl: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  {
+    name: 'sqlite (file)',
+    available: true,
+    storeUrl: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}`,
+  },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,

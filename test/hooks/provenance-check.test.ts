@@ -11,7 +11,7 @@ describe('checking a run provenance in its workspace (the console and GET /v1/ru
     const cwd = mkdtempSync(join(tmpdir(), 'maestro-provenance-check-'));
     const ran = await runCli(MAESTRO_RUN, [join(REPO_ROOT, 'plans', 'provenance.json'), '--json'], { cwd });
     expect(ran.code).toBe(0);
-    const store = await openStore(`nedb://${join(cwd, '.maestro', 'store')}`, { readOnly: true });
+    const store = await openStore(`sqlite://${join(cwd, '.maestro', 'maestro.db')}`);
     const run = (await store.listRuns({}, { limit: 1 })).items[0]!;
     await store.close();
 

@@ -79,7 +79,7 @@ describe('Prometheus metrics', () => {
     expect((await worker.output).code).toBe(0);
     expectMatchesReadme(families);
 
-    const store = await openStore(`nedb://${join(cwd, '.maestro', 'store')}`);
+    const store = await openStore(`sqlite://${join(cwd, '.maestro', 'maestro.db')}`);
     try {
       const runs = (await store.listRuns({}, { limit: 100 })).items;
       expect(runs).toHaveLength(5);

@@ -102,11 +102,15 @@ function writeWorkspace(cwd: string, port: number): void {
   );
 }
 
-/** Everything the store holds, as text: every file of a NeDB store, or every document of every collection. */
+/**
+ * Everything the store holds, as text: the bytes of the SQLite store's files (its free pages too), or every document
+ * of every collection.
+ */
 async function dumpStore(url: string, cwd: string): Promise<string> {
-  if (url.startsWith('nedb://'))
-    return filesUnder(join(cwd, '.maestro', 'store'))
-      .map((f) => readFileSync(f, 'utf8'))
+  if (url.startsWith('sqlite://'))
+    return filesUnder(join(cwd, '.maestro'))
+      .filter((f) => /maestro\.db(-wal|-shm|-journal)?$/.test(f))
+      .map((f) => readFileSync(f, 'latin1'))
       .join('\n');
   const client = await MongoClient.connect(url);
   try {
@@ -121,7 +125,7 @@ async function dumpStore(url: string, cwd: string): Promise<string> {
 }
 
 const stores = [
-  { name: 'nedb (files)', available: true, url: () => 'nedb://.maestro/store' },
+  { name: 'sqlite (file)', available: true, url: () => 'sqlite://.maestro/maestro.db' },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
@@ -206,21 +210,19 @@ describe('a secret canary never lands anywhere', () => {
             json.stderr,
             tty.stdout,
             tty.stderr,
-            // One after another: a NeDB store is held by one process at a time.
-            ...(await (async () => {
-              const outputs: string[] = [];
-              for (const args of [
+            // At once: every process opens the store file beside the others.
+            ...(await Promise.all(
+              [
                 ['runs', 'show', runId, '--json'],
                 ['runs', 'show', runId],
                 ['runs', 'events', runId, '--json'],
                 ['runs', 'logs', runId],
-              ]) {
+              ].map(async (args) => {
                 const shown = await runCli(MAESTRO, args, { cwd, env });
                 expect(shown.code).toBe(0);
-                outputs.push(shown.stdout + shown.stderr);
-              }
-              return outputs;
-            })()),
+                return shown.stdout + shown.stderr;
+              }),
+            )),
           ].join('\n');
           // The log does hold what the step printed, masked.
           expect(cli).toContain('split: ***');

@@ -61,42 +61,13 @@ export async function dropMongoDatabase(url: string): Promise<void> {
   }
 }
 
-const nedbMemory: TestBackend = {
-  name: 'nedb (memory)',
-  available: true,
-  shared: false,
-  async create() {
-    const store = await openStore('memory://');
-    return { store, url: 'memory://', cleanup: () => store.close() };
-  },
-};
-
-const nedbFile: TestBackend = {
-  name: 'nedb (files)',
-  available: true,
-  shared: false,
-  async create() {
-    const dir = mkdtempSync(join(tmpdir(), 'maestro-nedb-'));
-    const url = `nedb://${dir}`;
-    const store = await openStore(url);
-    return {
-      store,
-      url,
-      async cleanup() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-};
-
 const sqliteMemory: TestBackend = {
   name: 'sqlite (memory)',
   available: true,
   shared: false,
   async create() {
-    const store = await openStore('sqlite://:memory:');
-    return { store, url: 'sqlite://:memory:', cleanup: () => store.close() };
+    const store = await openStore('memory://');
+    return { store, url: 'memory://', cleanup: () => store.close() };
   },
 };
 
@@ -142,18 +113,12 @@ function mongoBackend(server: MongoTestServer): TestBackend {
 }
 
 /**
- * Every adapter the conformance suite runs on here: SQLite and NeDB, each in memory and in files, and MongoDB on each
- * server the global setup found.
+ * Every adapter the conformance suite runs on here: SQLite in memory and in a file, and MongoDB on each server the
+ * global setup found.
  */
 export function testBackends(): TestBackend[] {
   const servers = mongoTestServers();
-  return [
-    sqliteMemory,
-    sqliteFile,
-    nedbMemory,
-    nedbFile,
-    ...(servers.length > 0 ? servers.map(mongoBackend) : [missingMongo]),
-  ];
+  return [sqliteMemory, sqliteFile, ...(servers.length > 0 ? servers.map(mongoBackend) : [missingMongo])];
 }
 
 const missingMongo: TestBackend = {

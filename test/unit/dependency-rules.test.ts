@@ -23,7 +23,7 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
   {
     from: /^engine\//,
     forbidden:
-      /^(api|cli|hooks|observability)\/|^store\/(mongo|nedb|sqlite)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|@seald-io\/nedb|better-sqlite3|sift|prom-client)$|^@opentelemetry\/(sdk-|exporter-|resources|core|context-)/,
+      /^(api|cli|hooks|observability)\/|^store\/(mongo|sqlite)\/|^store\/open|^maestro-engine|^(fastify|yargs|mongodb|better-sqlite3|sift|prom-client)$|^@opentelemetry\/(sdk-|exporter-|resources|core|context-)/,
     why: 'the engine uses the store port, the hook API and the OpenTelemetry API only: no front end, driver, built-in hook or telemetry SDK',
   },
   {
@@ -33,22 +33,22 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
   },
   {
     from: /^events\//,
-    forbidden: /^(engine|api|cli|hooks)\/|^store\/(mongo|nedb|sqlite)\//,
+    forbidden: /^(engine|api|cli|hooks)\/|^store\/(mongo|sqlite)\//,
     why: 'events know the store port and the hook API only',
   },
   {
     from: /^hooks\//,
-    forbidden: /^(api|cli|engine)\/|^store\/(mongo|nedb|sqlite)\//,
+    forbidden: /^(api|cli|engine)\/|^store\/(mongo|sqlite)\//,
     why: 'a hook sees runs through the hook API, never engine internals',
   },
   {
     from: /^api\//,
-    forbidden: /^cli\/|^store\/(mongo|nedb|sqlite)\//,
+    forbidden: /^cli\/|^store\/(mongo|sqlite)\//,
     why: 'the API goes through the engine and store/open, never an adapter',
   },
   {
     from: /^cli\//,
-    forbidden: /^store\/(mongo|nedb|sqlite)\//,
+    forbidden: /^store\/(mongo|sqlite)\//,
     why: 'the CLI reaches stores (and their migrations) through store/open',
   },
 ];
@@ -59,7 +59,6 @@ const entries: Array<{ folder: string; files: string[] }> = [
   { folder: 'api/', files: ['api/server.ts'] },
   { folder: 'store/', files: ['store/port.ts', 'store/open.ts', 'store/list-runs-query.ts'] },
   { folder: 'store/mongo/', files: [] },
-  { folder: 'store/nedb/', files: [] },
   { folder: 'store/sqlite/', files: [] },
 ];
 const adapterImporters = new Set(['store/open.ts']);
@@ -101,7 +100,7 @@ describe('dependency direction', () => {
     expect(refused('hooks/attestation/verify-attestation.ts', 'engine/file-digest.ts')).toBe(true);
     expect(refused('cli/commands/migrate-command.ts', 'store/mongo/mongo-migrations.ts')).toBe(true);
     expect(refused('engine/engine.ts', 'hooks/builtin-hooks.ts')).toBe(true);
-    expect(refused('store/document-run-store.ts', 'store/nedb/nedb-driver.ts')).toBe(true);
+    expect(refused('store/document-run-store.ts', 'store/sqlite/sqlite-driver.ts')).toBe(true);
     expect(refused('cli/commands/serve-command.ts', 'api/routes/run-routes.ts')).toBe(true);
     expect(refused('cli/commands/serve-command.ts', 'api/server.ts')).toBe(false);
     expect(refused('store/open.ts', 'store/mongo/mongo-driver.ts')).toBe(false);

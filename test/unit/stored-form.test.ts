@@ -37,7 +37,7 @@ describe('stored form', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('never lets a stored document share an object with the caller (NeDB keeps $set values by reference)', () => {
+  it('never lets a stored document share an object with the caller (an in-process store could keep $set values by reference)', () => {
     const stored = toStored(Collection.steps, step);
     const callers = objectsIn(step);
     expect([...objectsIn(stored)].filter((object) => callers.has(object))).toEqual([]);

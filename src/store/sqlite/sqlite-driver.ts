@@ -84,7 +84,7 @@ class SqliteCollection implements DocumentCollection {
     });
   }
 
-  /** All or none, as on NeDB: a unique violation rolls the whole batch back. */
+  /** All or none: a unique violation rolls the whole batch back. */
   insertMany(docs: StoredDocument[]): Promise<void> {
     return this.run(() => this.insertAll(docs, 'INSERT'));
   }

@@ -17,7 +17,7 @@ import { MAESTRO, MAESTRO_RUN, runCli, startServe } from '../../support/spawn-cl
 import { deepJson, deepJsonText, recordHostile, workspace } from './hostile-support.js';
 
 const stores = [
-  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,

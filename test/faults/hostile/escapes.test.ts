@@ -65,7 +65,7 @@ describe('hostile: escapes', () => {
   });
 
   it('refuses symlink and ../ escapes of artifact paths, exec cwd and child plan paths, and never prints a logs_ref outside the logs', async () => {
-    const storeUrl = `nedb://${workspace('escape-store')}`;
+    const storeUrl = `sqlite://${join(workspace('escape-store'), 'maestro.db')}`;
     const store = await openStore(storeUrl);
     const h = createHarness(store);
     try {

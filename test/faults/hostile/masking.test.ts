@@ -149,11 +149,15 @@ function filesUnder(dir: string): string[] {
     .filter((path) => statSync(path).isFile());
 }
 
-/** Everything the store holds, as text: every file of a NeDB store, or every document of every collection. */
+/**
+ * Everything the store holds, as text: the bytes of the SQLite store's files (its free pages too), or every document
+ * of every collection.
+ */
 async function dumpStore(url: string, cwd: string): Promise<string> {
-  if (url.startsWith('nedb://'))
-    return filesUnder(join(cwd, '.maestro', 'store'))
-      .map((f) => readFileSync(f, 'utf8'))
+  if (url.startsWith('sqlite://'))
+    return filesUnder(join(cwd, '.maestro'))
+      .filter((f) => /maestro\.db(-wal|-shm|-journal)?$/.test(f))
+      .map((f) => readFileSync(f, 'latin1'))
       .join('\n');
   const client = await MongoClient.connect(url);
   try {
@@ -168,7 +172,7 @@ async function dumpStore(url: string, cwd: string): Promise<string> {
 }
 
 const stores = [
-  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
@@ -262,7 +266,7 @@ describe('hostile: secret forms a tool prints', () => {
         } finally {
           h.engine.close();
           await store.close();
-          if (!storeUrl.startsWith('nedb://')) await dropMongoDatabase(storeUrl);
+          if (storeUrl.startsWith('mongodb')) await dropMongoDatabase(storeUrl);
         }
       },
     );

@@ -18,15 +18,13 @@ import { recordHostile, workspace } from './hostile-support.js';
 
 const stores = [
   {
-    name: 'nedb (files)',
+    name: 'sqlite (file)',
     available: true,
-    shared: false,
-    url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}`,
+    url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}`,
   },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
-    shared: true,
     url: () => freshMongoUrl(requireBase(base)),
   })),
 ];
@@ -53,9 +51,9 @@ async function api(base: string, token: string, method: string, path: string, bo
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** Every run of a tree (root first) with its steps, read from the store without holding it. */
+/** Every run of a tree (root first) with its steps, read from the store beside the processes using it. */
 async function runTree(storeUrl: string, rootId: string): Promise<Array<{ run: RunDocument; steps: StepDocument[] }>> {
-  const store = await openStore(storeUrl, { readOnly: true });
+  const store = await openStore(storeUrl);
   try {
     const tree: Array<{ run: RunDocument; steps: StepDocument[] }> = [];
     const queue = [rootId];
@@ -76,7 +74,7 @@ async function runTree(storeUrl: string, rootId: string): Promise<Array<{ run: R
 async function ended(storeUrl: string, runId: string, boundMs: number): Promise<RunDocument | undefined> {
   const until = Date.now() + boundMs;
   while (Date.now() < until) {
-    const store = await openStore(storeUrl, { readOnly: true });
+    const store = await openStore(storeUrl);
     try {
       const run = await store.getRun(runId);
       if (run && TERMINAL.includes(run.status)) return run;
@@ -88,7 +86,7 @@ async function ended(storeUrl: string, runId: string, boundMs: number): Promise<
   return undefined;
 }
 
-describe.each(stores)('hostile: a run keeps the kinds of its origin on $name', ({ name, available, shared, url }) => {
+describe.each(stores)('hostile: a run keeps the kinds of its origin on $name', ({ name, available, url }) => {
   it.skipIf(unavailable(available))(
     'an API plan whose child and grandchild plans have exec never runs them on a worker that allows all kinds',
     async () => {
@@ -164,8 +162,8 @@ console.log(JSON.stringify({ stolen }));`;
         );
         let runId: string;
         try {
-          // MongoDB stores are shared: the worker runs beside the server, as in production.
-          if (shared) worker = startWorker();
+          // The worker runs beside the server on the same store, as in production.
+          worker = startWorker();
           const plan = await api(base, token, 'POST', '/v1/plans', { plan: trojan });
           statuses.push(plan.status);
           expect(plan.status).toBe(201);
@@ -177,8 +175,6 @@ console.log(JSON.stringify({ stolen }));`;
           server.kill('SIGTERM');
           if ((await server.output).code !== 0) crashes += 1;
         }
-        // The embedded store has one writer at a time: the worker takes it over once the server has let go.
-        worker ??= startWorker();
         const end = await ended(storeUrl, runId, 60_000);
         if (!end) hangs += 1;
         worker.kill('SIGTERM');
@@ -260,7 +256,7 @@ describe('hostile: a plan step and the files the runner hides', () => {
       'innocent.json',
     ];
     const { server, url: base } = await startServe(
-      ['--tokens', 'tokens.json', '--store', 'nedb://.maestro/store', '--hooks-config', 'hooks.json'],
+      ['--tokens', 'tokens.json', '--store', 'sqlite://.maestro/maestro.db', '--hooks-config', 'hooks.json'],
       {
         cwd,
         env: { MAESTRO_POLL_MS: '50', MAESTRO_SECRETS: 'file:secrets.json', MAESTRO_LOG_LEVEL: 'warn' },
@@ -365,7 +361,7 @@ describe('hostile: maestro serve with a hooks config and a handlers module', () 
         '--tokens',
         'tokens.json',
         '--store',
-        'nedb://.maestro/store',
+        'sqlite://.maestro/maestro.db',
         '--hooks-config',
         'hooks.json',
         '--handlers',

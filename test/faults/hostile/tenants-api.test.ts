@@ -20,7 +20,7 @@ import { MAESTRO, runCli, startServe } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 const stores = [
-  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,

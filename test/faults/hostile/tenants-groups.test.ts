@@ -16,7 +16,7 @@ import { MAESTRO, MAESTRO_RUN, runCli } from '../../support/spawn-cli.js';
 import { recordHostile, workspace } from './hostile-support.js';
 
 const stores = [
-  { name: 'nedb (files)', available: true, url: (cwd: string) => `nedb://${join(cwd, '.maestro', 'store')}` },
+  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
   ...mongoStoreEntries().map(({ name, base }) => ({
     name,
     available: base !== undefined,
@@ -262,7 +262,7 @@ describe.each(stores)('hostile: tenants and schedules on $name', ({ name, availa
 describe('hostile: schedule interval over the API', () => {
   it('a cron firing more often than the minimum is refused naming $.cron; the minimum is configurable', async () => {
     const cwd = workspace('interval');
-    const storeUrl = `nedb://${join(cwd, '.maestro', 'store')}`;
+    const storeUrl = `sqlite://${join(cwd, '.maestro', 'maestro.db')}`;
     const fast = ['* * * * * *', '*/10 * * * * *', '0,30 * * * * *', '0,59 * * 1 1 *'];
     const fine = ['* * * * *', '0 * * * * *', '*/5 * * * *'];
     const answers: Array<{ status: number; body: any }> = [];
@@ -274,7 +274,7 @@ describe('hostile: schedule interval over the API', () => {
     // A server configured for 10 s takes a cron of every 10 s, and still refuses every second.
     const configured: Array<{ status: number }> = [];
     await withApi(
-      `nedb://${join(workspace('interval-10s'), '.maestro', 'store')}`,
+      `sqlite://${join(workspace('interval-10s'), '.maestro', 'maestro.db')}`,
       async (api) => {
         const planId = await createPlan(api, TOKENS.teamA, noop);
         for (const cron of ['*/10 * * * * *', '* * * * * *'])

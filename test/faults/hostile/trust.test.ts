@@ -87,7 +87,7 @@ describe('hostile: who may run what where', () => {
       mkdirSync(join(cwd, '.maestro', 'keys'), { recursive: true });
       writeFileSync(join(cwd, '.maestro', 'keys', 'attestation-ed25519.pem'), 'PRIVATE-KEY-CANARY');
       const { server, url: base } = await startServe(
-        ['--tokens', tokensFile, '--allow-kinds', 'all', '--store', 'nedb://.maestro/store'],
+        ['--tokens', tokensFile, '--allow-kinds', 'all', '--store', 'sqlite://.maestro/maestro.db'],
         { cwd, env: { MAESTRO_POLL_MS: '50' }, timeoutMs: 60_000 },
       );
       const reader = `const fs = require('fs'); const out = {};
@@ -95,8 +95,8 @@ for (const p of process.argv.slice(1)) { try { out[p] = fs.readdirSync(p).length
 console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
       const targets = [
         tokensFile,
-        join(cwd, '.maestro', 'store'),
-        join(cwd, '.maestro', 'store', 'runs.db'),
+        join(cwd, '.maestro', 'maestro.db'),
+        join(cwd, '.maestro', 'maestro.db-wal'),
         join(cwd, '.maestro', 'keys', 'attestation-ed25519.pem'),
         '/proc/1/environ',
       ];
@@ -137,7 +137,7 @@ console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
         expect(detail?.run.status).toBe('succeeded');
         const seen = JSON.parse(detail!.steps[0]!.outputs!.seen!) as Record<string, string>;
         const log = readFileSync(detail!.steps[0]!.logs_ref!, 'utf8');
-        const leaked = [token, 'PRIVATE-KEY-CANARY', '"run_id"'].filter(
+        const leaked = [token, 'PRIVATE-KEY-CANARY', 'SQLite format', '"run_id"'].filter(
           (secret) => JSON.stringify(seen).includes(secret) || log.includes(secret),
         );
         recordHostile('step reading runner secrets', {
@@ -147,7 +147,7 @@ console.log(JSON.stringify({ seen: JSON.stringify(out) }));`;
           crashes: server.exitCode === null ? 0 : 1,
         });
         expect(leaked).toEqual([]);
-        expect(seen[join(cwd, '.maestro', 'store')]).toBe('dir:');
+        expect(seen[join(cwd, '.maestro', 'maestro.db')]).not.toContain('SQLite');
       } finally {
         server.kill('SIGTERM');
         await server.output;
