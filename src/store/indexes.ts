@@ -6,6 +6,8 @@ export const storeIndexes: readonly IndexSpec[] = [
   { collection: Collection.plans, name: 'plans_owner_name_created', keys: { owner: 1, name: 1, created_at: -1 } },
   { collection: Collection.plans, name: 'plans_plan_created', keys: { plan_id: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_status_owner_created', keys: { status: 1, owner: 1, created_at: -1 } },
+  // runs list --status X without an owner (one user's store, an admin): a page read in order, not every such run.
+  { collection: Collection.runs, name: 'runs_status_created', keys: { status: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_owner_created', keys: { owner: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_plan_created', keys: { plan_id: 1, created_at: -1 } },
   { collection: Collection.runs, name: 'runs_created', keys: { created_at: -1 } },
