@@ -10,12 +10,19 @@ import { recordFigures } from './support/figures.js';
 
 const RUNS = 100;
 
-describe.each(mongoStoreEntries())('racing runners on $name', ({ name, base }) => {
+/** The embedded store is one SQLite file the worker processes share, as they share a MongoDB database. */
+const stores: Array<{ name: string; base: string | undefined }> = [
+  { name: 'sqlite (file)', base: 'sqlite' },
+  ...mongoStoreEntries(),
+];
+
+describe.each(stores)('racing runners on $name', ({ name, base }) => {
   it.skipIf(unavailable(base !== undefined))(
     `three worker processes over ${RUNS} runs: no step executed twice, no run stuck`,
     async () => {
-      const url = freshMongoUrl(requireBase(base));
       const cwd = mkdtempSync(join(tmpdir(), 'maestro-fault-race-'));
+      const url =
+        base === 'sqlite' ? `sqlite://${join(cwd, '.maestro', 'maestro.db')}` : freshMongoUrl(requireBase(base));
       // Leases comfortably longer than a renewal under load: this test races claims, it does not expire leases.
       const env = { MAESTRO_STORE: url, MAESTRO_LEASE_MS: '15000', MAESTRO_POLL_MS: '20' };
       const fixture = writeCountingFixture(cwd, 'race');
@@ -77,7 +84,7 @@ describe.each(mongoStoreEntries())('racing runners on $name', ({ name, base }) =
         expect(perStep.size).toBe(RUNS * fixture.stepsPerRun);
         expect(exits.map((e) => e.code)).toEqual([0, 0, 0]);
       } finally {
-        await dropMongoDatabase(url);
+        if (url.startsWith('mongodb')) await dropMongoDatabase(url);
       }
     },
   );
