@@ -6,11 +6,15 @@ export interface CrossedBudget {
   value: number;
 }
 
-/** The budget a run has crossed at `nowMs`, if any: cost first, then wall time since it started. */
-export function crossedBudget(run: RunDocument, nowMs: number): CrossedBudget | undefined {
+/**
+ * The budget a run has crossed at `nowMs`, if any: cost first (its own, plus `childCost` reported by its unfinished
+ * child runs), then wall time since it started.
+ */
+export function crossedBudget(run: RunDocument, nowMs: number, childCost = 0): CrossedBudget | undefined {
   const { budget } = run;
-  if (budget.max_cost !== undefined && run.usage.cost > budget.max_cost)
-    return { kind: 'max_cost', limit: budget.max_cost, value: run.usage.cost };
+  const cost = run.usage.cost + childCost;
+  if (budget.max_cost !== undefined && cost > budget.max_cost)
+    return { kind: 'max_cost', limit: budget.max_cost, value: cost };
   if (budget.max_duration_ms === undefined || !run.started_at) return undefined;
   const elapsed = nowMs - Date.parse(run.started_at);
   return elapsed > budget.max_duration_ms

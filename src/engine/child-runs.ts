@@ -61,7 +61,8 @@ export async function runChildPlan(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return (await engine.executeRun(run.run_id, { signal })) ?? run;
+    // Stopped while another runner drives the child: what it has reported so far, as stored, is the step's cost.
+    return (await engine.executeRun(run.run_id, { signal })) ?? (await engine.store.getRun(run.run_id)) ?? run;
   } finally {
     signal.removeEventListener('abort', onAbort);
   }

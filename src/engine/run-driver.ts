@@ -13,6 +13,7 @@ import { recordMissingEvents } from './recovered-events.js';
 import { recordRunEnd } from './run-end-event.js';
 import { runEndingOf, type RunEnding } from './run-ending.js';
 import { StepScheduler } from './step-scheduler.js';
+import { ChildRunCosts } from './tree-cost.js';
 
 /**
  * Drives one run while this runner holds its lease: starts ready steps, records every result in the store
@@ -22,6 +23,8 @@ import { StepScheduler } from './step-scheduler.js';
 export class RunDriver {
   private readonly state: DriverState;
   private readonly scheduler: StepScheduler;
+  /** What the run's child runs report while they go on: the whole tree's cost counts against the budget. */
+  private readonly childCosts = new ChildRunCosts();
   private lastRunRead = Number.NEGATIVE_INFINITY;
   private auditRecorded = false;
   private holding = false;
@@ -138,13 +141,14 @@ export class RunDriver {
     this.lastRunRead = now;
     const fresh = await this.state.services.store.getRun(this.state.run.run_id);
     if (fresh) this.state.run = fresh;
+    await this.childCosts.read(this.state);
   }
 
   /** Cancellation, or a budget crossed (audit mode only records it). */
   private findStopReason(): MaestroError | undefined {
     const { run, services } = this.state;
     if (run.cancel_requested_at) return new MaestroError('CANCELLED', `run ${run.run_id} was cancelled`);
-    const crossed = crossedBudget(run, this.state.nowMs());
+    const crossed = crossedBudget(run, this.state.nowMs(), this.childCosts.pending(this.state));
     if (!crossed) return undefined;
     if (run.budget.mode === 'audit') {
       if (!this.auditRecorded) {
@@ -181,6 +185,9 @@ export class RunDriver {
     }
     while (state.inFlight.size > 0 || state.settled.length > 0) {
       await recordSettledOutcomes(state);
+      // Nothing starts any more: steps a finished one woke must not end the wait at once (a busy loop that, on a
+      // store answering without I/O, starved the timers the steps still running wait on).
+      state.dirty.clear();
       if (state.inFlight.size > 0) await state.waitForWork();
     }
     const skipReason = reason.code === 'BUDGET_EXCEEDED' ? 'budget_exceeded' : 'cancelled';
