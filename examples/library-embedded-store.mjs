@@ -1,10 +1,10 @@
 // The seed example, against the library and the embedded store: create a plan, start a run, report a few steps'
 // status as an outside system would, attach an artifact, then query the run and the run history.
-//   node examples/library-embedded-store.mjs          (keeps its data in ./.maestro/example-store)
+//   node examples/library-embedded-store.mjs          (keeps its data in ./.maestro/example.db)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Engine, openStore, loadPlanFile } from 'maestro-conductor';
 
-const store = await openStore(process.env.MAESTRO_STORE ?? 'nedb://.maestro/example-store');
+const store = await openStore(process.env.MAESTRO_STORE ?? 'sqlite://.maestro/example.db');
 const engine = new Engine({ store });
 try {
   // 1. Create (or find) the plan version.

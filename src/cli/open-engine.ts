@@ -115,7 +115,7 @@ export async function configureEngine(
 /**
  * What every runner the CLI starts (`maestro-run`, `maestro worker`, `maestro serve`) takes from its configuration:
  * the secret provider, the exec environment, the sandbox, and the files steps must not see besides the workspace's
- * store and keys — a NeDB store or a secrets file elsewhere, the hooks config and the keys it names, and whatever
+ * store and keys — a SQLite store file or a secrets file elsewhere, the hooks config and the keys it names, and whatever
  * the caller adds (the tokens file).
  */
 export async function runnerEngineOptions(

@@ -4,12 +4,11 @@ import { defineOwn } from '../domain/own-property.js';
 /**
  * The stored form of documents, shared by both adapters:
  * - timestamps are ISO-8601 strings in the port and on the wire, and real dates in the store;
- * - keys inside user data (plan specs, inputs, outputs, metadata) may start with `$` or hold dots, which
- *   neither MongoDB nor NeDB accept as field names: they are percent-escaped (`%24`, `%2E`, `%25`) and restored on read;
+ * - keys inside user data (plan specs, inputs, outputs, metadata) may start with `$` or hold dots, which MongoDB
+ *   does not accept as field names: they are percent-escaped (`%24`, `%2E`, `%25`) and restored on read;
  * - an array inside an array is stored as an object of its items by index plus a `%[]` key holding its length:
- *   FerretDB refuses nested arrays, and NeDB's key check walks an array's items twice, so its work doubles with
- *   every array around a value (2^33 visits for arrays 33 deep). With at most one real array on any path that walk
- *   stays linear. No escaped user key can be `%[]` (a user's `%` is stored as `%25`).
+ *   FerretDB refuses nested arrays (and the NeDB store of earlier versions walked them exponentially; stores imported
+ *   from it hold this form). No escaped user key can be `%[]` (a user's `%` is stored as `%25`).
  */
 export const Collection = {
   plans: 'plans',

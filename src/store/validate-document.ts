@@ -2,7 +2,7 @@ import type { Collection } from './stored-form.js';
 import { assertJsonWithin, Limits } from '../domain/json-limits.js';
 import { assertMatchesSchema } from '../schema/validators.js';
 
-/** Nothing is written that an adapter could not read back (NeDB fails on very deep documents, MongoDB past 16 MiB). */
+/** Nothing is written that an adapter could not read back (MongoDB refuses very deep documents and those past 16 MiB). */
 export function assertStorable(value: unknown, what: string): void {
   assertJsonWithin(value, { maxDepth: Limits.documentDepth, maxBytes: Limits.documentBytes }, what);
 }

@@ -23,7 +23,7 @@ describe('maestro-run (the real binary)', () => {
       type: 'result',
       run: { status: 'succeeded', outputs: { greeting: 'hello, tests' } },
     });
-    expect(readdirSync(join(cwd, '.maestro', 'store'))).toContain('runs.db');
+    expect(readdirSync(join(cwd, '.maestro'))).toContain('maestro.db');
   });
 
   it('exits 1 when the run fails, and says which step failed', async () => {

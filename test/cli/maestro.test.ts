@@ -151,15 +151,15 @@ describe('maestro with hostile files and output', () => {
     expect(result.stderr).not.toContain('leaky-token');
   });
 
-  it('exits with STORE_CORRUPT, instead of hanging, when an embedded store file cannot be read', async () => {
+  it('exits with STORE_CORRUPT, instead of hanging, when the embedded store file cannot be read', async () => {
     const cwd = workspace();
-    mkdirSync(join(cwd, '.maestro', 'store'), { recursive: true });
-    writeFileSync(join(cwd, '.maestro', 'store', 'runs.db'), 'not json\n{still not\n');
+    mkdirSync(join(cwd, '.maestro'), { recursive: true });
+    writeFileSync(join(cwd, '.maestro', 'maestro.db'), 'not a database\n{still not\n'.repeat(100));
     const result = await runCli(MAESTRO, ['runs', 'list'], { cwd, timeoutMs: 20_000 });
     expect(result.signal).toBeNull();
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('STORE_CORRUPT');
-    expect(result.stderr).toContain('runs.db');
+    expect(result.stderr).toContain(join(cwd, '.maestro', 'maestro.db'));
   });
 
   it("never sends a step's terminal escape sequences to the operator's terminal", async () => {

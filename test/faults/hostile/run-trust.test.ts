@@ -250,7 +250,7 @@ describe('hostile: a plan step and the files the runner hides', () => {
       'hooks.json',
       'keys/attest.pem',
       '.maestro/keys/attestation-ed25519.pem',
-      '.maestro/store/runs.db',
+      '.maestro/maestro.db',
       '.maestro/notes.json',
       '.maestro/missing.json',
       'innocent.json',
