@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { toMaestroError } from '../domain/errors.js';
 import type { EngineOptions } from '../engine/engine.js';
 import { Engine } from '../maestro-engine.js';
 import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   configure?: (engine: Engine) => Promise<void>;
   /** How close the ticks of a schedule created over the API may come. Default 60 s. */
   scheduleMinIntervalMs?: number;
+  /** On close, how long the runs this server drives may take to end before they are handed back. Default 10 s. */
+  stopGraceMs?: number;
 }
 
 export interface RunningApiServer {
@@ -65,11 +68,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
     if (options.logger) logRunEvents(engine.events, app.log);
     const url = await app.listen({ host: options.host, port: options.port });
-    // A server that runs runs fires schedules too; with --no-runner the workers do.
-    const stopScheduling = new AbortController();
-    const scheduling =
+    // A server that runs runs is a worker too: it fires schedules and takes the runs nobody attends (schedule
+    // ticks, runs started without `execute`, a dead runner's); with --no-runner the workers do both.
+    const stopRunning = new AbortController();
+    const running =
       (options.inProcessRunner ?? true)
-        ? engine.runSchedules(stopScheduling.signal, scheduleLog(app.log))
+        ? Promise.all([
+            engine.runSchedules(stopRunning.signal, scheduleLog(app.log)),
+            engine.work({
+              signal: stopRunning.signal,
+              onError: (error) => app.log.error({ err: toMaestroError(error) }, 'run stopped on this server'),
+            }),
+          ])
         : Promise.resolve();
     return {
       url,
@@ -77,9 +87,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       engine,
       store,
       async close() {
-        stopScheduling.abort();
-        await scheduling;
+        stopRunning.abort();
         await app.close();
+        // What it drives ends within the grace period, or is handed back to the next runner.
+        await engine.stopDriving(options.stopGraceMs ?? 10_000);
+        await running;
         engine.close();
         await store.close();
       },

@@ -44,6 +44,7 @@ import { ScheduleService } from './schedules/schedule-service.js';
 import { SCHEDULE_POLL_MS, Scheduler, type ScheduleReport, type StartRun } from './schedules/scheduler.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { workLoop, type WorkOptions } from './worker-loop.js';
+import { DrivenRuns } from './driven-runs.js';
 
 export type { EngineOptions, StartRunOptions } from './engine-options.js';
 export { MINIMAL_EXEC_ENV } from './runner-environment.js';
@@ -66,7 +67,7 @@ export class Engine {
   private readonly services: EngineServices;
   private readonly plans: PlanCatalog;
   /** The runs this process drives now, so a cancel request can reach their driver without waiting for a poll. */
-  private readonly drivers = new Map<string, RunDriver>();
+  private readonly drivers = new DrivenRuns();
   private readonly settings: RunnerSettings;
   /** Write-only inputs of the runs this process started: held in memory only, never stored. */
   private readonly writeOnlyInputs = new Map<string, Record<string, unknown>>();
@@ -257,11 +258,9 @@ export class Engine {
     // Events stored before a runner died are delivered now; those of this drive are all delivered before it returns.
     this.outbox.kick(claimed.run_id);
     const driver = new RunDriver(this.services, compiled, planDirectory, claimed, mode);
-    this.drivers.set(claimed.run_id, driver);
     try {
-      return await driver.drive();
+      return await this.drivers.drive(claimed.run_id, driver);
     } finally {
-      if (this.drivers.get(claimed.run_id) === driver) this.drivers.delete(claimed.run_id);
       if (driver.hasEnded) this.writeOnlyInputs.delete(claimed.run_id);
       await this.outbox.drain(claimed.run_id);
     }
@@ -385,6 +384,14 @@ export class Engine {
   }
 
   /** Stops lease renewal; the store stays open (its owner closes it). */
+  /**
+   * For a runner that stops: waits up to `graceMs` for the runs driven here to end, then hands the others back
+   * (their running steps stopped, to be taken over as the same attempts; their leases let go).
+   */
+  async stopDriving(graceMs: number): Promise<void> {
+    if (!(await this.drivers.settled(graceMs))) await this.drivers.handBack();
+  }
+
   close(): void {
     this.leases.stop();
   }

@@ -28,6 +28,7 @@ export class RunDriver {
   private lastRunRead = Number.NEGATIVE_INFINITY;
   private auditRecorded = false;
   private holding = false;
+  private handedBack = false;
 
   constructor(
     services: EngineServices,
@@ -92,6 +93,7 @@ export class RunDriver {
     } finally {
       await state.eventQueue.settle();
       leases.release('run', runId);
+      if (this.handedBack) await store.releaseRunLease(runId, state.runToken).catch(() => false);
       state.cancelTimers();
       if (this.holding) state.services.telemetry.runsHeld(-1);
     }
@@ -103,6 +105,18 @@ export class RunDriver {
     telemetry.runStarted(this.state.compiled.plan.name, resumed);
     telemetry.runsHeld(1);
     this.holding = true;
+  }
+
+  /**
+   * Stops driving without ending the run (its runner is stopping): running steps are stopped as on a lost lease,
+   * to be taken over as the same attempts, and the run's lease is let go so another runner claims it at once.
+   */
+  handBack(): void {
+    const { state } = this;
+    this.handedBack = true;
+    state.lostRun = true;
+    const { owner } = state.runToken;
+    this.abortAll(new MaestroError('LEASE_LOST', `runner ${owner} stopped: run ${state.run.run_id} handed back`));
   }
 
   /** True once the run is in a terminal status (its in-memory write-only inputs can go). */
