@@ -29,7 +29,7 @@ import { ExecutorRegistry } from './executor-registry.js';
 import { HandlerRegistry, type StepHandler } from './handler-registry.js';
 import { allKinds } from './kind-policy.js';
 import { hiddenFromSteps } from './hidden-from-steps.js';
-import { kindsOfRun } from './run-kinds.js';
+import { kindsOfRun, runnerCovers } from './run-kinds.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { assertSameRequest, newRunDocuments, rerunStart, type RerunOptions } from './new-run.js';
 import { recordMissingRunEnd } from './run-end-event.js';
@@ -347,6 +347,7 @@ export class Engine {
         clock: this.clock,
         pollMs: this.settings.pollMs,
         leaseRequest: () => this.leaseRequest(),
+        covers: (run) => runnerCovers(this.store, run, this.services.kindPolicy),
         mayGoOn: (run) => this.concurrency.mayGoOn(run),
         drive: (run) => this.drive(run),
       },

@@ -15,6 +15,15 @@ export async function kindsOfRun(store: RunStore, run: RunDocument): Promise<Kin
   return kindPolicyOf(legacyKinds(planDoc));
 }
 
+/**
+ * Whether a runner allowing `runner` may execute every kind a run allows: so every step of the run either runs
+ * there or is refused by the run itself, wherever it runs.
+ */
+export async function runnerCovers(store: RunStore, run: RunDocument, runner: KindPolicy): Promise<boolean> {
+  const kinds = (await kindsOfRun(store, run)).kinds;
+  return kinds === 'all' ? runner.kinds === 'all' : kinds.every((kind) => runner.allows(kind));
+}
+
 /** The kinds the runs of a schedule may execute; one stored before schedules recorded them is read as a run is. */
 export function kindsOfSchedule(schedule: ScheduleDocument, planDoc: PlanDocument): AllowedKinds {
   return schedule.allowed_kinds ?? legacyKinds(planDoc);

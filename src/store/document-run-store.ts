@@ -146,12 +146,12 @@ export class DocumentRunStore implements RunStore {
     });
   }
 
-  async claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined> {
+  async claimRun(runId: string | undefined, lease: LeaseRequest, skip: readonly string[] = []) {
     const filter: Filter = {
       status: { $in: unfinishedRunStatuses },
       $or: [{ lease: { $exists: false } }, { 'lease.expires_at': { $lt: new Date(lease.now) } }],
     };
-    if (runId !== undefined) filter._id = runId;
+    if (runId !== undefined || skip.length > 0) filter._id = runId ?? { $nin: [...skip] };
     const update = {
       $set: { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) },
       $inc: { 'lease.fence': 1 },

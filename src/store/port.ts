@@ -178,8 +178,11 @@ export interface RunStore {
   listRuns(filter: RunFilter, page: PageRequest): Promise<Page<RunDocument>>;
   /** Applies the patch only when the guard holds; returns the updated run, or undefined when it did not hold. */
   updateRun(runId: string, guard: RunGuard, patch: RunPatch): Promise<RunDocument | undefined>;
-  /** Claims the lease of one run (or of any unfinished run whose lease is free or expired, oldest first). */
-  claimRun(runId: string | undefined, lease: LeaseRequest): Promise<RunDocument | undefined>;
+  /**
+   * Claims the lease of one run (or of any unfinished run whose lease is free or expired, oldest first, but for the
+   * runs in `skip`: those a runner has declined).
+   */
+  claimRun(runId: string | undefined, lease: LeaseRequest, skip?: readonly string[]): Promise<RunDocument | undefined>;
   renewRunLease(runId: string, token: LeaseToken, expiresAt: string): Promise<boolean>;
   /** Lets the lease go at once (expires it), so any runner may claim the run. */
   releaseRunLease(runId: string, token: LeaseToken): Promise<boolean>;

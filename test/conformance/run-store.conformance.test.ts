@@ -175,6 +175,16 @@ describe.each(testBackends())('RunStore conformance on $name', (backend: TestBac
       expect(await store.renewRunLease(run.run_id, takeover!.lease!, isoAt(now + 90_000))).toBe(true);
     });
 
+    it('claims any free run but those a runner declined', async () => {
+      const [older, newer] = [makeRun(), makeRun()];
+      await store.createRun(older, []);
+      await store.createRun(newer, []);
+      const lease = { owner: 'w', now: isoAt(Date.now()), expires_at: isoAt(Date.now() + 30_000) };
+      expect((await store.claimRun(undefined, lease, [older.run_id]))?.run_id).toBe(newer.run_id);
+      expect(await store.claimRun(undefined, lease, [older.run_id])).toBeUndefined();
+      expect((await store.claimRun(undefined, lease))?.run_id).toBe(older.run_id);
+    });
+
     it('never hands out the lease of a finished run', async () => {
       const run = makeRun({ status: 'succeeded' });
       await store.createRun(run, []);
