@@ -13,10 +13,12 @@ export interface ResolvedConcurrency {
 }
 
 /**
- * Concurrency groups across runs, with no lock and no transaction: a run may go on when fewer than `limit` runs of
- * its group that are still unfinished were created before it (by created_at, then run_id). That only ever becomes
- * true — an unfinished run can finish, never the reverse — so runners that decide at different moments never let
- * more than `limit` go on, and the queue drains in creation order.
+ * Concurrency groups across runs, with no lock and no transaction: a pending run may go on when fewer than `limit`
+ * runs of its group that are still unfinished were created before it (by created_at, then run_id) or have started.
+ * Among runs stored in creation order that only ever becomes true — an unfinished run can finish, never the reverse
+ * — so runners that decide at different moments never let more than `limit` go on, and the queue drains in creation
+ * order. Runs of one group created at the same moment by several processes are the exception this design leaves:
+ * two that pass their checks before either is marked running may overlap.
  */
 export class ConcurrencyGate {
   constructor(
@@ -68,11 +70,18 @@ export class ConcurrencyGate {
     }
   }
 
-  /** Whether the run may go on now. Runs outside a group, and runs asked to stop, always may. */
+  /**
+   * Whether the run may go on now. Runs outside a group, runs asked to stop, and runs that have started (they hold
+   * their place: a resumed one goes on) always may. A run created before another but stored after that one started
+   * (its insert waited for the store's write lock in another process) queues behind it too.
+   */
   async mayGoOn(run: RunDocument): Promise<boolean> {
-    if (!run.concurrency || run.cancel_requested_at) return true;
+    if (!run.concurrency || run.cancel_requested_at || run.status !== 'pending') return true;
     const unfinished = await this.store.listUnfinishedRunsInGroup({ owner: run.owner, group: run.concurrency.group });
-    return unfinished.filter((other) => isBefore(other, run)).length < run.concurrency.limit;
+    const ahead = unfinished.filter(
+      (other) => other.run_id !== run.run_id && (isBefore(other, run) || other.status !== 'pending'),
+    );
+    return ahead.length < run.concurrency.limit;
   }
 }
 

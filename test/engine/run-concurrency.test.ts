@@ -5,9 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Plan, RunDocument } from '../../src/generated/schemas.js';
 import { isMaestroError } from '../../src/domain/errors.js';
+import { ConcurrencyGate } from '../../src/engine/concurrency-gate.js';
 import { Engine } from '../../src/maestro-engine.js';
 import { openStore } from '../../src/store/open.js';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
+import { makeRun } from '../support/documents.js';
 import { MAESTRO, startCli } from '../support/spawn-cli.js';
 
 function deployPlan(onConflict: 'queue' | 'cancel_in_progress' | 'skip', sleepMs: number): Plan {
@@ -35,6 +37,28 @@ describe('concurrency groups in one process', () => {
       expect((await engine.startRun(plan, { inputs: { env: 'prod' } })).created).toBe(true);
     } finally {
       engine.close();
+      await store.close();
+    }
+  });
+});
+
+describe('concurrency gate', () => {
+  it('a run created earlier but stored after a later run of its group started waits for that run', async () => {
+    const store = await openStore('memory://');
+    const gate = new ConcurrencyGate(store, async () => undefined);
+    try {
+      const group = { group: 'deploy-prod', limit: 1 };
+      const older = makeRun({ created_at: '2026-12-07T10:00:00.000Z', concurrency: group });
+      const younger = makeRun({ created_at: '2026-12-07T10:00:00.500Z', concurrency: group, status: 'running' });
+      // The younger run is stored and started first (the older one's insert waited for the write lock elsewhere).
+      await store.createRun(younger, []);
+      await store.createRun(older, []);
+      expect(await gate.mayGoOn(older)).toBe(false);
+      // A started run never waits (a runner resuming it goes on), and the older one goes once it has ended.
+      expect(await gate.mayGoOn(younger)).toBe(true);
+      await store.updateRun(younger.run_id, { statusIn: ['running'] }, { status: 'succeeded' });
+      expect(await gate.mayGoOn(older)).toBe(true);
+    } finally {
       await store.close();
     }
   });
