@@ -19,8 +19,11 @@ export function assertPlanDepth(value: unknown, path: string): void {
   assertJsonWithin(value, { maxDepth: MAX_PLAN_DEPTH, maxBytes: MAX_PLAN_BYTES }, path, 'PLAN_INVALID');
 }
 
-/** Parses plan JSON text and checks it against schemas/plan.schema.json; errors name the file and JSON path. */
-export function parsePlan(text: string, source: string): Plan {
+/**
+ * Parses plan JSON text within the size and depth bounds, not yet checked against the schema; errors name the
+ * file and JSON path.
+ */
+export function parsePlanJson(text: string, source: string): unknown {
   if (text.length > MAX_PLAN_BYTES) {
     throw new MaestroError('PLAN_INVALID', `${source}: plan is larger than ${MAX_PLAN_BYTES} bytes`, {
       details: { path: '$', file: source },
@@ -37,6 +40,17 @@ export function parsePlan(text: string, source: string): Plan {
   }
   try {
     assertPlanDepth(parsed, '$');
+  } catch (error) {
+    if (error instanceof MaestroError) error.details.file = source;
+    throw error;
+  }
+  return parsed;
+}
+
+/** Parses plan JSON text and checks it against schemas/plan.schema.json; errors name the file and JSON path. */
+export function parsePlan(text: string, source: string): Plan {
+  const parsed = parsePlanJson(text, source);
+  try {
     assertMatchesSchema<Plan>('plan.schema.json', parsed, 'PLAN_INVALID', `${source}: plan`);
   } catch (error) {
     if (error instanceof MaestroError) error.details.file = source;
@@ -45,12 +59,10 @@ export function parsePlan(text: string, source: string): Plan {
   return parsed;
 }
 
-/** Reads and validates a plan file. */
-export function loadPlanFile(path: string): { plan: Plan; path: string } {
-  const absolute = resolve(path);
-  let text: string;
+/** Reads a plan file's text; a file that cannot be read is PLAN_INVALID naming it. */
+export function readPlanText(path: string): string {
   try {
-    text = readFileSync(absolute, 'utf8');
+    return readFileSync(resolve(path), 'utf8');
   } catch (error) {
     throw new MaestroError(
       'PLAN_INVALID',
@@ -60,5 +72,9 @@ export function loadPlanFile(path: string): { plan: Plan; path: string } {
       },
     );
   }
-  return { plan: parsePlan(text, path), path: absolute };
+}
+
+/** Reads and validates a plan file. */
+export function loadPlanFile(path: string): { plan: Plan; path: string } {
+  return { plan: parsePlan(readPlanText(path), path), path: resolve(path) };
 }

@@ -3,6 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import type { ErrorCode } from '../domain/error-codes.js';
 import { MaestroError } from '../domain/errors.js';
 import { describeAjvError, type ValidationFault } from './format-errors.js';
+import { faultsForReport } from './report-faults.js';
 import { linearRegExp } from './linear-patterns.js';
 import { assertBoundedSchema } from './schema-expansion.js';
 import { readSchemaFiles } from './schema-files.js';
@@ -15,10 +16,18 @@ export type SchemaId = string;
 
 let ajvInstance: InstanceType<typeof Ajv2020> | undefined;
 let coercingInstance: InstanceType<typeof Ajv2020> | undefined;
+let reportingInstance: InstanceType<typeof Ajv2020> | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
-/** An ajv instance with every schema of schemas/ added. No allErrors and no $data: untrusted input must not make validation expensive. */
-function buildAjv(options: { coerceTypes: boolean; useDefaults: boolean }): InstanceType<typeof Ajv2020> {
+/**
+ * An ajv instance with every schema of schemas/ added. No allErrors and no $data: untrusted input must not make
+ * validation expensive (allErrors only for the local `maestro validate` report, see reportingAjv).
+ */
+function buildAjv(options: {
+  coerceTypes: boolean;
+  useDefaults: boolean;
+  allErrors?: boolean;
+}): InstanceType<typeof Ajv2020> {
   const ajv = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: false, ...options });
   addFormats(ajv);
   for (const file of readSchemaFiles()) ajv.addSchema(file.schema, file.id);
@@ -40,6 +49,15 @@ export function coercingAjv(): InstanceType<typeof Ajv2020> {
   return coercingInstance;
 }
 
+/**
+ * With allErrors, for `maestro validate` only: a user checking their own file on their own machine, after the
+ * depth guard. Never for the API, maestro-run or anything else that reads untrusted input.
+ */
+function reportingAjv(): InstanceType<typeof Ajv2020> {
+  reportingInstance ??= buildAjv({ coerceTypes: false, useDefaults: false, allErrors: true });
+  return reportingInstance;
+}
+
 /** The compiled validator of one schema file, compiled once. */
 export function validatorFor(schemaId: SchemaId): ValidateFunction {
   let validate = compiled.get(schemaId);
@@ -57,6 +75,15 @@ export function findSchemaFault(schemaId: SchemaId, value: unknown): ValidationF
   if (validate(value)) return undefined;
   const [first] = validate.errors ?? [];
   return first ? describeAjvError(first) : { path: '$', expected: 'a valid value', message: '$: invalid' };
+}
+
+/** Every fault of `value` against the schema, as `maestro validate` reports them (empty when valid). */
+export function findSchemaFaultsForReport(schemaId: SchemaId, value: unknown): ValidationFault[] {
+  const validate = reportingAjv().getSchema(schemaId);
+  if (!validate) throw new Error(`no schema ${schemaId} in schemas/`);
+  if (validate(value)) return [];
+  const faults = faultsForReport(validate.errors ?? []);
+  return faults.length > 0 ? faults : [{ path: '$', expected: 'a valid value', message: '$: invalid' }];
 }
 
 /** Throws a MaestroError with `code` naming the JSON path and what was expected there. */
