@@ -5,25 +5,12 @@ import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/generated/schemas.js';
 import { openStore } from '../../../src/store/open.js';
 import { startTestApi } from '../../support/api-server.js';
-import {
-  dropMongoDatabase,
-  freshMongoUrl,
-  mongoStoreEntries,
-  requireBase,
-  unavailable,
-} from '../../support/backends.js';
+import { dropMongoDatabase, unavailable } from '../../support/backends.js';
 import { createHarness } from '../../support/engine-harness.js';
 import { MAESTRO, MAESTRO_RUN, runCli, startServe } from '../../support/spawn-cli.js';
-import { deepJson, deepJsonText, recordHostile, workspace } from './hostile-support.js';
+import { deepJson, deepJsonText, hostileStores, recordHostile, workspace } from './hostile-support.js';
 
-const stores = [
-  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = hostileStores();
 
 const manual: Plan = { name: 'waits', steps: [{ id: 'wait', uses: 'manual' }] };
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freshMongoUrl, mongoStoreEntries, requireBase } from '../../support/backends.js';
 import { recordFigures } from '../support/figures.js';
 
 /** One class of hostile input: how many attempts, how many were refused cleanly, and what must never happen. */
@@ -48,4 +49,16 @@ export function processesWith(marker: string): number {
   } catch {
     return 0;
   }
+}
+
+/** The stores a hostile class runs on where a store is involved: a SQLite file in the workspace, and each MongoDB-wire server. */
+export function hostileStores(): Array<{ name: string; available: boolean; url: (cwd: string) => string }> {
+  return [
+    { name: 'sqlite (file)', available: true, url: (cwd) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
+    ...mongoStoreEntries().map(({ name, base }) => ({
+      name,
+      available: base !== undefined,
+      url: () => freshMongoUrl(requireBase(base)),
+    })),
+  ];
 }

@@ -7,15 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/generated/schemas.js';
 import type { SecretProvider } from '../../../src/engine/secrets/secret-provider.js';
 import { openStore } from '../../../src/store/open.js';
-import {
-  dropMongoDatabase,
-  freshMongoUrl,
-  mongoStoreEntries,
-  requireBase,
-  unavailable,
-} from '../../support/backends.js';
+import { dropMongoDatabase, unavailable } from '../../support/backends.js';
 import { createHarness } from '../../support/engine-harness.js';
-import { recordHostile, workspace } from './hostile-support.js';
+import { hostileStores, recordHostile, workspace } from './hostile-support.js';
 
 // Each secret carries the characters that make its printed form differ from the raw value.
 const SECRETS = {
@@ -171,14 +165,7 @@ async function dumpStore(url: string, cwd: string): Promise<string> {
   }
 }
 
-const stores = [
-  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = hostileStores();
 
 describe('hostile: secret forms a tool prints', () => {
   let server: Server;

@@ -6,28 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Plan, RunDocument, StepDocument } from '../../../src/generated/schemas.js';
 import { openStore } from '../../../src/store/open.js';
-import {
-  dropMongoDatabase,
-  freshMongoUrl,
-  mongoStoreEntries,
-  requireBase,
-  unavailable,
-} from '../../support/backends.js';
+import { dropMongoDatabase, unavailable } from '../../support/backends.js';
 import { MAESTRO, startCli, startServe } from '../../support/spawn-cli.js';
-import { recordHostile, workspace } from './hostile-support.js';
+import { hostileStores, recordHostile, workspace } from './hostile-support.js';
 
-const stores = [
-  {
-    name: 'sqlite (file)',
-    available: true,
-    url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}`,
-  },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = hostileStores();
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 

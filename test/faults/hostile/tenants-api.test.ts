@@ -9,24 +9,11 @@ import { newId } from '../../../src/domain/ids.js';
 import { stepLogPath } from '../../../src/engine/step-log.js';
 import { openStore } from '../../../src/store/open.js';
 import { startTestApi, TOKENS, type ApiClient } from '../../support/api-server.js';
-import {
-  dropMongoDatabase,
-  freshMongoUrl,
-  mongoStoreEntries,
-  requireBase,
-  unavailable,
-} from '../../support/backends.js';
+import { dropMongoDatabase, unavailable } from '../../support/backends.js';
 import { MAESTRO, runCli, startServe } from '../../support/spawn-cli.js';
-import { recordHostile, workspace } from './hostile-support.js';
+import { hostileStores, recordHostile, workspace } from './hostile-support.js';
 
-const stores = [
-  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = hostileStores();
 
 const manualSteps = (name: string, count: number): Plan => ({
   name,

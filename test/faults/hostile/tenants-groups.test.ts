@@ -5,24 +5,11 @@ import type { Plan } from '../../../src/generated/schemas.js';
 import { openStore } from '../../../src/store/open.js';
 import type { RunStore } from '../../../src/store/port.js';
 import { startTestApi, TOKENS, type ApiClient } from '../../support/api-server.js';
-import {
-  dropMongoDatabase,
-  freshMongoUrl,
-  mongoStoreEntries,
-  requireBase,
-  unavailable,
-} from '../../support/backends.js';
+import { dropMongoDatabase, unavailable } from '../../support/backends.js';
 import { MAESTRO, MAESTRO_RUN, runCli } from '../../support/spawn-cli.js';
-import { recordHostile, workspace } from './hostile-support.js';
+import { hostileStores, recordHostile, workspace } from './hostile-support.js';
 
-const stores = [
-  { name: 'sqlite (file)', available: true, url: (cwd: string) => `sqlite://${join(cwd, '.maestro', 'maestro.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = hostileStores();
 
 const noop: Plan = { name: 'quick', steps: [{ id: 'a', uses: 'noop' }] };
 const manual: Plan = { name: 'waits', steps: [{ id: 'wait', uses: 'manual' }] };
