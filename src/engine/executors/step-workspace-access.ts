@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
 
 function setfacl(uid: number, args: readonly string[]): void {
@@ -38,4 +38,18 @@ export function grantWorkspaceTo(uid: number, workspace: string, hidden: readonl
   if (children.length > 0) setfacl(uid, ['-R', '-m', `${entry},d:${entry}`, '--', ...children]);
   const withdrawn = [state, ...hidden.filter((path) => inside(workspace, path) && existsSync(path))];
   setfacl(uid, ['-R', '-x', `u:${uid},d:u:${uid}`, '--', ...withdrawn]);
+  grantPassageTo(uid, workspace);
+}
+
+/**
+ * The step user reaches the workspace through the directories above it (bubblewrap binds it as that user): one that
+ * lets no other user through (`/root`, a mkdtemp directory) gets an entry letting this one pass, never list or read.
+ */
+function grantPassageTo(uid: number, workspace: string): void {
+  const closed: string[] = [];
+  for (let dir = dirname(workspace); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) closed.push(dir);
+    if (dirname(dir) === dir) break;
+  }
+  if (closed.length > 0) setfacl(uid, ['-m', `u:${uid}:x`, '--', ...closed]);
 }
