@@ -1,6 +1,7 @@
 import type { ValidateFunction } from 'ajv';
 import type { Plan, PlanStep, RetryPolicy } from '../generated/schemas.js';
 import { isMaestroError, MaestroError } from '../domain/errors.js';
+import { PlanFaultCollector } from './plan-fault-collector.js';
 import { describeAjvError } from '../schema/format-errors.js';
 import { compileUserSchema, findSchemaFault } from '../schema/validators.js';
 import { checkReferences, declaredNames, type DeclaredNames, type ReferenceScope } from './check-references.js';
@@ -88,6 +89,7 @@ function findCycle(ids: string[], needsOf: (id: string) => string[]): string[] |
 export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan {
   const steps = new Map<string, CompiledStep>();
   const defaults = plan.defaults ?? {};
+  const faults = new PlanFaultCollector();
 
   const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined, depth = 0): string[] => {
     if (depth > MAX_NESTING_DEPTH)
@@ -98,10 +100,11 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
     specs.forEach((spec, index) => {
       const path = `${basePath}[${index}]`;
       if (steps.has(spec.id)) {
-        throw planInvalid(`duplicate step id "${spec.id}" (first at ${steps.get(spec.id)!.path})`, `${path}.id`);
+        faults.add(planInvalid(`duplicate step id "${spec.id}" (first at ${steps.get(spec.id)!.path})`, `${path}.id`));
+        return;
       }
       const isGroup = Array.isArray(spec.steps);
-      if (!isGroup) checkStepKind(spec, path, catalog);
+      if (!isGroup) faults.check(() => checkStepKind(spec, path, catalog));
       const compiled: CompiledStep = {
         id: spec.id,
         spec,
@@ -120,35 +123,42 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
     });
     // needs point at siblings only: a group is the unit its outside sees.
     const siblings = new Set(ids);
-    ids.forEach((id, index) => {
-      steps.get(id)!.needs.forEach((need, needIndex) => {
-        if (!siblings.has(need)) {
-          const where = steps.has(need)
-            ? `"${need}" is not a sibling (needs may only name steps of the same level)`
-            : `unknown step "${need}"`;
-          throw planInvalid(where, `${basePath}[${index}].needs[${needIndex}]`, {
+    let needsKnown = true;
+    for (const id of ids) {
+      const step = steps.get(id)!;
+      for (const [needIndex, need] of step.needs.entries()) {
+        if (siblings.has(need)) continue;
+        needsKnown = false;
+        const where = steps.has(need)
+          ? `"${need}" is not a sibling (needs may only name steps of the same level)`
+          : `unknown step "${need}"`;
+        faults.add(
+          planInvalid(where, `${step.path}.needs[${needIndex}]`, {
             expected: `one of ${[...siblings].filter((s) => s !== id).join(', ') || '(no siblings)'}`,
-          });
-        }
-      });
-    });
-    const cycle = findCycle(ids, (id) => steps.get(id)!.needs);
+          }),
+        );
+      }
+    }
+    // A cycle is looked for among needs that all name siblings.
+    const cycle = needsKnown ? findCycle(ids, (id) => steps.get(id)!.needs) : undefined;
     if (cycle) {
       const first = steps.get(cycle[0]!)!;
-      throw planInvalid(`dependency cycle ${cycle.join(' -> ')}`, `${first.path}.needs`, { cycle });
+      faults.add(planInvalid(`dependency cycle ${cycle.join(' -> ')}`, `${first.path}.needs`, { cycle }));
     }
     return ids;
   };
 
   const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
   const names = declaredNames(plan);
-  for (const step of steps.values()) checkExpressions(step, steps, names);
+  for (const step of steps.values()) faults.check(() => checkExpressions(step, steps, names));
   // The schedule block is stored with the plan: a write-only input's value there would be stored as written.
   for (const name of Object.keys(plan.schedule?.inputs ?? {}))
     if (names.writeOnlyInputs.has(name))
-      throw planInvalid(`${name} is write-only: a plan file cannot hold its value`, `$.schedule.inputs.${name}`, {
-        expected: 'a schedule created over the API or CLI with secret_inputs, or the plan reading secrets',
-      });
+      faults.add(
+        planInvalid(`${name} is write-only: a plan file cannot hold its value`, `$.schedule.inputs.${name}`, {
+          expected: 'a schedule created over the API or CLI with secret_inputs, or the plan reading secrets',
+        }),
+      );
   if (plan.outputs) {
     const topLevel = new Set(topLevelIds);
     const scope: ReferenceScope = {
@@ -158,8 +168,9 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
       inForeach: false,
       allowsSecrets: false,
     };
-    checkExpressionStrings(plan.outputs, '$.outputs', scope, names);
+    faults.check(() => checkExpressionStrings(plan.outputs, '$.outputs', scope, names));
   }
+  faults.throwIfAny();
 
   const inputValidator: ValidateFunction | undefined = plan.inputs
     ? compileUserSchema(plan.inputs, '$.inputs')

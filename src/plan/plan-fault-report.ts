@@ -1,5 +1,5 @@
 import type { Plan } from '../generated/schemas.js';
-import { MaestroError } from '../domain/errors.js';
+import { MaestroError, type ErrorDetails } from '../domain/errors.js';
 import { findSchemaFaultsForReport } from '../schema/validators.js';
 import { inDocumentOrder } from './document-order.js';
 import { parsePlanJson, readPlanText } from './load-plan.js';
@@ -41,7 +41,7 @@ function failed(faults: PlanFault[]): PlanFaults {
 
 /**
  * Every fault of a plan file, in the order of the file, for `maestro validate`: all schema faults; on a plan the
- * schema accepts, the compiler's fault (it stops at its first). Reading, size and depth are checked first, as
+ * schema accepts, every fault the compiler gathers (ids, needs, cycles, kinds, `with`, expressions). Reading, size and depth are checked first, as
  * for every plan, so a document the guards refuse never reaches the reporting validator.
  */
 export function reportPlanFaults<C>(file: string, compile: (plan: Plan) => C): PlanFaultReport<C> {
@@ -66,7 +66,19 @@ export function reportPlanFaults<C>(file: string, compile: (plan: Plan) => C): P
     return { valid: true, plan, compiled: compile(plan) };
   } catch (error) {
     if (!(error instanceof MaestroError) || error.code !== 'PLAN_INVALID') throw error;
-    // The same message as other commands give: the compiler's faults do not name the file themselves.
-    return failed([{ ...faultOf(error), message: `${file}: ${error.message}` }]);
+    // The compiler gathers its faults in details.faults; each gets the file, as other commands' messages have.
+    const gathered = Array.isArray(error.details.faults) ? (error.details.faults as ErrorDetails[]) : [error.details];
+    const faults = gathered.map((details) =>
+      faultOf(
+        new MaestroError(
+          'PLAN_INVALID',
+          `${file}: ${typeof details.message === 'string' ? details.message : error.message}`,
+          {
+            details,
+          },
+        ),
+      ),
+    );
+    return failed(inDocumentOrder(faults, document));
   }
 }

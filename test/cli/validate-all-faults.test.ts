@@ -91,4 +91,43 @@ describe('maestro validate reports every fault of a file, in file order', () => 
     expect(reportedPaths(result.stderr)).toEqual(['$.steps[1].needs[0]']);
     expect(result.stderr).toContain('unknown step "zz"');
   }, 40_000);
+
+  it('reports every compile fault of a plan the schema accepts, in file order', async () => {
+    const cwd = workspace({
+      'graph.json': {
+        name: 'graph',
+        outputs: { x: '${{ steps.nowhere.outputs.y }}' },
+        steps: [
+          { id: 'a', uses: 'teleport' },
+          { id: 'b', uses: 'noop', needs: ['zz'] },
+          { id: 'a', uses: 'noop' },
+          { id: 'c', uses: 'noop', needs: ['d'] },
+          { id: 'd', uses: 'noop', needs: ['c'] },
+          { id: 'e', uses: 'noop', if: '${{ steps.ghost.outputs.ok }}' },
+        ],
+      },
+    });
+    const result = await runCli(MAESTRO, ['validate', 'graph.json'], { cwd, timeoutMs: 30_000 });
+    expect(result.code).toBe(2);
+    // The cycle among c and d is looked for only once every need names a sibling: b's does not.
+    expect(reportedPaths(result.stderr)).toEqual([
+      '$.outputs.x',
+      '$.steps[0].uses',
+      '$.steps[1].needs[0]',
+      '$.steps[2].id',
+      '$.steps[5].if',
+    ]);
+    const fixed = workspace({
+      'graph.json': {
+        name: 'graph',
+        steps: [
+          { id: 'c', uses: 'noop', needs: ['d'] },
+          { id: 'd', uses: 'noop', needs: ['c'] },
+        ],
+      },
+    });
+    const cycle = await runCli(MAESTRO, ['validate', 'graph.json'], { cwd: fixed, timeoutMs: 30_000 });
+    expect(cycle.code).toBe(2);
+    expect(cycle.stderr).toContain('dependency cycle');
+  }, 60_000);
 });
