@@ -95,7 +95,8 @@ export const ErrorCode = {
   },
   TOO_MANY_STREAMS: {
     retryable: true,
-    summary: 'Too many event streams are open for this token, its owner or this server; close one, or poll the JSON form.',
+    summary:
+      'Too many event streams are open for this token, its owner or this server; close one, or poll the JSON form.',
   },
   STORE_UNAVAILABLE: { retryable: true, summary: 'The store did not answer (network, server down, timeout).' },
   UNAUTHORIZED: { retryable: false, summary: 'No valid bearer token.' },
