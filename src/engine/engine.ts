@@ -347,7 +347,8 @@ export class Engine {
         clock: this.clock,
         pollMs: this.settings.pollMs,
         leaseRequest: () => this.leaseRequest(),
-        covers: (run) => runnerCovers(this.store, run, this.services.kindPolicy),
+        covers: async (run) =>
+          runnerCovers(this.store, run, (await this.plans.ofRun(run)).compiled, this.services.kindPolicy),
         mayGoOn: (run) => this.concurrency.mayGoOn(run),
         drive: (run) => this.drive(run),
       },

@@ -1,6 +1,7 @@
 import type { AllowedKinds, PlanDocument, RunDocument, ScheduleDocument } from '../generated/schemas.js';
 import type { RunStore } from '../store/port.js';
-import { DEFAULT_API_KINDS, kindPolicyOf, type KindPolicy } from './kind-policy.js';
+import type { CompiledPlan } from '../plan/compile-plan.js';
+import { DEFAULT_API_KINDS, kindPolicyOf, kindsOfStep, type KindPolicy } from './kind-policy.js';
 
 /**
  * The step kinds a run may execute: what it recorded when it was created. A run stored before runs recorded them
@@ -16,12 +17,19 @@ export async function kindsOfRun(store: RunStore, run: RunDocument): Promise<Kin
 }
 
 /**
- * Whether a runner allowing `runner` may execute every kind a run allows: so every step of the run either runs
- * there or is refused by the run itself, wherever it runs.
+ * Whether a runner allowing `runner` may execute every step of a run that the run itself allows: so each step
+ * either runs there or is refused by the run, wherever it runs.
  */
-export async function runnerCovers(store: RunStore, run: RunDocument, runner: KindPolicy): Promise<boolean> {
-  const kinds = (await kindsOfRun(store, run)).kinds;
-  return kinds === 'all' ? runner.kinds === 'all' : kinds.every((kind) => runner.allows(kind));
+export async function runnerCovers(
+  store: RunStore,
+  run: RunDocument,
+  compiled: CompiledPlan,
+  runner: KindPolicy,
+): Promise<boolean> {
+  const allowed = await kindsOfRun(store, run);
+  for (const step of compiled.steps.values())
+    for (const kind of kindsOfStep(step.spec)) if (allowed.allows(kind) && !runner.allows(kind)) return false;
+  return true;
 }
 
 /** The kinds the runs of a schedule may execute; one stored before schedules recorded them is read as a run is. */

@@ -159,8 +159,15 @@ describe.each(stores)('maestro serve with its runner on $name', ({ available, ur
         const stepIds = Object.fromEntries(
           ((await detail()).steps as Array<{ key: string; step_id: string }>).map((s) => [s.key, s.step_id]),
         );
-        const patch = (key: string, body: unknown) =>
-          served.call('PATCH', `/v1/runs/${runId}/steps/${stepIds[key]}`, body);
+        // The server's runner writes the same steps: an update that meets one of its writes gets 409 CONFLICT, which a
+        // client retries (FerretDB refuses concurrent guarded writes to one document that way).
+        const patch = async (key: string, body: unknown) => {
+          for (let attempt = 1; ; attempt += 1) {
+            const answer = await served.call('PATCH', `/v1/runs/${runId}/steps/${stepIds[key]}`, body);
+            if (answer.status !== 409 || attempt === 10) return answer;
+            await new Promise((done) => setTimeout(done, 200));
+          }
+        };
         expect((await patch('build', { status: 'running', logs_ref: 'https://ci.example/1' })).status).toBe(200);
         expect((await patch('build', { status: 'succeeded', outputs: { image: 'app:1' } })).status).toBe(200);
         expect((await patch('qa', { status: 'succeeded' })).status).toBe(200);

@@ -17,15 +17,19 @@ describe('a worker takes only the runs whose kinds it allows', () => {
     await store.close();
   });
 
-  it('leaves a run that allows all kinds to an all-kinds worker, and still takes runs within its own kinds', async () => {
+  it('leaves a run with a step of a kind it does not allow to a worker that does, and takes the runs whose steps it allows', async () => {
     store = await openStore('memory://');
     const narrow = createHarness(store, { allowKinds: onlyKinds(DEFAULT_API_KINDS) });
     const local = await narrow.engine.applyPlanFile(
-      narrow.writePlan({ name: 'local', steps: [{ id: 'a', uses: 'noop' }] }),
+      narrow.writePlan({ name: 'local', steps: [{ id: 'a', uses: 'exec', with: { command: ['node', '-e', ''] } }] }),
     );
-    // Recorded as the CLI records them: all kinds.
+    const small = await narrow.engine.applyPlanFile(
+      narrow.writePlan({ name: 'small', steps: [{ id: 'a', uses: 'noop' }] }),
+    );
+    // Recorded as the CLI records them: all kinds. The narrow worker takes the noop run, not the exec one.
     const { run: allKindsRun } = await narrow.engine.startRun(local, {});
-    const { run: apiRun } = await narrow.engine.startRun(local, { allowedKinds: ['noop'] });
+    const { run: apiRun } = await narrow.engine.startRun(small, { allowedKinds: ['noop'] });
+    const { run: localNoopRun } = await narrow.engine.startRun(small, {});
     expect(allKindsRun.allowed_kinds).toBe('all');
 
     const narrowStop = new AbortController();
@@ -33,6 +37,9 @@ describe('a worker takes only the runs whose kinds it allows', () => {
     const narrowWork = narrow.engine.work({ signal: narrowStop.signal });
     for (let i = 0; i < 100 && (await store.getRun(apiRun.run_id))!.status !== 'succeeded'; i += 1) await sleep(20);
     expect((await store.getRun(apiRun.run_id))!.status).toBe('succeeded');
+    for (let i = 0; i < 100 && (await store.getRun(localNoopRun.run_id))!.status !== 'succeeded'; i += 1)
+      await sleep(20);
+    expect((await store.getRun(localNoopRun.run_id))!.status).toBe('succeeded');
     // Several polls later the narrow worker has still not taken the run it cannot cover.
     await sleep(300);
     const untouched = (await store.getRun(allKindsRun.run_id))!;

@@ -6,6 +6,7 @@ export interface MetricFamily {
   name: string;
   type: string;
   help: string;
+  /** NaN (prom-client's event-loop lag gauges before their first sample) becomes null: JSON has no NaN. */
   samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
 }
 
@@ -16,7 +17,8 @@ families = []
 for f in text_string_to_metric_families(sys.stdin.read()):
     families.append({"name": f.name + ("_total" if f.type == "counter" else ""), "type": f.type,
                      "help": f.documentation,
-                     "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]})
+                     "samples": [{"name": s.name, "labels": s.labels, "value": s.value if s.value == s.value else None}
+                                 for s in f.samples]})
 print(json.dumps(families))
 `;
 
