@@ -277,9 +277,13 @@ describe('serve, two workers and the CLI on one SQLite file at once', () => {
     }
     expect(perStep.size).toBe(RUNS * STEPS_PER_RUN);
     expect([...perStep].filter(([, n]) => n > 1)).toEqual([]);
-    // Every runner took part in the race: serve's own runner takes runs started without execute, as workers do.
-    for (const pid of [scenario.servePid, ...scenario.workerPids])
-      expect(perProcess.get(String(pid)) ?? 0, `runner process ${pid} executed none`).toBeGreaterThan(0);
+    // The runners shared the work: serve's own runner takes runs started without execute, as workers do. Which
+    // runner wins each claim is up to the store's write lock (not fair), so one of them may get none on a busy machine.
+    const counts = [scenario.servePid, ...scenario.workerPids].map((pid) => perProcess.get(String(pid)) ?? 0);
+    expect(
+      counts.filter((n) => n > 0).length,
+      `executions by serve, worker, worker: ${counts.join('/')}`,
+    ).toBeGreaterThan(1);
     console.log(
       `shared store: ${RUNS} runs, ${perStep.size} steps; executions by serve ${perProcess.get(String(scenario.servePid)) ?? 0}, ` +
         `workers ${scenario.workerPids.map((pid) => perProcess.get(String(pid)) ?? 0).join('/')}, ` +
