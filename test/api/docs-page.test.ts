@@ -1,25 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { startTestApi, type ApiClient } from '../support/api-server.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
+import { CHROMIUM, CHROMIUM_FLAGS, browserMissing } from '../support/chromium.js';
 
 /** Debian's chromium (no browser download here); CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'docs');
-// In CI a missing browser fails the suite; elsewhere the suite says it was skipped.
-const describeWithBrowser = CHROMIUM || process.env.CI ? describe : describe.skip;
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 describe('/openapi.json', () => {
   it('names no JSON Schema dialect but the one OpenAPI 3.1 defines, which Swagger UI knows', async () => {
@@ -40,7 +29,7 @@ describe('/openapi.json', () => {
   });
 });
 
-describeWithBrowser('/docs in headless Chromium', () => {
+describe.skipIf(browserMissing)('/docs in headless Chromium', () => {
   let api: ApiClient;
   let browser: Browser;
 

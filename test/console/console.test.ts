@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,12 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import { startTestApi, TOKENS, type ApiClient } from '../support/api-server.js';
 import { REPO_ROOT } from '../support/spawn-cli.js';
+import { CHROMIUM, CHROMIUM_FLAGS, browserMissing } from '../support/chromium.js';
 
 /** Debian's chromium (no browser download here); CHROMIUM_PATH points elsewhere. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
 const SCREENSHOTS = join(REPO_ROOT, 'test-output', 'console');
-// In CI a missing browser fails the suite; elsewhere the suite says it was skipped.
-const describeWithBrowser = CHROMIUM || process.env.CI ? describe : describe.skip;
 
 /** Everything a page does wrong: console errors, uncaught exceptions, failed requests and error answers. */
 function watchForProblems(page: Page): string[] {
@@ -49,7 +47,7 @@ async function until(done: () => Promise<boolean>): Promise<void> {
   throw new Error('the condition was not reached');
 }
 
-describeWithBrowser('the web console in headless Chromium', () => {
+describe.skipIf(browserMissing)('the web console in headless Chromium', () => {
   let api: ApiClient;
   let browser: Browser;
   let runId: string;
@@ -110,15 +108,7 @@ describeWithBrowser('the web console in headless Chromium', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_FLAGS,
     });
   }, 60_000);
 
