@@ -9,6 +9,18 @@
  */
 export type AllowedKinds = 'all' | string[];
 /**
+ * The labels of every leaf step that does not set its own runs_on.
+ *
+ * @maxItems 20
+ */
+export type RunsOn = string[];
+/**
+ * Labels a runner must all have to execute this step (maestro worker --labels); none: any runner.
+ *
+ * @maxItems 20
+ */
+export type RunsOn1 = string[];
+/**
  * The step kinds a run may execute, as whatever created it allowed them: `all` (the CLI, a plan file's schedule, code), or a list (the API's --allow-kinds; `shell` stands for exec with shell: true). Every runner executes only the kinds both this and its own --allow-kinds allow.
  */
 export type AllowedKinds1 = 'all' | string[];
@@ -45,12 +57,14 @@ export interface MaestroSchemas {
   'event-data.schema.json'?: EventDataByType;
   'event.schema.json'?: EventDocument;
   'lease.schema.json'?: Lease;
+  'log-chunk.schema.json'?: LogChunkDocument;
   'plan-document.schema.json'?: PlanDocument;
   'plan.schema.json'?: Plan;
   'retry.schema.json'?: RetryPolicy;
   'run-concurrency.schema.json'?: RunConcurrency;
   'run.schema.json'?: RunDocument;
   'schedule.schema.json'?: ScheduleDocument;
+  'step-offer.schema.json'?: StepOfferDocument;
   'step.schema.json'?: StepDocument;
   'steps/exec.schema.json'?: ExecWith;
   'steps/handler.schema.json'?: HandlerWith;
@@ -111,6 +125,7 @@ export interface Plan {
    */
   concurrency?: number | RunConcurrency;
   defaults?: {
+    runs_on?: RunsOn;
     timeout_ms?: number;
     retry?: RetryPolicy;
     continue_on_error?: boolean;
@@ -221,6 +236,7 @@ export interface PlanStep {
   retry?: RetryPolicy;
   timeout_ms?: number;
   continue_on_error?: boolean;
+  runs_on?: RunsOn1;
   /**
    * @maxItems 100
    */
@@ -658,6 +674,31 @@ export interface StepDocument {
   index?: number;
   skip_reason?: 'condition_false' | 'upstream_failed' | 'upstream_skipped' | 'cancelled' | 'budget_exceeded' | 'reused';
   lease?: Lease;
+  /**
+   * Labels a runner needs to execute this step (from the plan); absent or empty: any runner.
+   *
+   * @maxItems 20
+   */
+  runs_on?: string[];
+  /**
+   * How an attempt that a runner other than the run's driver executed ended, written under its lease for the driver to record.
+   */
+  attempt_result?: {
+    attempt: number;
+    outcome: 'succeeded' | 'failed' | 'await_external';
+    runner: string;
+    logs_ref: string;
+    outputs?: {
+      [k: string]: unknown;
+    };
+    cost?: number;
+    error_info?: ErrorInfo;
+    retryable?: boolean;
+    /**
+     * ULID
+     */
+    child_run_id?: string;
+  };
 }
 /**
  * A file or URL a run produced.
@@ -947,6 +988,45 @@ export interface RunEndedData {
     duration_ms?: number;
     cost: number;
   };
+}
+/**
+ * One piece of a step attempt's log, stored as it is written so any process can follow it wherever the step runs.
+ */
+export interface LogChunkDocument {
+  run_id: string;
+  key: string;
+  attempt: number;
+  /**
+   * 0, 1, 2, … in the order written.
+   */
+  seq: number;
+  /**
+   * The chunk's bytes, base64.
+   */
+  data: string;
+  at: string;
+}
+/**
+ * A ready step attempt its run's driver offers to any runner whose labels and kinds fit; gone once claimed or ended.
+ */
+export interface StepOfferDocument {
+  /**
+   * ULID
+   */
+  step_id: string;
+  /**
+   * ULID
+   */
+  run_id: string;
+  key: string;
+  uses: string;
+  /**
+   * Labels a runner must all have to take it; empty: any runner.
+   *
+   * @maxItems 20
+   */
+  runs_on: string[];
+  offered_at: string;
 }
 /**
  * Run a program. The command is an argv array and never goes through a shell unless shell is true.

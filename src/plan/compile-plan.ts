@@ -22,6 +22,8 @@ export interface CompiledStep {
   timeoutMs?: number;
   continueOnError: boolean;
   condition?: ExpressionNode;
+  /** Labels a runner needs to execute it: its own runs_on, else its group's, else the plan's default (none: any). */
+  runsOn: string[];
 }
 
 export interface CompiledPlan {
@@ -91,7 +93,13 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   const defaults = plan.defaults ?? {};
   const faults = new PlanFaultCollector();
 
-  const compileLevel = (specs: PlanStep[], basePath: string, parentId: string | undefined, depth = 0): string[] => {
+  const compileLevel = (
+    specs: PlanStep[],
+    basePath: string,
+    parentId: string | undefined,
+    depth = 0,
+    inheritedRunsOn: string[] = defaults.runs_on ?? [],
+  ): string[] => {
     if (depth > MAX_NESTING_DEPTH)
       throw planInvalid(`groups nest deeper than ${MAX_NESTING_DEPTH} levels`, basePath, {
         expected: `at most ${MAX_NESTING_DEPTH} levels of nested steps`,
@@ -116,10 +124,11 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
         retry: { ...DEFAULT_RETRY, ...defaults.retry, ...spec.retry },
         ...((spec.timeout_ms ?? defaults.timeout_ms) ? { timeoutMs: spec.timeout_ms ?? defaults.timeout_ms } : {}),
         continueOnError: spec.continue_on_error ?? defaults.continue_on_error ?? false,
+        runsOn: spec.runs_on ?? inheritedRunsOn,
       };
       steps.set(spec.id, compiled);
       ids.push(spec.id);
-      if (isGroup) compiled.childIds = compileLevel(spec.steps!, `${path}.steps`, spec.id, depth + 1);
+      if (isGroup) compiled.childIds = compileLevel(spec.steps!, `${path}.steps`, spec.id, depth + 1, compiled.runsOn);
     });
     // needs point at siblings only: a group is the unit its outside sees.
     const siblings = new Set(ids);

@@ -30,11 +30,21 @@ export interface ImportedCollection {
   unreadable_lines: number;
 }
 
+/** The collections a NeDB store had (the later ones start empty in SQLite). */
+const nedbCollections = [
+  Collection.plans,
+  Collection.runs,
+  Collection.steps,
+  Collection.artifacts,
+  Collection.events,
+  Collection.schedules,
+] as const;
+
 const datafile = (directory: string, collection: Collection) => join(directory, `${collection}.db`);
 
 /** Whether a directory holds NeDB datafiles of a store (what `nedb://dir` opened before SQLite). */
 export function isNedbStore(directory: string): boolean {
-  return Object.values(Collection).some(
+  return nedbCollections.some(
     (collection) => existsSync(datafile(directory, collection)) || existsSync(`${datafile(directory, collection)}~`),
   );
 }
@@ -97,7 +107,7 @@ export function readNedbStore(directory: string): NedbStoreContents {
   assertImportable(directory);
   const documents = new Map<string, StoredDocument[]>();
   const rows: ImportedCollection[] = [];
-  for (const collection of Object.values(Collection)) {
+  for (const collection of nedbCollections) {
     const read = readNedbDatafile(datafile(directory, collection));
     documents.set(collection, read.documents);
     rows.push({ collection, in_nedb: read.documents.length, in_sqlite: 0, unreadable_lines: read.unreadableLines });

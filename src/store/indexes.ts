@@ -41,4 +41,13 @@ export const storeIndexes: readonly IndexSpec[] = [
   { collection: Collection.steps, name: 'steps_run_key', keys: { run_id: 1, key: 1 }, unique: true },
   { collection: Collection.artifacts, name: 'artifacts_run', keys: { run_id: 1, created_at: 1 } },
   { collection: Collection.events, name: 'events_run_seq', keys: { run_id: 1, seq: 1 }, unique: true },
+  // Scale-out: the open offers, oldest first (an offer leaves once claimed); an attempt's log chunks in order.
+  { collection: Collection.stepOffers, name: 'step_offers_offered', keys: { offered_at: 1 } },
+  { collection: Collection.stepOffers, name: 'step_offers_run', keys: { run_id: 1 } },
+  {
+    collection: Collection.logChunks,
+    name: 'log_chunks_attempt_seq',
+    keys: { run_id: 1, key: 1, attempt: 1, seq: 1 },
+    unique: true,
+  },
 ];

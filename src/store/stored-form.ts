@@ -17,6 +17,8 @@ export const Collection = {
   artifacts: 'artifacts',
   events: 'events',
   schedules: 'schedules',
+  stepOffers: 'step_offers',
+  logChunks: 'log_chunks',
 } as const;
 export type Collection = (typeof Collection)[keyof typeof Collection];
 
@@ -27,6 +29,8 @@ const dateFields: Record<Collection, readonly string[]> = {
   artifacts: ['created_at'],
   events: ['at'],
   schedules: ['created_at', 'next_tick_at', 'last_tick_at'],
+  step_offers: ['offered_at'],
+  log_chunks: ['at'],
 };
 
 function mapPath(doc: Record<string, unknown>, path: string, convert: (value: unknown) => unknown): void {

@@ -7,17 +7,25 @@ export function assertStorable(value: unknown, what: string): void {
   assertJsonWithin(value, { maxDepth: Limits.documentDepth, maxBytes: Limits.documentBytes }, what);
 }
 
-const schemaOf: Record<Collection, string> = {
+/** The schema each collection's documents match, here (ajv) and in MongoDB's validators. */
+export const schemaOfCollection: Record<Collection, string> = {
   plans: 'plan-document.schema.json',
   runs: 'run.schema.json',
   steps: 'step.schema.json',
   artifacts: 'artifact.schema.json',
   events: 'event.schema.json',
   schedules: 'schedule.schema.json',
+  step_offers: 'step-offer.schema.json',
+  log_chunks: 'log-chunk.schema.json',
 };
 
 /** Every adapter validates a new document before it writes anything, so a bad one leaves the store unchanged. */
 export function assertValidDocument(collection: Collection, doc: unknown): void {
   assertStorable(doc, `${collection.replace(/s$/, '')} document`);
-  assertMatchesSchema(schemaOf[collection], doc, 'DOCUMENT_INVALID', `${collection.replace(/s$/, '')} document`);
+  assertMatchesSchema(
+    schemaOfCollection[collection],
+    doc,
+    'DOCUMENT_INVALID',
+    `${collection.replace(/s$/, '')} document`,
+  );
 }

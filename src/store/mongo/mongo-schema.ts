@@ -2,16 +2,8 @@ import type { Db } from 'mongodb';
 import { MongoServerError } from 'mongodb';
 import { storeIndexes } from '../indexes.js';
 import { Collection } from '../stored-form.js';
+import { schemaOfCollection } from '../validate-document.js';
 import { mongoJsonSchema } from './mongo-json-schema.js';
-
-const schemaOfCollection: Record<Collection, string> = {
-  plans: 'plan-document.schema.json',
-  runs: 'run.schema.json',
-  steps: 'step.schema.json',
-  artifacts: 'artifact.schema.json',
-  events: 'event.schema.json',
-  schedules: 'schedule.schema.json',
-};
 
 const NAMESPACE_EXISTS = 48;
 const NOT_IMPLEMENTED = 238;
