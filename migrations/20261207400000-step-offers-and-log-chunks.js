@@ -1,5 +1,5 @@
-// Scale-out: the step_offers collection (ready attempts offered to any runner whose labels fit), log_chunks (step
-// logs stored as they are written), steps' runs_on and attempt_result, with their validators and indexes.
+// Scale-out: steps' offered_at (ready attempts offered to any runner whose labels fit), runs_on and attempt_result,
+// and log_chunks (step logs stored as they are written), with their validators and indexes.
 // applyStoreSchema is idempotent (createCollection, collMod, createIndex).
 import { applyStoreSchema } from '../dist/src/store/mongo/mongo-schema.js';
 

@@ -64,7 +64,6 @@ export interface MaestroSchemas {
   'run-concurrency.schema.json'?: RunConcurrency;
   'run.schema.json'?: RunDocument;
   'schedule.schema.json'?: ScheduleDocument;
-  'step-offer.schema.json'?: StepOfferDocument;
   'step.schema.json'?: StepDocument;
   'steps/exec.schema.json'?: ExecWith;
   'steps/handler.schema.json'?: HandlerWith;
@@ -675,6 +674,10 @@ export interface StepDocument {
   skip_reason?: 'condition_false' | 'upstream_failed' | 'upstream_skipped' | 'cancelled' | 'budget_exceeded' | 'reused';
   lease?: Lease;
   /**
+   * Offered to any runner whose labels and kinds fit since then (its driver could not or would not run it here); removed once claimed or ended.
+   */
+  offered_at?: string;
+  /**
    * Labels a runner needs to execute this step (from the plan); absent or empty: any runner.
    *
    * @maxItems 20
@@ -1005,28 +1008,6 @@ export interface LogChunkDocument {
    */
   data: string;
   at: string;
-}
-/**
- * A ready step attempt its run's driver offers to any runner whose labels and kinds fit; gone once claimed or ended.
- */
-export interface StepOfferDocument {
-  /**
-   * ULID
-   */
-  step_id: string;
-  /**
-   * ULID
-   */
-  run_id: string;
-  key: string;
-  uses: string;
-  /**
-   * Labels a runner must all have to take it; empty: any runner.
-   *
-   * @maxItems 20
-   */
-  runs_on: string[];
-  offered_at: string;
 }
 /**
  * Run a program. The command is an argv array and never goes through a shell unless shell is true.

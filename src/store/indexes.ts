@@ -41,9 +41,9 @@ export const storeIndexes: readonly IndexSpec[] = [
   { collection: Collection.steps, name: 'steps_run_key', keys: { run_id: 1, key: 1 }, unique: true },
   { collection: Collection.artifacts, name: 'artifacts_run', keys: { run_id: 1, created_at: 1 } },
   { collection: Collection.events, name: 'events_run_seq', keys: { run_id: 1, seq: 1 }, unique: true },
-  // Scale-out: the open offers, oldest first (an offer leaves once claimed); an attempt's log chunks in order.
-  { collection: Collection.stepOffers, name: 'step_offers_offered', keys: { offered_at: 1 } },
-  { collection: Collection.stepOffers, name: 'step_offers_run', keys: { run_id: 1 } },
+  // Scale-out: steps offered to any runner, oldest first (a step is offered until claimed or ended, so the sparse
+  // index holds the open offers only); an attempt's log chunks in order.
+  { collection: Collection.steps, name: 'steps_offered', keys: { offered_at: 1 }, sparse: true },
   {
     collection: Collection.logChunks,
     name: 'log_chunks_attempt_seq',

@@ -17,7 +17,6 @@ export const Collection = {
   artifacts: 'artifacts',
   events: 'events',
   schedules: 'schedules',
-  stepOffers: 'step_offers',
   logChunks: 'log_chunks',
 } as const;
 export type Collection = (typeof Collection)[keyof typeof Collection];
@@ -25,11 +24,10 @@ export type Collection = (typeof Collection)[keyof typeof Collection];
 const dateFields: Record<Collection, readonly string[]> = {
   plans: ['created_at'],
   runs: ['created_at', 'started_at', 'ended_at', 'cancel_requested_at', 'scheduled_for', 'lease.expires_at'],
-  steps: ['created_at', 'started_at', 'ended_at', 'ready_at', 'lease.expires_at'],
+  steps: ['created_at', 'started_at', 'ended_at', 'ready_at', 'offered_at', 'lease.expires_at'],
   artifacts: ['created_at'],
   events: ['at'],
   schedules: ['created_at', 'next_tick_at', 'last_tick_at'],
-  step_offers: ['offered_at'],
   log_chunks: ['at'],
 };
 

@@ -15,7 +15,6 @@ export const schemaOfCollection: Record<Collection, string> = {
   artifacts: 'artifact.schema.json',
   events: 'event.schema.json',
   schedules: 'schedule.schema.json',
-  step_offers: 'step-offer.schema.json',
   log_chunks: 'log-chunk.schema.json',
 };
 
