@@ -29,6 +29,8 @@ export interface CliEnvironment {
   sandbox: 'auto' | 'on' | 'off';
   /** MAESTRO_SCHEDULE_MIN_INTERVAL: how close the ticks of a schedule created over the API may come (an age). */
   scheduleMinInterval: string | undefined;
+  /** MAESTRO_LABELS: the labels of a worker or server's runner (gpu,eu). */
+  labels: string | undefined;
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -55,5 +57,6 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     logLevel: env.MAESTRO_LOG_LEVEL || 'info',
     sandbox: env.MAESTRO_SANDBOX === 'on' || env.MAESTRO_SANDBOX === 'off' ? env.MAESTRO_SANDBOX : 'auto',
     scheduleMinInterval: env.MAESTRO_SCHEDULE_MIN_INTERVAL || undefined,
+    labels: env.MAESTRO_LABELS || undefined,
   });
 }

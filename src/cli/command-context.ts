@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { Telemetry } from '../domain/telemetry.js';
 import type { KindPolicy } from '../engine/kind-policy.js';
 import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
-import { openCliEngine } from './open-engine.js';
+import { openCliEngine, type CliEngineOptions } from './open-engine.js';
 import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';
 
 /** Options every `maestro` command understands. */
@@ -60,7 +60,12 @@ export function withGlobalOptions<T>(argv: Argv<T>, env: CliEnvironment = readCl
 
 /** Opens the engine of a command, runs `work`, and always closes the store. `readOnly` commands run no steps. */
 export async function withEngine<T>(
-  args: GlobalArgs & { allowKinds?: KindPolicy; telemetry?: Telemetry; readOnly?: boolean },
+  args: GlobalArgs & {
+    allowKinds?: KindPolicy;
+    telemetry?: Telemetry;
+    readOnly?: boolean;
+    sharing?: CliEngineOptions['sharing'];
+  },
   io: CommandIo,
   work: (session: Awaited<ReturnType<typeof openCliEngine>>) => Promise<T>,
 ): Promise<T> {
@@ -78,6 +83,7 @@ export async function withEngine<T>(
     ...(args.allowKinds ? { allowKinds: args.allowKinds } : {}),
     ...(args.telemetry ? { telemetry: args.telemetry } : {}),
     ...(args.readOnly ? { readOnly: true } : {}),
+    ...(args.sharing ? { sharing: args.sharing } : {}),
     traced: io.env.traced,
     ...(args['allow-open-store'] === undefined ? {} : { allowOpenStore: args['allow-open-store'] }),
   });

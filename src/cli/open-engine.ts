@@ -35,6 +35,8 @@ export interface CliEngineOptions {
   readOnly?: boolean | undefined;
   /** Run exec steps even beside a MongoDB on this host that needs no credentials (--allow-open-store). */
   allowOpenStore?: boolean | undefined;
+  /** How this runner shares steps with others: its labels, attempts at once, and whether it offers and takes. */
+  sharing?: Pick<EngineOptions, 'labels' | 'concurrency' | 'shareSteps'> | undefined;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function openCliEngine(
       ...runner,
       ...(options.allowKinds ? { allowKinds: options.allowKinds } : {}),
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      ...options.sharing,
       schedulerNow: schedulerClock(),
     });
   } catch (error) {

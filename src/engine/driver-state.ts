@@ -15,6 +15,9 @@ import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
 import { stepConcurrency } from '../plan/run-concurrency.js';
 
+/** Up to this many watched steps are re-read one by one; more, with one read of the run's steps. */
+const READ_ONE_BY_ONE = 8;
+
 /** The events of one step's state changes. */
 type StepEventType = Extract<keyof EventDataByType, `step.${string}`>;
 
@@ -32,6 +35,10 @@ export class DriverState {
   /** Steps something outside this runner may change: re-read once per poll interval. */
   readonly watched = new Set<string>();
   readonly inFlight = new Map<string, AbortController>();
+  /** Steps offered to other runners, or running on one: they count against the plan's step concurrency. */
+  readonly elsewhere = new Set<string>();
+  /** Attempts (step_id:attempt) whose result another runner wrote and this driver queued for recording. */
+  readonly adopted = new Set<string>();
   readonly settled: AttemptOutcome[] = [];
   readonly runToken: LeaseToken;
   /** Every secret value this run resolved here, and its write-only inputs: masked wherever a value leaves. */
@@ -101,6 +108,7 @@ export class DriverState {
   /** A finished step wakes the steps waiting on it, and frees a slot for a held-back one. */
   markFinished(doc: StepDocument): void {
     this.spans.endStep(doc);
+    this.elsewhere.delete(doc.key);
     for (const key of this.graph.markFinished(doc)) this.dirty.add(key);
     this.releaseBlocked();
   }
@@ -170,14 +178,27 @@ export class DriverState {
   async refreshWatched(): Promise<void> {
     if (this.watched.size === 0 || this.nowMs() - this.lastRefresh < this.services.pollMs) return;
     this.lastRefresh = this.nowMs();
-    for (const key of [...this.watched]) await this.refreshOne(key);
+    if (this.watched.size <= READ_ONE_BY_ONE) {
+      for (const key of [...this.watched]) await this.refreshOne(key);
+      return;
+    }
+    // Many steps out of this runner's hands (a fan-out spread over workers): one read of the run's steps.
+    const fresh = new Map((await this.services.store.listSteps(this.run.run_id)).map((doc) => [doc.key, doc]));
+    for (const key of [...this.watched]) {
+      const doc = fresh.get(key);
+      if (doc) await this.applyFresh(key, doc);
+    }
   }
 
   async refreshOne(key: string): Promise<void> {
     const known = this.graph.get(key);
     if (!known) return;
     const fresh = await this.services.store.getStep(known.step_id);
-    if (!fresh) return;
+    if (fresh) await this.applyFresh(key, fresh);
+  }
+
+  private async applyFresh(key: string, fresh: StepDocument): Promise<void> {
+    const known = this.graph.get(key)!;
     this.graph.put(fresh);
     if (isTerminalStepStatus(fresh.status)) {
       this.watched.delete(key);

@@ -15,11 +15,21 @@ export interface EngineOptions {
   leaseMs?: number;
   /** How often a waiting run looks at the store for outside changes. Default 200 ms. */
   pollMs?: number;
-  /** Steps this runner executes at once, across runs. Default 16. */
+  /** Steps this runner executes at once, across runs (its own and those it takes from others' offers). Default 16. */
   concurrency?: number;
+  /** This runner's labels: it executes only steps whose `runs_on` labels it all has (none: any runner's). */
+  labels?: readonly string[];
+  /**
+   * Offer ready steps this runner has no free slot for to other runners on the store (and take theirs): workers and
+   * servers do. Off by default, so one process running a plan (maestro-run) works as before. Steps whose runs_on
+   * labels this runner lacks are offered either way.
+   */
+  shareSteps?: boolean;
   /** Root for exec cwd, artifact paths and logs. Default: the current directory. */
   workspace?: string;
   logsDir?: string;
+  /** Bytes a step attempt may log (file and store alike); past them it fails LOG_TOO_LARGE. Default 64 MiB. */
+  maxLogBytes?: number;
   /** Owner of plans and runs when none is given. Default `local`. */
   defaultOwner?: string;
   /** What "now" is and when timers fire. Default: the system clock; tests pass a ManualClock. */
@@ -71,10 +81,14 @@ export interface RunnerSettings {
   readonly concurrency: number;
   readonly workspace: string;
   readonly logsDir: string;
+  readonly maxLogBytes: number;
   readonly defaultOwner: string;
   /** Files the runner's configuration names (tokens, secrets, …), absolute: never read for a step or a caller. */
   readonly hiddenPaths: readonly string[];
 }
+
+/** Bytes a step attempt may log unless told otherwise. */
+export const DEFAULT_MAX_LOG_BYTES = 64 * 1024 * 1024;
 
 /** Steps one runner runs at once unless told otherwise. */
 export const DEFAULT_CONCURRENCY = 16;
@@ -87,6 +101,7 @@ export function runnerSettingsOf(options: EngineOptions): RunnerSettings {
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     workspace,
     logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
+    maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
     defaultOwner: options.defaultOwner ?? 'local',
     hiddenPaths: Object.freeze((options.hiddenPaths ?? []).map((path) => resolve(path))),
   });

@@ -3,7 +3,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Telemetry } from '../domain/telemetry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
-import type { ProvenanceRefs, RunStore } from '../store/port.js';
+import type { LeaseRequest, ProvenanceRefs, RunStore } from '../store/port.js';
 import type { ExecutorRegistry } from './executor-registry.js';
 import type { LeaseKeeper } from './lease-keeper.js';
 import type { RunnerSlots } from './runner-slots.js';
@@ -25,6 +25,8 @@ export interface EngineServices {
   readonly pollMs: number;
   readonly workspace: string;
   readonly logsDir: string;
+  /** Bytes one step attempt may log. */
+  readonly maxLogBytes: number;
   /** Where `${{ secrets.X }}` values come from, at attempt time. */
   readonly secrets: SecretProvider;
   /** The environment `exec` steps start from, given the plan's env_passthrough (minimal unless inheritance is on). */
@@ -33,6 +35,12 @@ export interface EngineServices {
   sandbox(): { readonly readOnly: readonly string[]; readonly hidden: readonly string[] } | undefined;
   /** The step kinds this runner executes. */
   readonly kindPolicy: KindPolicy;
+  /** This runner's labels (a step's runs_on must all be among them for it to run here). */
+  readonly labels: ReadonlySet<string>;
+  /** Whether steps beyond this runner's free slots are offered to other runners (see EngineOptions.shareSteps). */
+  readonly shareSteps: boolean;
+  /** A lease from now, for a claim by this runner. */
+  leaseRequest(): LeaseRequest;
   /** The write-only input values of a run started by this process (never stored), if any. */
   writeOnlyInputsOf(runId: string): Readonly<Record<string, unknown>> | undefined;
   /** The compiled plan of a run, compiled once per plan version. */

@@ -44,7 +44,9 @@ import { ScheduleService } from './schedules/schedule-service.js';
 import { SCHEDULE_POLL_MS, Scheduler, type ScheduleReport, type StartRun } from './schedules/scheduler.js';
 import { ConcurrencyGate } from './concurrency-gate.js';
 import { workLoop, type WorkOptions } from './worker-loop.js';
+import { takeOfferedAttempts } from './offered-attempts.js';
 import { DrivenRuns } from './driven-runs.js';
+import { requireRun, requireRunDetail, requireStep } from './stored-lookups.js';
 
 export type { EngineOptions, StartRunOptions } from './engine-options.js';
 export { MINIMAL_EXEC_ENV } from './runner-environment.js';
@@ -122,6 +124,7 @@ export class Engine {
       pollMs: this.settings.pollMs,
       workspace,
       logsDir: this.settings.logsDir,
+      maxLogBytes: this.settings.maxLogBytes,
       compiledPlanOf: (run) => this.plans.ofRun(run),
       runChildPlan: (parent, request) => runChildPlan(this, parent, request, stepHidden),
       cancelChildRuns: (runId) => cancelChildRuns(this, runId),
@@ -131,6 +134,9 @@ export class Engine {
       execEnvironment: execEnvironmentOf(environment, options.inheritEnvironment ?? false),
       writeOnlyInputsOf: (runId) => this.writeOnlyInputs.get(runId),
       kindPolicy: options.allowKinds ?? allKinds(),
+      labels: new Set(options.labels ?? []),
+      shareSteps: options.shareSteps ?? false,
+      leaseRequest: () => this.leaseRequest(),
       sandbox: sandboxOf(options.sandbox ?? 'auto', workspace, options.hiddenPaths ?? []),
     };
     this.concurrency = new ConcurrencyGate(this.store, (runId) => this.cancelRun(runId));
@@ -237,7 +243,7 @@ export class Engine {
     options: { wait?: boolean; signal?: AbortSignal } = {},
   ): Promise<RunDocument | undefined> {
     for (;;) {
-      const existing = await this.requireRun(runId);
+      const existing = await requireRun(this.store, runId);
       if (isTerminalRunStatus(existing.status)) {
         // The runner that ended it may have died before storing its end event or before its hooks had every event.
         await recordMissingRunEnd(this.store, this.events, existing);
@@ -278,7 +284,7 @@ export class Engine {
 
   /** Asks a run to stop: its runner cancels running steps and ends it `cancelled`; an unattended run ends at once. */
   async cancelRun(runId: string): Promise<RunDocument> {
-    const run = await this.requireRun(runId);
+    const run = await requireRun(this.store, runId);
     if (isTerminalRunStatus(run.status)) {
       throw new MaestroError('RUN_ILLEGAL_TRANSITION', `run ${runId} already ended ${run.status}`, {
         details: { status: run.status },
@@ -288,7 +294,7 @@ export class Engine {
     await this.store.updateRun(runId, { statusIn: ['pending', 'running'] }, request);
     this.drivers.get(runId)?.poke();
     const unattended = await this.store.claimRun(runId, this.leaseRequest());
-    return unattended ? this.drive(unattended) : this.requireRun(runId);
+    return unattended ? this.drive(unattended) : requireRun(this.store, runId);
   }
 
   /** A new run of the same plan version, linked to the old one, reusing what succeeded before `fromStep`. */
@@ -305,8 +311,8 @@ export class Engine {
 
   /** A status reported from outside the runner (external worker, manual step, API, CLI). Illegal transitions are refused. */
   async updateStepStatus(runId: string, stepId: string, update: UpdateStepRequest): Promise<StepDocument> {
-    const run = await this.requireRun(runId);
-    const step = await this.requireStep(runId, stepId, 'step_id');
+    const run = await requireRun(this.store, runId);
+    const step = await requireStep(this.store, runId, stepId, 'step_id');
     const patch = outsideUpdatePatch(run, step, update, isoNow(this.clock));
     const updated = await this.store.updateStep(stepId, { statusIn: [step.status] }, patch);
     if (!updated)
@@ -330,8 +336,8 @@ export class Engine {
 
   /** Records an artifact: a workspace file (sha256 and size computed by streaming) or a URL. */
   async attachArtifact(runId: string, request: ReportedArtifact, stepId?: string): Promise<ArtifactDocument> {
-    await this.requireRun(runId);
-    if (stepId !== undefined) await this.requireStep(runId, stepId, '$.step_id');
+    await requireRun(this.store, runId);
+    if (stepId !== undefined) await requireStep(this.store, runId, stepId, '$.step_id');
     const { workspace, logsDir, hiddenPaths } = this.settings;
     const parts = { store: this.store, events: this.events, clock: this.clock, workspace };
     return recordArtifact({ ...parts, hidden: [logsDir, ...hiddenPaths] }, runId, request, stepId);
@@ -339,9 +345,12 @@ export class Engine {
 
   // ---- workers
 
-  /** Runs a worker loop on this engine until the signal aborts (see workLoop). */
-  work(options: WorkOptions): Promise<void> {
-    return workLoop(
+  /**
+   * Runs a worker on this engine until the signal aborts: it claims runs nobody drives (workLoop) and takes the
+   * step attempts other drivers offer (takeOfferedAttempts).
+   */
+  async work(options: WorkOptions): Promise<void> {
+    const runs = workLoop(
       {
         store: this.store,
         clock: this.clock,
@@ -354,6 +363,7 @@ export class Engine {
       },
       options,
     );
+    await Promise.all([runs, takeOfferedAttempts(this.services, options)]);
   }
 
   /**
@@ -364,28 +374,10 @@ export class Engine {
     return this.scheduler.loop(signal, this.schedulerNow, SCHEDULE_POLL_MS, report);
   }
 
-  async getRunDetail(runId: string) {
-    const detail = await this.store.getRunDetail(runId);
-    if (!detail) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
-    return detail;
+  getRunDetail(runId: string) {
+    return requireRunDetail(this.store, runId);
   }
 
-  private async requireRun(runId: string): Promise<RunDocument> {
-    const run = await this.store.getRun(runId);
-    if (!run) throw new MaestroError('RUN_NOT_FOUND', `no run ${runId}`, { details: { run_id: runId } });
-    return run;
-  }
-
-  private async requireStep(runId: string, stepId: string, path: string): Promise<StepDocument> {
-    const step = await this.store.getStep(stepId);
-    if (!step || step.run_id !== runId)
-      throw new MaestroError('STEP_NOT_FOUND', `run ${runId} has no step ${stepId}`, {
-        details: { path, step_id: stepId },
-      });
-    return step;
-  }
-
-  /** Stops lease renewal; the store stays open (its owner closes it). */
   /**
    * For a runner that stops: waits up to `graceMs` for the runs driven here to end, then hands the others back
    * (their running steps stopped, to be taken over as the same attempts; their leases let go).

@@ -14,6 +14,7 @@ export async function recordSettledOutcomes(state: DriverState): Promise<void> {
   while (state.settled.length > 0) {
     const outcome = state.settled.shift()!;
     state.inFlight.delete(outcome.key);
+    state.elsewhere.delete(outcome.key);
     await recordOutcome(state, outcome);
   }
 }

@@ -10,6 +10,8 @@ import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
 import { runStepAttempt } from './step-attempt.js';
 import { buildForeachCopies, roleOf } from './step-tree.js';
 import { stepConcurrency } from '../plan/run-concurrency.js';
+import type { StepStatus } from '../domain/status.js';
+import { adoptAttemptResult, mayRunHere, offerStep, offerTimedOut } from './step-offers.js';
 
 /**
  * Decides what each step that needs a look does next: wait, be skipped or failed without running, start as a
@@ -43,6 +45,8 @@ export class StepScheduler {
 
     if (doc.status === 'running') {
       if (role !== 'leaf') return this.completeContainerIfDone(doc, role);
+      // Another runner executed it and wrote how it ended: recorded here, as this runner's own attempts are.
+      if (adoptAttemptResult(this.state, doc)) return;
       // Running but not ours: an external update is awaited, or another runner holds (or held) it.
       const lease = doc.lease;
       if (lease && lease.owner !== EXTERNAL_LEASE_OWNER && Date.parse(lease.expires_at) < this.state.nowMs())
@@ -71,6 +75,8 @@ export class StepScheduler {
     if (role === 'group') return this.startContainer(doc);
     if (role === 'fanout') return this.startFanout(doc);
     if (doc.ready_at && Date.parse(doc.ready_at) > this.state.nowMs()) return this.state.wakeAt(key, doc.ready_at);
+    const unclaimed = offerTimedOut(this.state, doc);
+    if (unclaimed) return this.failWithoutRunning(doc, unclaimed, ['pending']);
     return this.launch(doc);
   }
 
@@ -86,11 +92,15 @@ export class StepScheduler {
     state.markFinished(skipped);
   }
 
-  private async failWithoutRunning(doc: StepDocument, error: MaestroError): Promise<void> {
+  private async failWithoutRunning(
+    doc: StepDocument,
+    error: MaestroError,
+    statusIn: StepStatus[] = ['pending', 'running'],
+  ): Promise<void> {
     const { state } = this;
     const info = errorInfoOf(error);
     const patch = { status: 'failed', ended_at: state.now(), error_info: info } as const;
-    const guard = { statusIn: ['pending', 'running'] } as const;
+    const guard = { statusIn };
     const failed = await state.transition(doc, guard, patch, EventType.stepFailed, { error: info });
     if (!failed) return;
     for (const child of state.graph.childrenOf(doc.key))
@@ -152,8 +162,17 @@ export class StepScheduler {
     }
     const { slots, store, leases } = state.services;
     const runLimit = stepConcurrency(state.compiled.plan) ?? Number.POSITIVE_INFINITY;
-    if (state.inFlight.size >= runLimit || !slots.tryAcquire()) {
+    const elsewhereNow = state.elsewhere.has(doc.key) ? state.elsewhere.size - 1 : state.elsewhere.size;
+    if (state.inFlight.size + elsewhereNow >= runLimit) {
       state.blocked.add(doc.key);
+      return;
+    }
+    const here = mayRunHere(state, doc);
+    if (!here || !slots.tryAcquire()) {
+      // Offered to other runners when its labels are not ours or (sharing) our slots are full; a full runner
+      // that does not share waits for a slot, as before.
+      if (!here || state.services.shareSteps) await offerStep(state, doc);
+      if (here) state.blocked.add(doc.key);
       return;
     }
     let claimed: StepDocument | undefined;
@@ -179,6 +198,7 @@ export class StepScheduler {
     const controller = new AbortController();
     state.inFlight.set(doc.key, controller);
     state.watched.delete(doc.key);
+    state.elsewhere.delete(doc.key);
     leases.hold('step', claimed.step_id, token, () =>
       controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
     );

@@ -48,6 +48,8 @@ function makeStepDocument(
     max_attempts: compiled.retry.max_attempts,
     needs: compiled.needs.map((need) => `${scope}${need}`),
     created_at: now,
+    // Shown beside a step that waits for a runner with these labels; the driver reads them from the plan.
+    ...(compiled.runsOn.length > 0 && compiled.spec.uses !== undefined ? { runs_on: compiled.runsOn } : {}),
     ...(parent ? { parent_step_id: parent.step_id } : {}),
     ...extra,
   };

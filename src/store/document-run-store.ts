@@ -7,7 +7,7 @@ import type {
   StepDocument,
 } from '../generated/schemas.js';
 import { isMaestroError } from '../domain/errors.js';
-import { RunStatus, StepStatus } from '../domain/status.js';
+import { RunStatus } from '../domain/status.js';
 import { storedRunFilter } from './list-runs-query.js';
 import { pageNewestFirst } from './newest-first-page.js';
 import type { DocumentCollection, DocumentDriver, Filter } from './document-collection.js';
@@ -39,6 +39,7 @@ import { GuardedWrites } from './guarded-writes.js';
 import { PlanDocuments } from './plan-documents.js';
 import { RunRetention } from './run-retention.js';
 import { ScheduleDocuments } from './schedule-documents.js';
+import { statusAndLeaseFilter, StepDocuments } from './step-documents.js';
 import { assertStorable, assertValidDocument } from './validate-document.js';
 
 const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
@@ -58,11 +59,13 @@ export class DocumentRunStore implements RunStore {
   private readonly scheduleDocs: ScheduleDocuments;
   private readonly planDocs: PlanDocuments;
   private readonly eventLog: EventLog;
+  private readonly stepDocs: StepDocuments;
 
   constructor(private readonly driver: DocumentDriver) {
     this.backend = driver.backend;
     this.isolatedUpdates = driver.atomicUpdates;
     this.guarded = new GuardedWrites(driver);
+    this.stepDocs = new StepDocuments(driver, this.guarded);
     this.runs = driver.collection(Collection.runs);
     this.steps = driver.collection(Collection.steps);
     const artifacts = driver.collection(Collection.artifacts);
@@ -141,7 +144,7 @@ export class DocumentRunStore implements RunStore {
       const { duration_ms, ...fields } = patch;
       const set: Record<string, unknown> = toStored(Collection.runs, fields);
       if (duration_ms !== undefined) set['usage.duration_ms'] = duration_ms;
-      const updated = await this.guarded.updateWhere(this.runs, runId, leaseAndStatusFilter(guard), { $set: set });
+      const updated = await this.guarded.updateWhere(this.runs, runId, statusAndLeaseFilter(guard), { $set: set });
       return updated ? fromStored<RunDocument>(Collection.runs, updated) : undefined;
     });
   }
@@ -212,80 +215,32 @@ export class DocumentRunStore implements RunStore {
 
   // ---- steps
 
-  async insertSteps(steps: StepDocument[]): Promise<void> {
-    for (const step of steps) assertValidDocument(Collection.steps, step);
-    await this.steps.insertManyIgnoringDuplicates(
-      steps.map((step) => ({ ...toStored(Collection.steps, step), _id: step.step_id })),
-    );
+  insertSteps(steps: StepDocument[]): Promise<void> {
+    return this.stepDocs.insert(steps);
   }
 
-  async listSteps(runId: string): Promise<StepDocument[]> {
-    const found = await this.steps.find({ run_id: runId }, { sort: { _id: 1 } });
-    return found.map((doc) => fromStored<StepDocument>(Collection.steps, doc));
+  listSteps(runId: string): Promise<StepDocument[]> {
+    return this.stepDocs.list(runId);
   }
 
-  async getStep(stepId: string): Promise<StepDocument | undefined> {
-    const found = await this.steps.findOne({ _id: stepId });
-    return found ? fromStored<StepDocument>(Collection.steps, found) : undefined;
+  getStep(stepId: string): Promise<StepDocument | undefined> {
+    return this.stepDocs.get(stepId);
   }
 
-  async claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
-    return this.guarded.write(stepId, async () => {
-      const now = new Date(lease.now);
-      const leaseSet = { 'lease.owner': lease.owner, 'lease.expires_at': new Date(lease.expires_at) };
-      const claim = (filter: Filter, update: Record<string, unknown>) =>
-        this.driver.atomicUpdates
-          ? this.steps.findOneAndUpdate(filter, update)
-          : this.guarded.claimThroughGate(this.steps, filter, update, lease);
-      // A new attempt of a pending step whose backoff has passed...
-      const fresh = await claim(
-        {
-          _id: stepId,
-          status: StepStatus.pending,
-          $or: [{ ready_at: { $exists: false } }, { ready_at: { $lte: now } }],
-        },
-        {
-          $set: { ...leaseSet, status: StepStatus.running, started_at: now },
-          $inc: { attempt: 1, 'lease.fence': 1 },
-          $unset: { ready_at: true },
-        },
-      );
-      if (fresh) return fromStored<StepDocument>(Collection.steps, fresh);
-      // ...or the same attempt taken over from a runner whose lease expired (it died or was cut off).
-      const takenOver = await claim(
-        { _id: stepId, status: StepStatus.running, 'lease.expires_at': { $lt: now } },
-        { $set: leaseSet, $inc: { 'lease.fence': 1 } },
-      );
-      return takenOver ? fromStored<StepDocument>(Collection.steps, takenOver) : undefined;
-    });
+  claimStep(stepId: string, lease: LeaseRequest): Promise<StepDocument | undefined> {
+    return this.stepDocs.claim(stepId, lease);
   }
 
-  async renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
-    return this.guarded.write(stepId, async () => {
-      const renewed = await this.guarded.updateWhere(
-        this.steps,
-        stepId,
-        { status: StepStatus.running, 'lease.owner': token.owner, 'lease.fence': token.fence },
-        { $set: { 'lease.expires_at': new Date(expiresAt) } },
-      );
-      return renewed !== undefined;
-    });
+  renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean> {
+    return this.stepDocs.renewLease(stepId, token, expiresAt);
   }
 
-  async updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
-    assertStorable(patch, 'step update');
-    return this.guarded.write(stepId, async () => {
-      const { lease, ...fields } = patch;
-      const set: Record<string, unknown> = toStored(Collection.steps, fields);
-      if (lease) {
-        set['lease.owner'] = lease.owner;
-        set['lease.expires_at'] = new Date(lease.expires_at);
-      }
-      const update: Record<string, unknown> = { $set: set };
-      if (lease) update.$inc = { 'lease.fence': 1 };
-      const updated = await this.guarded.updateWhere(this.steps, stepId, leaseAndStatusFilter(guard), update);
-      return updated ? fromStored<StepDocument>(Collection.steps, updated) : undefined;
-    });
+  updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined> {
+    return this.stepDocs.update(stepId, guard, patch);
+  }
+
+  listOfferedSteps(limit: number): Promise<StepDocument[]> {
+    return this.stepDocs.listOffered(limit);
   }
 
   // ---- artifacts
@@ -387,14 +342,4 @@ export class DocumentRunStore implements RunStore {
   close(): Promise<void> {
     return this.driver.close();
   }
-}
-
-function leaseAndStatusFilter(guard: RunGuard | StepGuard): Filter {
-  const filter: Filter = {};
-  if (guard.statusIn) filter.status = { $in: [...guard.statusIn] };
-  if (guard.lease) {
-    filter['lease.owner'] = guard.lease.owner;
-    filter['lease.fence'] = guard.lease.fence;
-  }
-  return filter;
 }

@@ -124,6 +124,8 @@ export type StepPatch = Partial<
     | 'child_run_id'
     | 'skip_reason'
     | 'max_attempts'
+    | 'offered_at'
+    | 'attempt_result'
   >
 > & { lease?: StepDocument['lease'] };
 
@@ -206,6 +208,11 @@ export interface RunStore {
   renewStepLease(stepId: string, token: LeaseToken, expiresAt: string): Promise<boolean>;
   /** Applies the patch only when the guard holds; returns the updated step, or undefined when it did not hold. */
   updateStep(stepId: string, guard: StepGuard, patch: StepPatch): Promise<StepDocument | undefined>;
+  /**
+   * The oldest steps offered to any runner (`offered_at` set by their run's driver: they wait for a runner whose
+   * labels fit, or for a free slot anywhere), at most `limit`; a runner claims one with claimStep.
+   */
+  listOfferedSteps(limit: number): Promise<StepDocument[]>;
 
   // Artifacts
   attachArtifact(artifact: ArtifactDocument): Promise<ArtifactDocument>;

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { parseAge } from '../../engine/prune-runs.js';
+import { parseLabels } from '../../engine/runner-labels.js';
 import { configureEngine, runnerEngineOptions } from '../open-engine.js';
 import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';
@@ -12,6 +13,7 @@ type ServeArgs = GlobalArgs & {
   port: number;
   tokens?: string;
   runner: boolean;
+  labels?: string;
   'allow-kinds': string;
   log: boolean;
   'log-level': string;
@@ -38,6 +40,12 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
           default: io.env.allowKinds ?? DEFAULT_API_KINDS.join(','),
           describe:
             'Step kinds API plans may use and this runner executes: a list (exec, shell, …) or all (env MAESTRO_ALLOW_KINDS)',
+        })
+        .option('labels', {
+          type: 'string',
+          default: io.env.labels,
+          describe:
+            "Labels of the server's runner (gpu,eu): it takes steps whose runs_on it all has (env MAESTRO_LABELS)",
         })
         .option('runner', {
           type: 'boolean',
@@ -83,6 +91,9 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
           configureEngine(engine, { hooksConfig: args['hooks-config'], handlersModule: args.handlers }),
         engine: {
           schedulerNow: schedulerClock(),
+          // The server's runner shares steps with workers as a worker does.
+          labels: parseLabels(args.labels),
+          shareSteps: true,
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),
           ...(await runnerEngineOptions(

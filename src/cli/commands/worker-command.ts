@@ -5,12 +5,17 @@ import { toMaestroError } from '../../domain/errors.js';
 import { logRunEvents } from '../../observability/run-event-log.js';
 import { scheduleLog } from '../../observability/schedule-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
+import { DEFAULT_CONCURRENCY } from '../../engine/engine-options.js';
+import { parseLabels } from '../../engine/runner-labels.js';
+import { positiveCount } from '../positive-count.js';
 import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { PrometheusTelemetry } from '../../observability/prometheus-telemetry.js';
 
 type WorkerArgs = GlobalArgs & {
   'max-runs': number;
+  'max-attempts': number;
+  labels?: string;
   'allow-kinds': string;
   'metrics-port'?: number;
   'metrics-host': string;
@@ -29,6 +34,16 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
     builder: (y) =>
       y
         .option('max-runs', { type: 'number', default: 4, describe: 'Runs driven at once' })
+        .option('max-attempts', {
+          type: 'number',
+          default: DEFAULT_CONCURRENCY,
+          describe: 'Step attempts executed at once, of the runs driven here and of those other drivers offer',
+        })
+        .option('labels', {
+          type: 'string',
+          default: io.env.labels,
+          describe: 'Labels of this worker (gpu,eu): it takes steps whose runs_on it all has (env MAESTRO_LABELS)',
+        })
         .option('allow-kinds', {
           type: 'string',
           default: io.env.allowKinds ?? 'all',
@@ -49,52 +64,64 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
       const metrics = telemetry && (await startMetricsServer(telemetry, args['metrics-host'], args['metrics-port']!));
       if (metrics) io.err.write(`metrics on ${metrics.url}\n`);
       const allowKinds = parseKindPolicy(args['allow-kinds']);
+      const sharing = {
+        labels: parseLabels(args.labels),
+        concurrency: positiveCount(args['max-attempts'], '--max-attempts'),
+        shareSteps: true,
+      };
       const pruneAgeMs =
         args['prune-older-than'] === undefined ? undefined : parseAge(args['prune-older-than'], '--prune-older-than');
       try {
-        await withEngine({ ...args, allowKinds, ...(telemetry ? { telemetry } : {}) }, io, async ({ engine }) => {
-          const stop = new AbortController();
-          const onSignal = (): void => stop.abort();
-          process.once('SIGTERM', onSignal);
-          process.once('SIGINT', onSignal);
-          const logger = pino({ level: args['log-level'], base: { runner: engine.runnerId } }, io.out);
-          logger.info({ store: engine.store.backend, max_runs: args['max-runs'] }, 'worker polling');
-          logRunEvents(engine.events, logger);
-          const prune = async (): Promise<void> => {
+        await withEngine(
+          { ...args, allowKinds, sharing, ...(telemetry ? { telemetry } : {}) },
+          io,
+          async ({ engine }) => {
+            const stop = new AbortController();
+            const onSignal = (): void => stop.abort();
+            process.once('SIGTERM', onSignal);
+            process.once('SIGINT', onSignal);
+            const logger = pino({ level: args['log-level'], base: { runner: engine.runnerId } }, io.out);
+            logger.info(
+              { store: engine.store.backend, max_runs: args['max-runs'], ...sharing, shareSteps: undefined },
+              'worker polling',
+            );
+            logRunEvents(engine.events, logger);
+            const prune = async (): Promise<void> => {
+              try {
+                const report = await pruneRuns(engine.store, {
+                  olderThanMs: pruneAgeMs!,
+                  statuses: [],
+                  dryRun: false,
+                  includeProvenance: false,
+                  workspace: engine.workspaceDirectory,
+                  now: new Date(),
+                });
+                logger.info(
+                  { cutoff: report.cutoff, removed: report.removed, skipped: report.skipped },
+                  'pruned ended runs',
+                );
+              } catch (error) {
+                logger.error({ err: toMaestroError(error) }, 'pruning failed; the worker goes on');
+              }
+            };
+            const pruning = pruneAgeMs === undefined ? undefined : setInterval(() => void prune(), PRUNE_EVERY_MS);
+            if (pruneAgeMs !== undefined) void prune();
+            // Schedules are fired by every worker; a tick's run is created once however many fire it.
+            const scheduling = engine.runSchedules(stop.signal, scheduleLog(logger));
             try {
-              const report = await pruneRuns(engine.store, {
-                olderThanMs: pruneAgeMs!,
-                statuses: [],
-                dryRun: false,
-                includeProvenance: false,
-                workspace: engine.workspaceDirectory,
-                now: new Date(),
+              await engine.work({
+                signal: stop.signal,
+                maxRuns: args['max-runs'],
+                onError: (error) => logger.error({ err: toMaestroError(error) }, 'run stopped on this worker'),
               });
-              logger.info(
-                { cutoff: report.cutoff, removed: report.removed, skipped: report.skipped },
-                'pruned ended runs',
-              );
-            } catch (error) {
-              logger.error({ err: toMaestroError(error) }, 'pruning failed; the worker goes on');
+              await scheduling;
+            } finally {
+              clearInterval(pruning);
+              process.off('SIGTERM', onSignal);
+              process.off('SIGINT', onSignal);
             }
-          };
-          const pruning = pruneAgeMs === undefined ? undefined : setInterval(() => void prune(), PRUNE_EVERY_MS);
-          if (pruneAgeMs !== undefined) void prune();
-          // Schedules are fired by every worker; a tick's run is created once however many fire it.
-          const scheduling = engine.runSchedules(stop.signal, scheduleLog(logger));
-          try {
-            await engine.work({
-              signal: stop.signal,
-              maxRuns: args['max-runs'],
-              onError: (error) => logger.error({ err: toMaestroError(error) }, 'run stopped on this worker'),
-            });
-            await scheduling;
-          } finally {
-            clearInterval(pruning);
-            process.off('SIGTERM', onSignal);
-            process.off('SIGINT', onSignal);
-          }
-        });
+          },
+        );
       } finally {
         await metrics?.close();
       }
