@@ -72,6 +72,15 @@ export const ErrorCode = {
     summary:
       'A step returned outputs larger (or deeper) than the output limit, or the outputs a group, a foreach or the run gathers from its steps pass the document limit; write large results to a file and attach it as an artifact.',
   },
+  LOG_TOO_LARGE: {
+    retryable: false,
+    summary:
+      "A step attempt's log passed the runner's log limit (64 MiB unless the engine's maxLogBytes says otherwise): the attempt was stopped and the rest of its output not kept.",
+  },
+  BLOB_TOO_LARGE: {
+    retryable: false,
+    summary: 'Bytes streamed into the blob store passed the limit given for them; nothing of the blob was kept.',
+  },
   PATH_FORBIDDEN: { retryable: false, summary: 'A path escapes the workspace.' },
   URL_FORBIDDEN: {
     retryable: false,

@@ -29,15 +29,23 @@ export interface LogChunk extends LogAddress {
 export interface BlobStore {
   /**
    * Streams `source` into a new blob. Past `maxBytes` it stops reading, removes what it wrote, and throws
-   * MaestroError BLOB_TOO_LARGE; nothing of a blob whose write failed stays readable.
+   * MaestroError BLOB_TOO_LARGE; nothing of a blob whose write failed stays readable (a source that throws
+   * fails the put with its error). `runId` files the blob under a run, so pruning the run removes it even when
+   * no artifact names it. The source is consumed once: a failed put is never retried by the store.
    */
-  putBlob(source: AsyncIterable<Uint8Array>, options: { name: string; maxBytes: number }): Promise<BlobRef>;
+  putBlob(
+    source: AsyncIterable<Uint8Array>,
+    options: { name: string; maxBytes: number; runId?: string },
+  ): Promise<BlobRef>;
   /** The blob's bytes, chunk by chunk, as stored (the reader checks the digest); undefined when there is none. */
   openBlob(blobId: string): Promise<AsyncIterable<Buffer> | undefined>;
   /** Appends one chunk of an attempt's log; a repeated (address, seq) is ignored. */
   appendLogChunk(chunk: LogChunk): Promise<void>;
   /** The chunks of an attempt's log after `afterSeq` (-1 for all), in order, at most `limit`. */
   listLogChunks(address: LogAddress, afterSeq: number, limit: number): Promise<LogChunk[]>;
-  /** Removes the blobs and log chunks of these runs (pruning); returns how many items went. */
+  /**
+   * Removes the log chunks and the blobs filed under these runs, and the blobs named by id (an artifact's
+   * blob_id), for pruning; returns how many chunks and blobs went.
+   */
   removeRunData(runIds: readonly string[], blobIds: readonly string[]): Promise<number>;
 }

@@ -3,6 +3,8 @@
  * on one collection, each call atomic on one document. MongoDB speaks this natively, SQLite through its driver;
  * the differences live in their driver files, as in Kysely's dialects.
  */
+import type { BlobFiles } from './blob-files.js';
+
 export type StoredDocument = Record<string, unknown> & { _id: string };
 export type Filter = Record<string, unknown>;
 export type Update = Record<string, unknown>;
@@ -49,6 +51,8 @@ export interface DocumentDriver {
    * document, checks the guard here, then writes it by _id.
    */
   matches(doc: StoredDocument, filter: Filter): boolean;
+  /** The adapter's blob area (the store file's blob tables, GridFS). */
+  blobFiles(): BlobFiles;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -34,6 +34,7 @@ import type {
 } from './port.js';
 import { Collection, fromStored, hookCursorField, toStored } from './stored-form.js';
 import { ArtifactDocuments } from './artifact-documents.js';
+import { documentBlobStore } from './document-blob-store.js';
 import { EventLog } from './event-log.js';
 import { GuardedWrites } from './guarded-writes.js';
 import { PlanDocuments } from './plan-documents.js';
@@ -51,6 +52,7 @@ const unfinishedRunStatuses = [RunStatus.pending, RunStatus.running];
 export class DocumentRunStore implements RunStore {
   readonly backend: string;
   readonly isolatedUpdates: boolean;
+  readonly blobs: RunStore['blobs'];
   private readonly runs: DocumentCollection;
   private readonly steps: DocumentCollection;
   private readonly artifactDocs: ArtifactDocuments;
@@ -64,6 +66,7 @@ export class DocumentRunStore implements RunStore {
   constructor(private readonly driver: DocumentDriver) {
     this.backend = driver.backend;
     this.isolatedUpdates = driver.atomicUpdates;
+    this.blobs = documentBlobStore(driver);
     this.guarded = new GuardedWrites(driver);
     this.stepDocs = new StepDocuments(driver, this.guarded);
     this.runs = driver.collection(Collection.runs);
@@ -332,7 +335,7 @@ export class DocumentRunStore implements RunStore {
   }
 
   removeRunTree(rootRunId: string, dryRun: boolean): Promise<RunTreeRemoval> {
-    return this.retention.removeTree(rootRunId, dryRun);
+    return this.retention.removeTree(rootRunId, dryRun, this.blobs);
   }
 
   ping(): Promise<void> {

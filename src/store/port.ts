@@ -13,6 +13,9 @@ import type {
   StepDocument,
 } from '../generated/schemas.js';
 import type { RunStatus, StepStatus } from '../domain/status.js';
+import type { BlobStore } from './blob-port.js';
+
+export type { BlobRef, BlobStore, LogAddress, LogChunk } from './blob-port.js';
 
 export interface PageRequest {
   limit: number;
@@ -157,6 +160,11 @@ export interface RunStore {
    * there (gated by unique inserts), but concurrent `addRunCost` calls on one run must be serialized by the caller.
    */
   readonly isolatedUpdates: boolean;
+  /**
+   * The data plane: artifact bytes and step logs, stored so that any machine reads them. A property, not an
+   * operation: the outage-retry and timing wrappers leave it as it is (a consumed stream cannot be retried).
+   */
+  readonly blobs: BlobStore;
 
   // Plans: one document per version, keyed by plan_id + version (sha256 of the canonical spec).
   /** Idempotent: saving a version that exists returns the stored one with created=false. */

@@ -1,6 +1,7 @@
 import type { RunDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { RunStatus } from '../domain/status.js';
+import type { BlobStore } from './blob-port.js';
 import type { DocumentCollection, Filter } from './document-collection.js';
 import type { RunTreeRemoval } from './port.js';
 import { Collection, fromStored } from './stored-form.js';
@@ -49,9 +50,14 @@ export class RunRetention {
 
   /**
    * Removes (or with `dryRun` only counts) the tree of an ended root run: its events, steps and artifacts, then its
-   * child runs, then the root. Refused when a run of the tree has not ended.
+   * child runs, then the root; the tree's log chunks and blobs go through `blobs`. Refused when a run of the tree
+   * has not ended.
    */
-  async removeTree(rootRunId: string, dryRun: boolean): Promise<RunTreeRemoval> {
+  async removeTree(
+    rootRunId: string,
+    dryRun: boolean,
+    blobs: Pick<BlobStore, 'removeRunData'>,
+  ): Promise<RunTreeRemoval> {
     const tree = await this.collections.runs.find({ root_run_id: rootRunId });
     const root = tree.find((run) => run._id === rootRunId) ?? (await this.collections.runs.findOne({ _id: rootRunId }));
     if (!root) return { run_ids: [], removed: { runs: 0, steps: 0, events: 0, artifacts: 0 } };
@@ -80,10 +86,18 @@ export class RunRetention {
     await this.dropClaimGates(this.collections.runs, { _id: { $in: runIds } });
     const events = await this.collections.events.deleteMany(ofTree);
     const steps = await this.collections.steps.deleteMany(ofTree);
+    // Logs and artifact bytes before the artifacts that name their blobs: a prune cut short finds them again.
+    await blobs.removeRunData(runIds, await this.blobIdsOf(ofTree));
     const artifacts = await this.collections.artifacts.deleteMany(ofTree);
     // The root last: while it is there, a later prune finds the tree again.
     const children = await this.collections.runs.deleteMany({ _id: { $in: runIds.filter((id) => id !== rootRunId) } });
     const rootRemoved = await this.collections.runs.deleteMany({ _id: rootRunId });
     return { run_ids: runIds, removed: { runs: children + rootRemoved, steps, events, artifacts } };
+  }
+
+  /** The blobs the tree's artifacts keep their bytes in (an uploaded or materialized artifact's blob_id). */
+  private async blobIdsOf(ofTree: Filter): Promise<string[]> {
+    const artifacts = await this.collections.artifacts.find(ofTree);
+    return artifacts.flatMap((artifact) => (typeof artifact.blob_id === 'string' ? [artifact.blob_id] : []));
   }
 }

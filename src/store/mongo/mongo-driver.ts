@@ -8,6 +8,8 @@ import type {
   StoredDocument,
   Update,
 } from '../document-collection.js';
+import type { BlobFiles } from '../blob-files.js';
+import { GridFsBlobFiles } from './gridfs-blobs.js';
 import type { MongoRunStoreConfig } from './mongo-config.js';
 import { isOnlyDuplicateKeys, translateMongoError } from './mongo-errors.js';
 
@@ -118,6 +120,10 @@ export class MongoDriver implements DocumentDriver {
 
   collection(name: string): DocumentCollection {
     return new MongoDocumentCollection(this.db.collection<StoredDocument>(name));
+  }
+
+  blobFiles(): BlobFiles {
+    return new GridFsBlobFiles(this.db);
   }
 
   database(): Db {

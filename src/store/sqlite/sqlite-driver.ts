@@ -10,7 +10,9 @@ import type {
   StoredDocument,
   Update,
 } from '../document-collection.js';
+import type { BlobFiles } from '../blob-files.js';
 import { Collection } from '../stored-form.js';
+import { SqliteBlobFiles } from './sqlite-blobs.js';
 import type { SqliteRunStoreConfig } from './sqlite-config.js';
 import { waitingOutLocks } from './sqlite-busy.js';
 import { translateSqliteError } from './sqlite-errors.js';
@@ -213,6 +215,10 @@ export class SqliteDriver implements DocumentDriver {
 
   matches(doc: StoredDocument, filter: Filter): boolean {
     return matches(doc, filter);
+  }
+
+  blobFiles(): BlobFiles {
+    return new SqliteBlobFiles(this.db, this.translate, this.busyTimeoutMs);
   }
 
   collection(name: string): DocumentCollection {

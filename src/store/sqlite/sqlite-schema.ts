@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { storeIndexes } from '../indexes.js';
 import { Collection } from '../stored-form.js';
+import { blobTableNames, blobTableStatements } from './sqlite-blobs.js';
 import { fieldSql } from './sqlite-query.js';
 
 /**
@@ -20,6 +21,7 @@ export function schemaStatements(): string[] {
       `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${index.name} ON ${index.collection} (${terms.join(', ')})`,
     );
   }
+  statements.push(...blobTableStatements);
   return statements;
 }
 
@@ -58,7 +60,7 @@ function plannerStatistics(): Array<[string, string, string]> {
 
 /** The names schemaStatements creates. */
 function schemaNames(): string[] {
-  return [...Object.values(Collection), ...storeIndexes.map((index) => index.name)];
+  return [...Object.values(Collection), ...storeIndexes.map((index) => index.name), ...blobTableNames];
 }
 
 /**
