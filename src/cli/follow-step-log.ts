@@ -7,9 +7,10 @@ import type { RunStore } from '../store/port.js';
 import { stripControlSequences } from './render/terminal-text.js';
 
 /**
- * `runs logs <run> --step <key> -f`: prints the step's log as its attempt writes it, from the attempt's log file
- * under this workspace's `.maestro/logs` (where the runner writes it), through its retries, and returns once the
- * step's last attempt has ended and its log is printed whole. A step not started yet is waited for; one that has
+ * `runs logs <run> --step <key> -f`: prints the step's log as its attempt writes it, from the store's log chunks
+ * (whichever runner, on whichever machine, runs it; a log stored before chunks existed is read from this workspace's
+ * `.maestro/logs`), through its retries, and returns once the step's last attempt has ended and its log is printed
+ * whole. A step not started yet is waited for; one that has
  * ended already is printed and done.
  */
 export async function followStepLog(

@@ -12,7 +12,8 @@ import { kindsOfRun } from './run-kinds.js';
 import type { SecretMasker } from './secrets/secret-masker.js';
 import { resolveStepSecrets } from './secrets/step-secrets.js';
 import type { StepContext, StepExecutor, UpstreamStep } from './step-context.js';
-import { StepLog, stepLogPath } from './step-log.js';
+import { openAttemptLog } from './attempt-log.js';
+import type { StepLog } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
 
 /** How one attempt ended, for the driver to record under the attempt's lease. */
@@ -52,8 +53,8 @@ export interface StepAttempt {
  */
 export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutcome> {
   const { services, run, step, compiled, token, controller, masker } = attempt;
-  const logsRef = stepLogPath(services.logsDir, run.run_id, step.key, step.attempt);
-  const log = new StepLog(logsRef, masker);
+  const log = openAttemptLog(services, step, masker, controller);
+  const logsRef = log.path;
   const cost = { total: 0 };
   const cancelTimeout = compiled.timeoutMs
     ? services.clock.setTimer(() => controller.abort(timeoutError(step, compiled.timeoutMs!)), compiled.timeoutMs)

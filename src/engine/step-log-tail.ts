@@ -1,16 +1,15 @@
-import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative } from 'node:path';
 import type { StepDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
 import { isTerminalRunStatus } from '../domain/status.js';
 import type { RunStore } from '../store/port.js';
-import { stepLogPath } from './step-log.js';
+import { AttemptLogReader } from './attempt-log-reader.js';
 
 export interface StepLogTail {
   store: RunStore;
   /**
-   * The runner's logs directory. The file read is the one the runner writes for the attempt (`stepLogPath` of the run,
-   * the step's key and the attempt), never the step's `logs_ref`: a ref reported from outside is shown, not opened.
+   * This process's runner's logs directory, read only for a log the store has no chunks of (written before logs were
+   * stored): the file read is the one the runner writes for the attempt (`stepLogPath` of the run, the step's key and
+   * the attempt), never the step's `logs_ref`: a ref reported from outside is shown, not opened.
    */
   logsDir: string;
   runId: string;
@@ -27,14 +26,21 @@ export interface StepLogTail {
 }
 
 /**
- * Reads one attempt's log from a byte offset, and with `follow` keeps reading as the runner appends to it until the
- * attempt has ended (its result is recorded after its log is closed, so nothing written is missed). Returns the step
- * as last read, and the offset reached, so a caller can go on from there or to the next attempt.
+ * Reads one attempt's log from a byte offset, and with `follow` keeps reading as its runner (on this machine or
+ * another) stores it, until the attempt has ended (its result is recorded after its log is closed and stored, so
+ * nothing written is missed). Returns the step as last read, and the offset reached, so a caller can go on from
+ * there or to the next attempt.
  */
 export async function tailStepLog(tail: StepLogTail): Promise<{ step: StepDocument; attempt: number; offset: number }> {
   let offset = tail.offset ?? 0;
-  // Fixed once known: a retry that starts while following writes another file.
+  // Fixed once known: a retry that starts while following writes another log.
   let attempt = tail.attempt ?? 0;
+  let reader: AttemptLogReader | undefined;
+  let stopped = false;
+  const write = async (chunk: Buffer) => {
+    stopped = !(await tail.write(chunk));
+    return !stopped;
+  };
   for (;;) {
     const step = await tail.store.getStep(tail.stepId);
     if (!step || step.run_id !== tail.runId)
@@ -43,42 +49,16 @@ export async function tailStepLog(tail: StepLogTail): Promise<{ step: StepDocume
       });
     if (attempt === 0) attempt = step.attempt;
     const running = step.status === 'running' && step.attempt === attempt;
-    if (attempt > 0) {
-      const path = stepLogPath(tail.logsDir, tail.runId, step.key, attempt);
-      for (const chunk of readFrom(tail.logsDir, path, offset)) {
-        offset += chunk.length;
-        if (!(await tail.write(chunk))) return { step, attempt, offset };
-      }
-    }
     const attemptEnded = attempt > 0 && !running && (step.attempt > attempt || step.status !== 'pending');
+    if (attempt > 0) {
+      reader ??= new AttemptLogReader(tail.store, tail.logsDir, { run_id: tail.runId, key: step.key, attempt });
+      offset = await reader.readFrom(offset, !running, write);
+      if (stopped) return { step, attempt, offset };
+    }
     if (!tail.follow || attemptEnded) return { step, attempt, offset };
     // Not started and never will: its run ended without it.
     if (!running && isTerminalRunStatus((await tail.store.getRun(tail.runId))?.status ?? 'cancelled'))
       return { step, attempt, offset };
     await new Promise((resolve) => setTimeout(resolve, tail.pollMs ?? 200));
-  }
-}
-
-/** The bytes of a log file from an offset, when the file is under `logsDir`; nothing when missing or elsewhere. */
-function* readFrom(logsDir: string, path: string, offset: number): Generator<Buffer> {
-  let fd: number;
-  try {
-    const real = realpathSync(path);
-    const rel = relative(realpathSync(logsDir), real);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
-    fd = openSync(real, 'r');
-  } catch {
-    return; // not written yet
-  }
-  try {
-    for (let at = offset; ;) {
-      const buffer = Buffer.alloc(64 * 1024);
-      const read = readSync(fd, buffer, 0, buffer.length, at);
-      if (read === 0) return;
-      at += read;
-      yield buffer.subarray(0, read);
-    }
-  } finally {
-    closeSync(fd);
   }
 }

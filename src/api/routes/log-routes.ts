@@ -7,10 +7,11 @@ import { streamResponse } from '../streamed-response.js';
 
 /**
  * One step attempt's log as text, from a byte offset: what is there now, or with `follow=true` a response that
- * streams what the attempt writes until it ends. The log is the file this server's runner writes for that attempt
- * (named by the run, the step's key and the attempt), never the step's `logs_ref`: a ref reported over the API is
- * shown, not opened. A step run by a worker elsewhere has its log there. `X-Log-Attempt` says which attempt, so a client that lost the
- * stream resumes with `attempt` and `offset` = the bytes it has.
+ * streams what the attempt writes until it ends. The log is read from the store's log chunks, which the runner that
+ * runs the attempt (this server's or a worker elsewhere) stores as it writes; a log stored before chunks existed is
+ * the file this server's runner wrote for that attempt, never the step's `logs_ref`: a ref reported over the API is
+ * shown, not opened. `X-Log-Attempt` says which attempt, so a client that lost the stream resumes with `attempt` and
+ * `offset` = the bytes it has.
  */
 export function logRoutes(deps: ApiDeps): FastifyPluginAsync {
   return async (app) => {

@@ -17,7 +17,8 @@ import { exitCodeOfRunStatus } from '../exit-codes.js';
 import { followStepLog } from '../follow-step-log.js';
 import { parseLabels, readRunInputs } from '../parse-inputs.js';
 import { formatPage, formatTable } from '../render/table.js';
-import { readStepLog, stripControlSequences } from '../render/terminal-text.js';
+import { stripControlSequences } from '../render/terminal-text.js';
+import { readStoredStepLog } from '../stored-step-log.js';
 
 type RunsArgs = GlobalArgs & {
   plan?: string;
@@ -271,7 +272,7 @@ export function runsCommand(io: CommandIo): CommandModule<GlobalArgs, RunsArgs> 
                 for (const step of chosen) {
                   io.out.write(stripControlSequences(`==> ${step.key} (attempt ${step.attempt}) ${step.logs_ref}\n`));
                   io.out.write(
-                    readStepLog(step.logs_ref) ??
+                    (await readStoredStepLog(store, step)) ??
                       (existsSync(step.logs_ref!)
                         ? "(log file not under this workspace's .maestro/logs)\n"
                         : '(no log: the step wrote nothing)\n'),
