@@ -36,6 +36,7 @@ export class StepLog implements StepLogger {
   private readonly masker: SecretMasker | undefined;
   private written = 0;
   private overLimit = false;
+  private closed = false;
 
   constructor(
     readonly path: string,
@@ -71,11 +72,11 @@ export class StepLog implements StepLogger {
   /** Ends the file and hands the tail to the store (bounded: a store that does not answer is given up on). */
   async close(): Promise<void> {
     if (this.masking) this.append(this.masking.end());
+    // The shipper first: what it could not store is noted in the file, which ends after it.
+    await this.options.shipper?.close();
+    this.closed = true;
     const stream = this.stream;
-    await Promise.all([
-      this.options.shipper?.close(),
-      stream ? new Promise<void>((done) => stream.end(done)) : undefined,
-    ]);
+    if (stream) await new Promise<void>((done) => stream.end(done));
   }
 
   private append(bytes: Buffer): void {
@@ -104,7 +105,7 @@ export class StepLog implements StepLogger {
   }
 
   private toFile(bytes: Buffer): void {
-    if (this.refused) return;
+    if (this.refused || this.closed) return;
     if (!this.stream) {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       try {
