@@ -72,6 +72,22 @@ export const ErrorCode = {
     summary:
       'A step returned outputs larger (or deeper) than the output limit, or the outputs a group, a foreach or the run gathers from its steps pass the document limit; write large results to a file and attach it as an artifact.',
   },
+  ARTIFACT_TOO_LARGE: {
+    retryable: false,
+    summary:
+      "A file artifact a step declares, or one its artifacts_in would write, is larger than the runner's maximum artifact size (MAESTRO_MAX_ARTIFACT_BYTES, default 1 GiB): the step fails and nothing of the file is stored or written.",
+  },
+  ARTIFACT_NOT_FOUND: { retryable: false, summary: 'No artifact with that id in the run.' },
+  ARTIFACT_UNAVAILABLE: {
+    retryable: false,
+    summary:
+      "An artifact's bytes are not in the store: a step's artifacts_in names one its producer did not record with stored content (or whose blob was removed), or the API is asked for the content of an artifact attached by URL or over the API.",
+  },
+  ARTIFACT_DIGEST_MISMATCH: {
+    retryable: false,
+    summary:
+      'The bytes of an artifact read back from the store do not match the sha256 recorded when it was stored (a changed or damaged blob): the step whose artifacts_in needed it fails without the file, an API download is cut short.',
+  },
   LOG_TOO_LARGE: {
     retryable: false,
     summary:

@@ -1,7 +1,6 @@
 import { constants, realpathSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import type { ArtifactDocument } from '../generated/schemas.js';
 import { isoNow, type Clock } from '../domain/clock.js';
 import { MaestroError } from '../domain/errors.js';
@@ -11,6 +10,12 @@ import type { EventBus } from '../events/event-bus.js';
 import { EventType } from '../events/event-types.js';
 import type { RunStore } from '../store/port.js';
 import type { ArtifactRequest } from './step-context.js';
+import {
+  ArtifactUploadFailure,
+  readArtifactFile,
+  type ArtifactUpload,
+  type ReadArtifactFile,
+} from './artifact-upload.js';
 import { resolveInWorkspace } from './workspace-path.js';
 
 /** An artifact as the API and CLI may report it: a digest and size they computed, or a claim-ledger reference. */
@@ -22,14 +27,22 @@ export type ReportedArtifact = ArtifactRequest & {
 };
 
 /**
- * Records an artifact of a run: a workspace file (sha256 and size computed by streaming it) or a URL, then its
- * event. A path outside the workspace is refused; a file a step declared but did not produce fails the step. So is
- * a path into the runner's own files (the workspace's `.maestro/`, its logs, the files its configuration names:
- * `hidden`), whether or not it exists, so that an artifact's digest tells nothing of them; and anything but a
- * regular file (a directory, a FIFO), opened without following a link.
+ * Records an artifact of a run: a workspace file (sha256 and size computed by streaming it; with `upload`, its bytes
+ * stored in the blob area in the same pass, as `blob_id`) or a URL, then its event. A path outside the workspace is
+ * refused; a file a step declared but did not produce fails the step. So is a path into the runner's own files (the
+ * workspace's `.maestro/`, its logs, the files its configuration names: `hidden`), whether or not it exists, so that
+ * an artifact's digest tells nothing of them; and anything but a regular file (a directory, a FIFO), opened without
+ * following a link.
  */
 export async function recordArtifact(
-  parts: { store: RunStore; events: EventBus; clock: Clock; workspace: string; hidden?: readonly string[] },
+  parts: {
+    store: RunStore;
+    events: EventBus;
+    clock: Clock;
+    workspace: string;
+    hidden?: readonly string[];
+    upload?: ArtifactUpload;
+  },
   runId: string,
   request: ReportedArtifact,
   stepId?: string,
@@ -43,15 +56,19 @@ export async function recordArtifact(
   let location = rawLocation;
   let digest = request.digest;
   let size = request.size_bytes;
+  let blobId: string | undefined;
   if (!isUrl) {
     const field = request.path ? '$.artifacts.path' : '$.location';
     location = resolveInWorkspace(parts.workspace, rawLocation, field);
     assertNotHidden(location, [join(parts.workspace, '.maestro'), ...(parts.hidden ?? [])], rawLocation, field);
     try {
-      const computed = await digestRegularFile(realpathSync(location), rawLocation, field);
+      const upload = parts.upload && { ...parts.upload, runId };
+      const computed = await digestRegularFile(realpathSync(location), rawLocation, field, upload);
       digest = { sha256: computed.sha256 };
       size = computed.size_bytes;
+      blobId = computed.blob_id;
     } catch (error) {
+      if (error instanceof ArtifactUploadFailure) throw error.failure;
       const code = (error as NodeJS.ErrnoException).code;
       const missing = code === 'ENOENT' || code === 'ENOTDIR';
       if (request.path) {
@@ -78,6 +95,7 @@ export async function recordArtifact(
     location,
     ...(digest ? { digest } : {}),
     ...(size !== undefined ? { size_bytes: size } : {}),
+    ...(blobId ? { blob_id: blobId } : {}),
     ...(request.media_type ? { media_type: request.media_type } : {}),
     ...(request.claim_ledger_ref ? { claim_ledger_ref: request.claim_ledger_ref } : {}),
     intelgraph_entity_ids: request.intelgraph_entity_ids ?? [],
@@ -116,7 +134,7 @@ function formsOf(path: string): string[] {
 }
 
 /** PATH_FORBIDDEN for a path at or under one of the runner's own files, in the same words whether it exists or not. */
-function assertNotHidden(path: string, hidden: readonly string[], asGiven: string, field: string): void {
+export function assertNotHidden(path: string, hidden: readonly string[], asGiven: string, field: string): void {
   const targets = formsOf(path);
   if (hidden.some((entry) => formsOf(entry).some((form) => targets.some((target) => isAtOrUnder(form, target)))))
     throw new MaestroError('PATH_FORBIDDEN', `${field}: "${asGiven}" is one of the runner's own files`, {
@@ -126,13 +144,15 @@ function assertNotHidden(path: string, hidden: readonly string[], asGiven: strin
 
 /**
  * sha256 and size of a regular file (its real path), read through one descriptor opened without following a link
- * (one swapped in after the checks is refused, not read) and without blocking (a FIFO is refused, not waited on).
+ * (one swapped in after the checks is refused, not read) and without blocking (a FIFO is refused, not waited on);
+ * with `upload`, stored as a blob in the same pass.
  */
 async function digestRegularFile(
   path: string,
   asGiven: string,
   field: string,
-): Promise<{ sha256: string; size_bytes: number }> {
+  upload: (ArtifactUpload & { runId: string }) | undefined,
+): Promise<ReadArtifactFile> {
   const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
     (error: NodeJS.ErrnoException) => {
       if (error.code === 'ELOOP') throw notRegular(asGiven, field, 'a symbolic link');
@@ -142,9 +162,7 @@ async function digestRegularFile(
   try {
     const info: Stats = await handle.stat();
     if (!info.isFile()) throw notRegular(asGiven, field, info.isDirectory() ? 'a directory' : 'not a regular file');
-    const hash = createHash('sha256');
-    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
-    return { sha256: hash.digest('hex'), size_bytes: info.size };
+    return await readArtifactFile(handle, { asGiven, field, sizeAtOpen: info.size }, upload);
   } finally {
     await handle.close();
   }

@@ -6,6 +6,7 @@ import type { RunStore } from '../store/port.js';
 import type { SandboxMode } from './executors/exec-sandbox.js';
 import type { KindPolicy } from './kind-policy.js';
 import type { SecretProvider } from './secrets/secret-provider.js';
+import { DEFAULT_MAX_ARTIFACT_BYTES } from './artifact-upload.js';
 
 export interface EngineOptions {
   store: RunStore;
@@ -30,6 +31,8 @@ export interface EngineOptions {
   logsDir?: string;
   /** Bytes a step attempt may log (file and store alike); past them it fails LOG_TOO_LARGE. Default 64 MiB. */
   maxLogBytes?: number;
+  /** Largest artifact file this runner stores (a declared one) or writes (artifacts_in). Default 1 GiB. */
+  maxArtifactBytes?: number;
   /** Owner of plans and runs when none is given. Default `local`. */
   defaultOwner?: string;
   /** What "now" is and when timers fire. Default: the system clock; tests pass a ManualClock. */
@@ -82,6 +85,7 @@ export interface RunnerSettings {
   readonly workspace: string;
   readonly logsDir: string;
   readonly maxLogBytes: number;
+  readonly maxArtifactBytes: number;
   readonly defaultOwner: string;
   /** Files the runner's configuration names (tokens, secrets, …), absolute: never read for a step or a caller. */
   readonly hiddenPaths: readonly string[];
@@ -102,6 +106,7 @@ export function runnerSettingsOf(options: EngineOptions): RunnerSettings {
     workspace,
     logsDir: options.logsDir ?? join(workspace, '.maestro', 'logs'),
     maxLogBytes: options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES,
+    maxArtifactBytes: options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
     defaultOwner: options.defaultOwner ?? 'local',
     hiddenPaths: Object.freeze((options.hiddenPaths ?? []).map((path) => resolve(path))),
   });

@@ -27,6 +27,8 @@ export interface EngineServices {
   readonly logsDir: string;
   /** Bytes one step attempt may log. */
   readonly maxLogBytes: number;
+  /** Artifact files: the largest this runner stores or writes, and the runner's own files no step may have written. */
+  readonly artifacts: { readonly maxBytes: number; readonly hidden: readonly string[] };
   /** Where `${{ secrets.X }}` values come from, at attempt time. */
   readonly secrets: SecretProvider;
   /** The environment `exec` steps start from, given the plan's env_passthrough (minimal unless inheritance is on). */

@@ -125,6 +125,7 @@ export class Engine {
       workspace,
       logsDir: this.settings.logsDir,
       maxLogBytes: this.settings.maxLogBytes,
+      artifacts: { maxBytes: this.settings.maxArtifactBytes, hidden: [this.settings.logsDir, ...stepHidden] },
       compiledPlanOf: (run) => this.plans.ofRun(run),
       runChildPlan: (parent, request) => runChildPlan(this, parent, request, stepHidden),
       cancelChildRuns: (runId) => cancelChildRuns(this, runId),

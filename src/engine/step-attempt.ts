@@ -13,6 +13,8 @@ import type { SecretMasker } from './secrets/secret-masker.js';
 import { resolveStepSecrets } from './secrets/step-secrets.js';
 import type { StepContext, StepExecutor, UpstreamStep } from './step-context.js';
 import { openAttemptLog } from './attempt-log.js';
+import { writeArtifactInputs } from './artifact-inputs.js';
+import { attachDeclaredArtifacts } from './declared-artifacts.js';
 import type { StepLog } from './step-log.js';
 import { settleWithinBound } from './stop-bound.js';
 
@@ -85,6 +87,8 @@ export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutco
       cost,
       kinds: intersectKinds(kinds.run, kinds.runner),
     });
+    // The upstream artifact files it names are in its workspace before it starts, wherever it runs.
+    await writeArtifactInputs(attempt, log);
     const running = traceContexts.with(attempt.trace.context, () => executor.execute(context));
     const result = await settleWithinBound(running, controller.signal, services.clock);
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -209,19 +213,6 @@ function stepContextOf(
       return child;
     },
   };
-}
-
-/** The artifacts a step declares in its plan, recorded once it has succeeded: a missing file fails the attempt. */
-async function attachDeclaredArtifacts({ services, run, step, compiled }: StepAttempt): Promise<void> {
-  for (const spec of compiled.spec.artifacts ?? []) {
-    await services.attachArtifact(run, step.step_id, {
-      type: spec.type,
-      ...(spec.name ? { name: spec.name } : {}),
-      ...(spec.path ? { path: spec.path } : {}),
-      ...(spec.url ? { url: spec.url } : {}),
-      ...(spec.media_type ? { media_type: spec.media_type } : {}),
-    });
-  }
 }
 
 function maskError(masker: SecretMasker, error: MaestroError): MaestroError {

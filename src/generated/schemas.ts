@@ -240,6 +240,12 @@ export interface PlanStep {
    * @maxItems 100
    */
   artifacts?: ArtifactSpec[];
+  /**
+   * Artifact files of upstream steps written into this step's workspace, from the store, before it starts (on whichever runner it runs).
+   *
+   * @maxItems 100
+   */
+  artifacts_in?: ArtifactInput[];
 }
 /**
  * A file (path, inside the workspace) or a URL the step produced: one of the two.
@@ -253,6 +259,23 @@ export interface ArtifactSpec {
   path?: string;
   url?: string;
   media_type?: string;
+}
+/**
+ * An upstream step's artifact file, checked against its sha256 as it is written into the workspace.
+ */
+export interface ArtifactInput {
+  /**
+   * The id of the producing step: one this step needs, directly or through the steps it needs (or one its group needs).
+   */
+  step: string;
+  /**
+   * The name of a file artifact the producing step declares (its name, or the last part of its path).
+   */
+  name: string;
+  /**
+   * Where the file is written, relative to the workspace; no part of it may start with a dot.
+   */
+  path: string;
 }
 export interface CreateScheduleRequest {
   plan_id: string;
@@ -729,6 +752,10 @@ export interface ArtifactDocument {
     sha256: string;
   };
   size_bytes?: number;
+  /**
+   * The file's bytes in the store's blob area (a step's declared file artifact), with the sha256 of digest.
+   */
+  blob_id?: string;
   media_type?: string;
   claim_ledger_ref?: string;
   intelgraph_entity_ids: string[];

@@ -5,6 +5,7 @@ import { PlanFaultCollector } from './plan-fault-collector.js';
 import { describeAjvError } from '../schema/format-errors.js';
 import { compileUserSchema, findSchemaFault } from '../schema/validators.js';
 import { checkReferences, declaredNames, type DeclaredNames, type ReferenceScope } from './check-references.js';
+import { checkArtifactInputs } from './check-artifact-inputs.js';
 import { forEachString, hasExpression, parseExpression, parseTemplate, type ExpressionNode } from './expressions.js';
 import { planVersion } from './plan-version.js';
 
@@ -160,6 +161,7 @@ export function compilePlan(plan: Plan, catalog: StepKindCatalog): CompiledPlan 
   const topLevelIds = compileLevel(plan.steps, '$.steps', undefined);
   const names = declaredNames(plan);
   for (const step of steps.values()) faults.check(() => checkExpressions(step, steps, names));
+  for (const step of steps.values()) faults.check(() => checkArtifactInputs(step, steps, scopeOf(step, steps, 'with')));
   // The schedule block is stored with the plan: a write-only input's value there would be stored as written.
   for (const name of Object.keys(plan.schedule?.inputs ?? {}))
     if (names.writeOnlyInputs.has(name))
