@@ -11,6 +11,7 @@ import { buildOpenApi, documentedRoute, type DocumentedRoute } from './openapi.j
 import { redactingLogger } from './log-redaction.js';
 import { sendProblem } from './problem.js';
 import { StreamSlots, type StreamLimits } from './stream-slots.js';
+import { artifactRoutes } from './routes/artifact-routes.js';
 import { eventRoutes } from './routes/event-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
@@ -114,6 +115,7 @@ export async function buildApi(options: BuildApiOptions): Promise<FastifyInstanc
   await app.register(runRoutes(deps));
   await app.register(eventRoutes(deps));
   await app.register(logRoutes(deps));
+  await app.register(artifactRoutes(deps));
   await app.register(principalRoutes(deps));
   await app.register(provenanceRoutes(deps));
   await app.register(scheduleRoutes(deps));

@@ -25,6 +25,9 @@ const statusOf: Partial<Record<ErrorCode, number>> = {
   SCHEDULE_NOT_FOUND: 404,
   CONCURRENCY_LIMIT: 409,
   STEP_NOT_FOUND: 404,
+  ARTIFACT_NOT_FOUND: 404,
+  // The artifact exists, its content does not (a URL, attached over the API, or its blob pruned).
+  ARTIFACT_UNAVAILABLE: 404,
   STEP_ILLEGAL_TRANSITION: 409,
   RUN_ILLEGAL_TRANSITION: 409,
   IDEMPOTENCY_CONFLICT: 409,
