@@ -1,3 +1,4 @@
+import { waitingNote } from '../render/step-waiting.js';
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import type { PlanDocument, RunDocument, StepDocument } from '../../generated/schemas.js';
@@ -47,6 +48,9 @@ function describeStep(step: StepDocument): string[] {
   if (step.skip_reason === 'reused') notes.push('reused from the earlier run');
   else if (step.skip_reason) notes.push(step.skip_reason.replace(/_/g, ' '));
   if (step.child_run_id) notes.push(`child run ${step.child_run_id}`);
+  const waiting = waitingNote(step);
+  if (waiting) notes.push(waiting);
+  if (step.status === 'running' && step.lease) notes.push(`on ${step.lease.owner}`);
   const error = step.error_info ? `${step.error_info.code}: ${step.error_info.message}` : '';
   if (error && ['failed', 'cancelled', 'skipped'].includes(step.status)) notes.push(error);
   else if (error && step.status !== 'succeeded') notes.push(`previous attempt: ${error}`);

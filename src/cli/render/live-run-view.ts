@@ -1,3 +1,4 @@
+import { waitingNote } from './step-waiting.js';
 import { readStepLog, stripControlSequences } from './terminal-text.js';
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import type { RunStore } from '../../store/port.js';
@@ -105,7 +106,8 @@ export class LiveRunView {
     const walk = (parentId: string, depth: number): void => {
       for (const step of byParent.get(parentId) ?? []) {
         const attempt = step.attempt > 1 ? `  attempt ${step.attempt}/${step.max_attempts}` : '';
-        const reason = step.skip_reason ? `  (${step.skip_reason})` : '';
+        const note = step.skip_reason ?? waitingNote(step);
+        const reason = note ? `  (${note})` : '';
         lines.push(
           `${'  '.repeat(depth + 1)}${this.paint(COLOR[step.status], ICON[step.status] ?? '?')} ${step.key}  ${this.paint(COLOR[step.status], step.status)}${attempt}  ${elapsed(step.started_at, step.ended_at, now)}${reason}`,
         );
