@@ -31,6 +31,8 @@ export interface CliEnvironment {
   scheduleMinInterval: string | undefined;
   /** MAESTRO_LABELS: the labels of a worker or server's runner (gpu,eu). */
   labels: string | undefined;
+  /** MAESTRO_MAX_ARTIFACT_BYTES as given: the largest artifact file a runner stores or writes (checked where used). */
+  maxArtifactBytes: string | undefined;
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -58,5 +60,6 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     sandbox: env.MAESTRO_SANDBOX === 'on' || env.MAESTRO_SANDBOX === 'off' ? env.MAESTRO_SANDBOX : 'auto',
     scheduleMinInterval: env.MAESTRO_SCHEDULE_MIN_INTERVAL || undefined,
     labels: env.MAESTRO_LABELS || undefined,
+    maxArtifactBytes: env.MAESTRO_MAX_ARTIFACT_BYTES || undefined,
   });
 }

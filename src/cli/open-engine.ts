@@ -7,6 +7,7 @@ import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { hooksConfigFiles } from '../hooks/hooks-config-files.js';
 import { openSecretProvider } from './open-secret-provider.js';
 import { allowOpenStoreFromEnv, refuseExecBesideOpenStore } from './open-store-guard.js';
+import { readCliEnvironment } from './cli-environment.js';
 import { schedulerClock } from './scheduler-clock.js';
 import { MaestroError } from '../domain/errors.js';
 import type { Telemetry } from '../domain/telemetry.js';
@@ -133,8 +134,11 @@ export async function runnerEngineOptions(
     allowOpenStore?: boolean | undefined;
   },
   alsoHidden: readonly string[] = [],
-): Promise<Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths'>> {
+): Promise<
+  Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths' | 'maxArtifactBytes'>
+> {
   const store = parseStoreUrl(config.store);
+  const maxArtifactBytes = byteCount(readCliEnvironment().maxArtifactBytes, 'MAESTRO_MAX_ARTIFACT_BYTES');
   if (config.allowKinds)
     refuseExecBesideOpenStore({
       storeUrl: config.store,
@@ -153,7 +157,19 @@ export async function runnerEngineOptions(
     inheritEnvironment: config.execInheritEnv,
     sandbox: config.sandbox,
     hiddenPaths: hidden,
+    ...(maxArtifactBytes === undefined ? {} : { maxArtifactBytes }),
   };
+}
+
+/** A size in bytes from the environment: a whole number from 1, refused naming the variable otherwise. */
+function byteCount(value: string | undefined, variable: string): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = /^[0-9]{1,16}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new MaestroError('CONFIG_INVALID', `${variable} must be a whole number of bytes of at least 1`, {
+      details: { path: variable, got: value, expected: 'an integer >= 1' },
+    });
+  return bytes;
 }
 
 /**
