@@ -37,6 +37,8 @@ export class DriverState {
   readonly inFlight = new Map<string, AbortController>();
   /** Steps offered to other runners, or running on one: they count against the plan's step concurrency. */
   readonly elsewhere = new Set<string>();
+  /** Steps offered in this scheduling pass, to be written together at its end. */
+  readonly offersToWrite = new Map<string, StepDocument>();
   /** Attempts (step_id:attempt) whose result another runner wrote and this driver queued for recording. */
   readonly adopted = new Set<string>();
   readonly settled: AttemptOutcome[] = [];

@@ -41,10 +41,14 @@ export async function takeOfferedAttempts(
   await Promise.allSettled(active);
 }
 
-/** The oldest offer this runner can take, claimed (the claim decides races with other runners), or undefined. */
+/** One of the oldest offers this runner can take, claimed (the claim decides races with other runners), or undefined. */
 async function claimAnOffer(services: EngineServices): Promise<{ step: StepDocument; takeover: boolean } | undefined> {
   const now = nowMs(services.clock);
-  for (const offer of await services.store.listOfferedSteps(OFFERS_PER_LOOK)) {
+  const offers = await services.store.listOfferedSteps(OFFERS_PER_LOOK);
+  // Runners that look at once start at different offers of the page, so their claims do not all collide.
+  const first = Math.floor(Math.random() * offers.length);
+  for (let i = 0; i < offers.length; i += 1) {
+    const offer = offers[(first + i) % offers.length]!;
     if (!mayTake(services, offer, now)) continue;
     const claimed = await services.store.claimStep(offer.step_id, services.leaseRequest());
     if (claimed) return { step: claimed, takeover: offer.status === 'running' };

@@ -21,6 +21,8 @@ export interface ApplyPlanOptions {
 /** Plans as a runner knows them: checked and compiled once per version, stored by name and owner. */
 export class PlanCatalog {
   private readonly compiledByVersion = new Map<string, CompiledPlan>();
+  /** ofRun's answers, by plan_id@version (as many as compiledByVersion holds versions). */
+  private readonly runPlans = new Map<string, { compiled: CompiledPlan; planDirectory: string }>();
 
   constructor(
     private readonly parts: {
@@ -103,15 +105,21 @@ export class PlanCatalog {
 
   /** The compiled plan of a run, and the directory its relative paths (child plans) resolve against. */
   async ofRun(run: RunDocument): Promise<{ compiled: CompiledPlan; planDirectory: string }> {
+    // A plan version never changes: a worker taking many attempts of one plan reads it once.
+    const key = `${run.plan_id}@${run.plan_version}`;
+    const known = this.runPlans.get(key);
+    if (known) return known;
     const planDoc = await this.parts.store.getPlan(run.plan_id, run.plan_version);
     if (!planDoc)
       throw new MaestroError(
         'PLAN_NOT_FOUND',
         `plan ${run.plan_id} version ${run.plan_version} of run ${run.run_id} is not in the store`,
       );
-    return {
+    const found = {
       compiled: this.compileStored(planDoc),
       planDirectory: planDoc.source_path ? dirname(planDoc.source_path) : this.parts.workspace,
     };
+    this.runPlans.set(key, found);
+    return found;
   }
 }

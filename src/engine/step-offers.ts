@@ -10,25 +10,41 @@ export function mayRunHere(state: DriverState, doc: StepDocument): boolean {
   return labelsFit(state.graph.compiledOf(doc).runsOn, state.services.labels);
 }
 
+/** Offer writes in flight at once: a fan-out's offers reach other runners together, not one round trip apart. */
+const OFFER_WRITES_AT_ONCE = 16;
+
 /**
- * Offers a ready step (or one whose runner's lease expired) to any runner whose labels fit: one write, `offered_at`
- * on the step, which a claim removes. Its timeout counts from the offer while no runner takes it.
+ * Offers a ready step (or one whose runner's lease expired) to any runner whose labels fit: `offered_at` on the step,
+ * which a claim removes, written with the other offers of this scheduling pass (writeOffers).
  */
-export async function offerStep(state: DriverState, doc: StepDocument): Promise<void> {
-  let offered: StepDocument | undefined = doc;
-  if (!doc.offered_at) {
-    offered = await state.services.store.updateStep(
-      doc.step_id,
-      { statusIn: [doc.status] },
-      { offered_at: state.now() },
-    );
-    if (!offered) return state.refreshOne(doc.key);
-    state.graph.put(offered);
-  }
+export function offerStep(state: DriverState, doc: StepDocument): void {
   state.elsewhere.add(doc.key);
   state.watched.add(doc.key);
+  if (doc.offered_at) wakeAtTimeout(state, doc);
+  else state.offersToWrite.set(doc.key, doc);
+}
+
+/** Writes the offers a scheduling pass made, several at a time. A step's timeout counts from its offer. */
+export async function writeOffers(state: DriverState): Promise<void> {
+  const docs = [...state.offersToWrite.values()];
+  state.offersToWrite.clear();
+  for (let i = 0; i < docs.length; i += OFFER_WRITES_AT_ONCE) {
+    await Promise.all(
+      docs.slice(i, i + OFFER_WRITES_AT_ONCE).map(async (doc) => {
+        const guard = { statusIn: [doc.status] };
+        const offered = await state.services.store.updateStep(doc.step_id, guard, { offered_at: state.now() });
+        // Claimed here or ended meanwhile: the step as stored says what it is now.
+        if (!offered) return state.refreshOne(doc.key);
+        if (state.graph.get(doc.key)?.status === doc.status) state.graph.put(offered);
+        wakeAtTimeout(state, offered);
+      }),
+    );
+  }
+}
+
+function wakeAtTimeout(state: DriverState, doc: StepDocument): void {
   const timeoutMs = state.graph.compiledOf(doc).timeoutMs;
-  if (timeoutMs && offered.status === 'pending') state.wakeAt(doc.key, addMs(offered.offered_at!, timeoutMs));
+  if (timeoutMs && doc.status === 'pending' && doc.offered_at) state.wakeAt(doc.key, addMs(doc.offered_at, timeoutMs));
 }
 
 /** STEP_TIMEOUT for an offered step no runner took within its timeout (it waited for labels nobody has). */

@@ -11,7 +11,7 @@ import { runStepAttempt } from './step-attempt.js';
 import { buildForeachCopies, roleOf } from './step-tree.js';
 import { stepConcurrency } from '../plan/run-concurrency.js';
 import type { StepStatus } from '../domain/status.js';
-import { adoptAttemptResult, mayRunHere, offerStep, offerTimedOut } from './step-offers.js';
+import { adoptAttemptResult, mayRunHere, offerStep, offerTimedOut, writeOffers } from './step-offers.js';
 
 /**
  * Decides what each step that needs a look does next: wait, be skipped or failed without running, start as a
@@ -32,6 +32,7 @@ export class StepScheduler {
         await this.examine(key);
       }
     }
+    await writeOffers(state);
   }
 
   private async examine(key: string): Promise<void> {
@@ -171,7 +172,7 @@ export class StepScheduler {
     if (!here || !slots.tryAcquire()) {
       // Offered to other runners when its labels are not ours or (sharing) our slots are full; a full runner
       // that does not share waits for a slot, as before.
-      if (!here || state.services.shareSteps) await offerStep(state, doc);
+      if (!here || state.services.shareSteps) offerStep(state, doc);
       if (here) state.blocked.add(doc.key);
       return;
     }
