@@ -32,7 +32,7 @@ interface Target {
   name: string;
   kind: 'mongodb' | 'sqlite-file';
   /** A fresh, empty store URL, and how to remove it. */
-  fresh(): { url: string; dispose(): void };
+  fresh: () => { url: string; dispose: () => void };
   mongoUrl?: string;
 }
 
