@@ -6,6 +6,7 @@ import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
 import { openCliEngine } from './open-engine.js';
+import { parseRunnerLabels } from '../engine/runner-labels.js';
 import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';
 import { parseLabels, readRunInputs } from './parse-inputs.js';
 import { errorAsJson, formatError } from './render/format-error.js';
@@ -25,6 +26,7 @@ interface RunArgs {
   handlers?: string;
   'hooks-config'?: string;
   'allow-open-store': boolean;
+  'runner-labels'?: string;
 }
 
 /**
@@ -88,6 +90,12 @@ export async function main(
         default: env.hooksConfig,
         describe: 'Hooks config file (env MAESTRO_HOOKS_CONFIG)',
       })
+      .option('runner-labels', {
+        type: 'string',
+        default: env.labels,
+        describe:
+          'Labels of this runner (gpu,eu): it runs steps whose runs_on it all has; others wait for a worker that has them (env MAESTRO_LABELS)',
+      })
       .option('allow-open-store', {
         type: 'boolean',
         default: allowOpenStoreFromEnv(),
@@ -138,6 +146,7 @@ export async function main(
       sandbox: env.sandbox,
       traced: env.traced,
       allowOpenStore: args['allow-open-store'],
+      sharing: { labels: parseRunnerLabels(args['runner-labels'], '--runner-labels') },
     });
   } catch (error) {
     return report(error);

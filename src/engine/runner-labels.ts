@@ -4,7 +4,7 @@ import { MaestroError } from '../domain/errors.js';
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** `--labels gpu,eu` (or MAESTRO_LABELS): the labels this runner has, refused with the field named if one is bad. */
-export function parseLabels(text: string | undefined, field = '--labels'): string[] {
+export function parseRunnerLabels(text: string | undefined, field = '--labels'): string[] {
   const labels = (text ?? '')
     .split(',')
     .map((label) => label.trim())

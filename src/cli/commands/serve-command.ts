@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
 import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
 import { parseAge } from '../../engine/prune-runs.js';
-import { parseLabels } from '../../engine/runner-labels.js';
+import { parseRunnerLabels } from '../../engine/runner-labels.js';
 import { configureEngine, runnerEngineOptions } from '../open-engine.js';
 import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';
@@ -92,7 +92,7 @@ export function serveCommand(io: CommandIo): CommandModule<GlobalArgs, ServeArgs
         engine: {
           schedulerNow: schedulerClock(),
           // The server's runner shares steps with workers as a worker does.
-          labels: parseLabels(args.labels),
+          labels: parseRunnerLabels(args.labels),
           shareSteps: true,
           ...(io.env.leaseMs ? { leaseMs: io.env.leaseMs } : {}),
           ...(io.env.pollMs ? { pollMs: io.env.pollMs } : {}),

@@ -6,7 +6,7 @@ import { logRunEvents } from '../../observability/run-event-log.js';
 import { scheduleLog } from '../../observability/schedule-log.js';
 import { parseKindPolicy } from '../../engine/kind-policy.js';
 import { DEFAULT_CONCURRENCY } from '../../engine/engine-options.js';
-import { parseLabels } from '../../engine/runner-labels.js';
+import { parseRunnerLabels } from '../../engine/runner-labels.js';
 import { positiveCount } from '../positive-count.js';
 import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
@@ -65,7 +65,7 @@ export function workerCommand(io: CommandIo): CommandModule<GlobalArgs, WorkerAr
       if (metrics) io.err.write(`metrics on ${metrics.url}\n`);
       const allowKinds = parseKindPolicy(args['allow-kinds']);
       const sharing = {
-        labels: parseLabels(args.labels),
+        labels: parseRunnerLabels(args.labels),
         concurrency: positiveCount(args['max-attempts'], '--max-attempts'),
         shareSteps: true,
       };
