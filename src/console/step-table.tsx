@@ -1,4 +1,5 @@
 import type { StepDocument } from '../generated/schemas.js';
+import { waitingNote } from '../domain/step-waiting.js';
 import { elapsed } from './format.js';
 import { runHref } from './route.js';
 import { StatusBadge } from './status-badge.js';
@@ -53,6 +54,7 @@ export function StepTable({
           {steps.map((step) => {
             const exitCode = (step.error_info?.details as { exit_code?: number } | undefined)?.exit_code;
             const waitingManual = step.uses === 'manual' && step.status === 'running';
+            const waitingRunner = waitingNote(step);
             return (
               <tr key={step.step_id} class={selected === step.key ? 'selected' : ''} data-step={step.key}>
                 <td>
@@ -69,6 +71,7 @@ export function StepTable({
                 <td>
                   <StatusBadge status={step.status} />
                   {waitingManual && <span class="waiting"> waiting for approval</span>}
+                  {waitingRunner && <span class="waiting"> {waitingRunner}</span>}
                 </td>
                 <td>
                   {step.attempt}/{step.max_attempts}

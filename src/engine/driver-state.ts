@@ -8,8 +8,8 @@ import type { LeaseToken, StepGuard, StepPatch } from '../store/port.js';
 import type { EngineServices } from './engine-services.js';
 import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
 import { SecretMasker } from './secrets/secret-masker.js';
-import type { AttemptOutcome } from './step-attempt.js';
 import { RunEventQueue } from './run-event-queue.js';
+import { RunLoop } from './run-loop.js';
 import { RunSpans } from './run-spans.js';
 import { StepGraph } from './step-graph.js';
 import { expressionContextOf } from './step-scope.js';
@@ -22,26 +22,16 @@ const READ_ONE_BY_ONE = 8;
 type StepEventType = Extract<keyof EventDataByType, `step.${string}`>;
 
 /**
- * What the parts of one run's driver share: the run as last read, the step graph, which steps need a look, and the
- * one way a step's state changes (written under its guard, then announced). The loop, the scheduler and the
- * outcome recorder each work on it; none of them keeps a copy.
+ * What the parts of one run's driver share: the run as last read, the step graph, the loop's bookkeeping (RunLoop,
+ * changed through its verbs), and the one way a step's state changes (written under its guard, then announced). The
+ * loop, the scheduler and the outcome recorder each work on it; none of them keeps a copy.
  */
 export class DriverState {
   readonly graph: StepGraph;
-  /** Steps to examine on the next scheduling pass. */
-  readonly dirty = new Set<string>();
-  /** Steps ready to start but held back by a concurrency limit, in the order they became ready. */
-  readonly blocked = new Set<string>();
-  /** Steps something outside this runner may change: re-read once per poll interval. */
-  readonly watched = new Set<string>();
-  readonly inFlight = new Map<string, AbortController>();
-  /** Steps offered to other runners, or running on one: they count against the plan's step concurrency. */
-  readonly elsewhere = new Set<string>();
+  /** Which steps need a look, run here or elsewhere, are held back or watched; the outcomes to record. */
+  readonly loop: RunLoop;
   /** Steps offered in this scheduling pass, to be written together at its end. */
   readonly offersToWrite = new Map<string, StepDocument>();
-  /** Attempts (step_id:attempt) whose result another runner wrote and this driver queued for recording. */
-  readonly adopted = new Set<string>();
-  readonly settled: AttemptOutcome[] = [];
   readonly runToken: LeaseToken;
   /** Every secret value this run resolved here, and its write-only inputs: masked wherever a value leaves. */
   readonly masker = new SecretMasker();
@@ -51,8 +41,6 @@ export class DriverState {
   readonly eventQueue: RunEventQueue;
   /** The run's span in this process, and the spans of its steps and attempts that are open. */
   readonly spans: RunSpans;
-  private wake: (() => void) | undefined;
-  private readonly wakeTimers = new Set<() => void>();
   private lastRefresh = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -66,7 +54,8 @@ export class DriverState {
     this.graph = new StepGraph(compiled);
     this.spans = new RunSpans(run, (doc) => this.graph.parentOf(doc));
     this.runToken = { owner: run.lease!.owner, fence: run.lease!.fence };
-    this.eventQueue = new RunEventQueue(services.events, run.run_id, () => this.notify());
+    this.loop = new RunLoop(services.clock, services.pollMs);
+    this.eventQueue = new RunEventQueue(services.events, run.run_id, () => this.loop.notify());
     for (const value of Object.values(services.writeOnlyInputsOf(run.run_id) ?? {}))
       if (typeof value === 'string') this.masker.add(value);
   }
@@ -110,21 +99,14 @@ export class DriverState {
   /** A finished step wakes the steps waiting on it, and frees a slot for a held-back one. */
   markFinished(doc: StepDocument): void {
     this.spans.endStep(doc);
-    this.elsewhere.delete(doc.key);
-    for (const key of this.graph.markFinished(doc)) this.dirty.add(key);
-    this.releaseBlocked();
+    this.loop.finished(doc.key);
+    for (const key of this.graph.markFinished(doc)) this.loop.look(key);
+    this.releaseHeldBack();
   }
 
-  /** Moves as many held-back steps back to scheduling as there is room for. */
-  releaseBlocked(): void {
-    const limit = stepConcurrency(this.compiled.plan) ?? this.services.slots.capacity;
-    let room = Math.max(1, limit - this.inFlight.size);
-    for (const key of this.blocked) {
-      if (room <= 0) break;
-      this.blocked.delete(key);
-      this.dirty.add(key);
-      room -= 1;
-    }
+  /** Gives as many held-back steps a look as the plan's step limit (or this runner's slots) leaves room for. */
+  releaseHeldBack(): void {
+    this.loop.releaseHeldBack(stepConcurrency(this.compiled.plan) ?? this.services.slots.capacity);
   }
 
   async addCost(amount: number): Promise<void> {
@@ -132,61 +114,25 @@ export class DriverState {
     if (updated) this.run = updated;
   }
 
-  // ---- waiting
-
-  /** Ends the current wait of the loop now. */
-  notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-
-  /** Waits for a settled attempt, a poke or a timer, or one poll interval, unless there is work already. */
-  async waitForWork(): Promise<void> {
-    if (this.settled.length > 0 || this.dirty.size > 0) return;
-    await new Promise<void>((resolve) => {
-      const cancel = this.services.clock.setTimer(() => {
-        this.wake = undefined;
-        resolve();
-      }, this.services.pollMs);
-      this.wake = () => {
-        cancel();
-        resolve();
-      };
-    });
-  }
-
-  /** Examines a step again at `at` (a retry's backoff). */
+  /** Examines a step again at `at` (a retry's backoff, an offer's timeout). */
   wakeAt(key: string, at: string): void {
-    const cancel = this.services.clock.setTimer(
-      () => {
-        this.wakeTimers.delete(cancel);
-        this.dirty.add(key);
-        this.notify();
-      },
-      Math.max(0, Date.parse(at) - this.nowMs()),
-    );
-    this.wakeTimers.add(cancel);
-  }
-
-  cancelTimers(): void {
-    for (const cancel of this.wakeTimers) cancel();
-    this.wakeTimers.clear();
+    this.loop.lookAfter(key, Date.parse(at) - this.nowMs());
   }
 
   // ---- outside changes
 
   /** Re-reads the steps something outside this runner may change, at most once per poll interval. */
   async refreshWatched(): Promise<void> {
-    if (this.watched.size === 0 || this.nowMs() - this.lastRefresh < this.services.pollMs) return;
+    const watched = this.loop.watched;
+    if (watched.length === 0 || this.nowMs() - this.lastRefresh < this.services.pollMs) return;
     this.lastRefresh = this.nowMs();
-    if (this.watched.size <= READ_ONE_BY_ONE) {
-      for (const key of [...this.watched]) await this.refreshOne(key);
+    if (watched.length <= READ_ONE_BY_ONE) {
+      for (const key of watched) await this.refreshOne(key);
       return;
     }
     // Many steps out of this runner's hands (a fan-out spread over workers): one read of the run's steps.
     const fresh = new Map((await this.services.store.listSteps(this.run.run_id)).map((doc) => [doc.key, doc]));
-    for (const key of [...this.watched]) {
+    for (const key of watched) {
       const doc = fresh.get(key);
       if (doc) await this.applyFresh(key, doc);
     }
@@ -203,11 +149,11 @@ export class DriverState {
     const known = this.graph.get(key)!;
     this.graph.put(fresh);
     if (isTerminalStepStatus(fresh.status)) {
-      this.watched.delete(key);
+      this.loop.unwatch(key);
       if (fresh.cost && !known.cost && fresh.lease?.owner === EXTERNAL_LEASE_OWNER) await this.addCost(fresh.cost);
       this.markFinished(fresh);
     } else {
-      this.dirty.add(key);
+      this.loop.look(key);
     }
   }
 }

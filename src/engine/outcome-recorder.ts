@@ -11,12 +11,8 @@ import type { AttemptOutcome } from './step-attempt.js';
 
 /** Writes the outcomes of finished attempts, in the order they settled. */
 export async function recordSettledOutcomes(state: DriverState): Promise<void> {
-  while (state.settled.length > 0) {
-    const outcome = state.settled.shift()!;
-    state.inFlight.delete(outcome.key);
-    state.elsewhere.delete(outcome.key);
+  for (let outcome = state.loop.nextOutcome(); outcome; outcome = state.loop.nextOutcome())
     await recordOutcome(state, outcome);
-  }
 }
 
 /**
@@ -45,7 +41,7 @@ async function recordOutcome(state: DriverState, outcome: AttemptOutcome): Promi
     await state.eventQueue.flush();
     const waiting = await state.services.store.updateStep(step.step_id, guard, patch);
     if (waiting) state.graph.put(waiting);
-    state.watched.add(step.key);
+    state.loop.watch(step.key);
     counted('waiting');
     return;
   }

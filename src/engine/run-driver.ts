@@ -63,7 +63,7 @@ export class RunDriver {
       if (state.mode === 'execute') this.held(resumed);
       state.graph.load(await store.listSteps(runId));
       if (resumed) await recordMissingEvents(store, events, runId, state.graph.values());
-      for (const key of state.graph.keys()) state.dirty.add(key);
+      for (const key of state.graph.keys()) state.loop.look(key);
       for (;;) {
         await recordSettledOutcomes(state);
         state.eventQueue.throwIfFailed();
@@ -78,10 +78,10 @@ export class RunDriver {
           await store.releaseRunLease(runId, state.runToken);
           return state.run;
         }
-        await state.waitForWork();
+        await state.loop.waitForWork();
         await state.refreshWatched();
         // Held back by slots another run used: try again when there is room.
-        if (state.dirty.size === 0 && state.blocked.size > 0) state.releaseBlocked();
+        if (!state.loop.hasLooks && state.loop.hasHeldBack) state.releaseHeldBack();
       }
     } catch (error) {
       // The store is gone past its outage limit, or the lease was lost: stop the steps still running here;
@@ -94,7 +94,7 @@ export class RunDriver {
       await state.eventQueue.settle();
       leases.release('run', runId);
       if (this.handedBack) await store.releaseRunLease(runId, state.runToken).catch(() => false);
-      state.cancelTimers();
+      state.loop.cancelTimers();
       if (this.holding) state.services.telemetry.runsHeld(-1);
     }
   }
@@ -127,12 +127,12 @@ export class RunDriver {
   /** Something changed the run document (a cancel request): read it on the next turn of the loop, now. */
   poke(): void {
     this.lastRunRead = Number.NEGATIVE_INFINITY;
-    this.state.notify();
+    this.state.loop.notify();
   }
 
   private isComplete(): boolean {
     const { state } = this;
-    return state.inFlight.size === 0 && state.settled.length === 0 && state.graph.topLevelDone;
+    return state.loop.quiet && state.graph.topLevelDone;
   }
 
   /** pending -> running, with the traceparent of the run's first span when tracing is on. */
@@ -179,8 +179,7 @@ export class RunDriver {
   }
 
   private abortAll(reason: MaestroError): void {
-    for (const controller of this.state.inFlight.values()) controller.abort(reason);
-    this.state.notify();
+    this.state.loop.abortAll(reason);
   }
 
   /** Stops what runs (their outcomes are still recorded), cancels what has not ended, then ends the run. */
@@ -197,12 +196,12 @@ export class RunDriver {
       }
       this.abortAll(reason);
     }
-    while (state.inFlight.size > 0 || state.settled.length > 0) {
+    while (!state.loop.quiet) {
       await recordSettledOutcomes(state);
       // Nothing starts any more: steps a finished one woke must not end the wait at once (a busy loop that, on a
       // store answering without I/O, starved the timers the steps still running wait on).
-      state.dirty.clear();
-      if (state.inFlight.size > 0) await state.waitForWork();
+      state.loop.dropLooks();
+      if (state.loop.runningHere > 0) await state.loop.waitForWork();
     }
     const skipReason = reason.code === 'BUDGET_EXCEEDED' ? 'budget_exceeded' : 'cancelled';
     for (const doc of [...state.graph.values()]) {

@@ -18,8 +18,7 @@ const OFFER_WRITES_AT_ONCE = 16;
  * which a claim removes, written with the other offers of this scheduling pass (writeOffers).
  */
 export function offerStep(state: DriverState, doc: StepDocument): void {
-  state.elsewhere.add(doc.key);
-  state.watched.add(doc.key);
+  state.loop.offered(doc.key);
   if (doc.offered_at) wakeAtTimeout(state, doc);
   else state.offersToWrite.set(doc.key, doc);
 }
@@ -67,11 +66,6 @@ export function offerTimedOut(state: DriverState, doc: StepDocument): MaestroErr
 export function adoptAttemptResult(state: DriverState, doc: StepDocument): boolean {
   const outcome = outcomeOfResult(doc);
   if (!outcome) return false;
-  const id = `${doc.step_id}:${doc.attempt}`;
-  if (state.adopted.has(id)) return true;
-  state.adopted.add(id);
-  state.watched.delete(doc.key);
-  state.settled.push(outcome);
-  state.notify();
+  state.loop.adoptResult(doc.step_id, doc.attempt, outcome);
   return true;
 }

@@ -16,7 +16,7 @@ import { adoptAttemptResult, mayRunHere, offerStep, offerTimedOut, writeOffers }
 /**
  * Decides what each step that needs a look does next: wait, be skipped or failed without running, start as a
  * group or fanout, end as one, or launch an attempt on this runner. Attempts run in the background; their
- * outcomes land in `state.settled` for the recorder.
+ * outcomes settle in `state.loop` for the recorder.
  */
 export class StepScheduler {
   constructor(private readonly state: DriverState) {}
@@ -24,10 +24,8 @@ export class StepScheduler {
   /** Examines every dirty step, and the steps that examining made dirty, until none is left. */
   async schedule(): Promise<void> {
     const { state } = this;
-    while (state.dirty.size > 0) {
-      const keys = [...state.dirty];
-      state.dirty.clear();
-      for (const key of keys) {
+    while (state.loop.hasLooks) {
+      for (const key of state.loop.takeLooks()) {
         if (state.stopping || state.lostRun) return;
         await this.examine(key);
       }
@@ -36,9 +34,9 @@ export class StepScheduler {
   }
 
   private async examine(key: string): Promise<void> {
-    const { graph, inFlight } = this.state;
+    const { graph, loop } = this.state;
     const doc = graph.get(key);
-    if (!doc || isTerminalStepStatus(doc.status) || inFlight.has(key)) return;
+    if (!doc || isTerminalStepStatus(doc.status) || loop.isRunningHere(key)) return;
     const parent = graph.parentOf(doc);
     if (parent && parent.status !== 'running') return;
     const compiled = graph.compiledOf(doc);
@@ -52,7 +50,7 @@ export class StepScheduler {
       const lease = doc.lease;
       if (lease && lease.owner !== EXTERNAL_LEASE_OWNER && Date.parse(lease.expires_at) < this.state.nowMs())
         return this.launch(doc);
-      this.state.watched.add(key);
+      this.state.loop.watch(key);
       return;
     }
 
@@ -116,8 +114,8 @@ export class StepScheduler {
     const started = await state.transition(doc, { statusIn: ['pending'] }, patch, EventType.stepStarted, data);
     if (!started) return;
     state.spans.startStep(started);
-    for (const childKey of state.graph.childKeysOf(doc.key)) state.dirty.add(childKey);
-    state.dirty.add(doc.key);
+    for (const childKey of state.graph.childKeysOf(doc.key)) state.loop.look(childKey);
+    state.loop.look(doc.key);
   }
 
   private async startFanout(doc: StepDocument): Promise<void> {
@@ -158,14 +156,13 @@ export class StepScheduler {
   private async launch(doc: StepDocument): Promise<void> {
     const { state } = this;
     if (state.mode === 'reconcile') {
-      state.watched.add(doc.key);
+      state.loop.watch(doc.key);
       return;
     }
     const { slots, store, leases } = state.services;
     const runLimit = stepConcurrency(state.compiled.plan) ?? Number.POSITIVE_INFINITY;
-    const elsewhereNow = state.elsewhere.has(doc.key) ? state.elsewhere.size - 1 : state.elsewhere.size;
-    if (state.inFlight.size + elsewhereNow >= runLimit) {
-      state.blocked.add(doc.key);
+    if (state.loop.runningHere + state.loop.elsewhereBesides(doc.key) >= runLimit) {
+      state.loop.holdBack(doc.key);
       return;
     }
     const here = mayRunHere(state, doc);
@@ -173,7 +170,7 @@ export class StepScheduler {
       // Offered to other runners when its labels are not ours or (sharing) our slots are full; a full runner
       // that does not share waits for a slot, as before.
       if (!here || state.services.shareSteps) offerStep(state, doc);
-      if (here) state.blocked.add(doc.key);
+      if (here) state.loop.holdBack(doc.key);
       return;
     }
     let claimed: StepDocument | undefined;
@@ -188,7 +185,7 @@ export class StepScheduler {
     }
     if (!claimed) {
       slots.release();
-      state.watched.add(doc.key);
+      state.loop.watch(doc.key);
       return;
     }
     const takeover = doc.status === 'running';
@@ -197,9 +194,7 @@ export class StepScheduler {
     state.graph.put(claimed);
     const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
     const controller = new AbortController();
-    state.inFlight.set(doc.key, controller);
-    state.watched.delete(doc.key);
-    state.elsewhere.delete(doc.key);
+    state.loop.attemptStarted(doc.key, controller);
     leases.hold('step', claimed.step_id, token, () =>
       controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
     );
@@ -222,8 +217,7 @@ export class StepScheduler {
       scope: state.contextFor(claimed),
       trace: state.spans.startAttempt(claimed),
     }).then((outcome) => {
-      state.settled.push(outcome);
-      state.notify();
+      state.loop.attemptSettled(outcome);
     });
   }
 }

@@ -19,7 +19,7 @@ export class ChildRunCosts {
   async read(state: DriverState): Promise<void> {
     const watching =
       state.run.budget.max_cost !== undefined &&
-      [...state.inFlight.keys()].some((key) => state.graph.get(key)?.uses === 'plan');
+      state.loop.keysRunningHere.some((key) => state.graph.get(key)?.uses === 'plan');
     this.byStep = watching
       ? await unfinishedCostByStep(state.services.store, state.run.run_id)
       : new Map<string, number>();

@@ -25,8 +25,10 @@ const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const HANDLERS = `
 import { appendFileSync } from 'node:fs';
 export function register(engine) {
-  engine.registerHandler('count', ({ run, step }) => {
+  engine.registerHandler('count', async ({ run, step }) => {
     appendFileSync('executions.log', run.run_id + ' ' + step.key + ' ' + process.pid + '\\n');
+    // A step takes a moment, as real ones do: one runner cannot finish the batch before the others have looked.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     return { done: true };
   });
 }
@@ -138,6 +140,8 @@ async function runScenario(): Promise<Scenario> {
       workers.push(
         startCli(MAESTRO, ['worker', '--handlers', 'count.mjs', '--max-runs', '4'], { cwd, env, timeoutMs: 150_000 }),
       );
+    // Both workers poll before the batch starts: on a busy machine a worker still starting would find it done.
+    await Promise.all(workers.map((worker) => untilPolling(worker)));
 
     // Everything at once: 100 runs over the API (no execute: whichever runner claims first runs them), runs of a concurrency
     // group detached from the CLI, a foreground maestro-run, a cancel, a schedule pause and a plan apply.
@@ -236,6 +240,18 @@ async function runScenario(): Promise<Scenario> {
     for (const child of [server, ...workers]) if (child.exitCode === null) child.kill('SIGKILL');
     await store.close();
   }
+}
+
+/** Resolves once a `maestro worker` has logged that it polls the store. */
+async function untilPolling(worker: ReturnType<typeof startCli>): Promise<void> {
+  let seen = '';
+  await new Promise<void>((resolve, reject) => {
+    worker.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes('worker polling')) resolve();
+    });
+    worker.once('exit', () => reject(new Error(`worker exited before polling: ${seen.slice(0, 500)}`)));
+  });
 }
 
 let scenario: Scenario;

@@ -1,4 +1,4 @@
-import { waitingNote } from '../render/step-waiting.js';
+import { waitingNote } from '../../domain/step-waiting.js';
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import type { PlanDocument, RunDocument, StepDocument } from '../../generated/schemas.js';

@@ -1,4 +1,4 @@
-import { waitingNote } from './step-waiting.js';
+import { waitingNote } from '../../domain/step-waiting.js';
 import { readStepLog, stripControlSequences } from './terminal-text.js';
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import type { RunStore } from '../../store/port.js';

@@ -1,4 +1,4 @@
-import type { StepDocument } from '../../generated/schemas.js';
+import type { StepDocument } from '../generated/schemas.js';
 
 /** Why a ready step has not started: its driver offered it, and no runner with its labels (or a free slot) took it. */
 export function waitingNote(step: StepDocument): string | undefined {
