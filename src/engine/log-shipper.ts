@@ -107,7 +107,7 @@ export class LogShipper {
   /** Sends what was held when it began, and full chunks; while closing, everything (until the deadline). */
   private async drain(): Promise<void> {
     let owed = this.heldBytes;
-    for (let retryMs = FIRST_RETRY_MS; this.heldBytes > 0; ) {
+    for (let retryMs = FIRST_RETRY_MS; this.heldBytes > 0;) {
       if (owed <= 0 && this.heldBytes < this.chunkBytes && this.closeDeadline === undefined) return;
       const chunk = this.peek();
       if (await this.send(chunk)) {

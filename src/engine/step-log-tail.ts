@@ -36,10 +36,11 @@ export async function tailStepLog(tail: StepLogTail): Promise<{ step: StepDocume
   // Fixed once known: a retry that starts while following writes another log.
   let attempt = tail.attempt ?? 0;
   let reader: AttemptLogReader | undefined;
-  let stopped = false;
+  // Set when the caller wants no more (it went away).
+  const caller = { stopped: false };
   const write = async (chunk: Buffer) => {
-    stopped = !(await tail.write(chunk));
-    return !stopped;
+    caller.stopped = !(await tail.write(chunk));
+    return !caller.stopped;
   };
   for (;;) {
     const step = await tail.store.getStep(tail.stepId);
@@ -53,7 +54,7 @@ export async function tailStepLog(tail: StepLogTail): Promise<{ step: StepDocume
     if (attempt > 0) {
       reader ??= new AttemptLogReader(tail.store, tail.logsDir, { run_id: tail.runId, key: step.key, attempt });
       offset = await reader.readFrom(offset, !running, write);
-      if (stopped) return { step, attempt, offset };
+      if (caller.stopped) return { step, attempt, offset };
     }
     if (!tail.follow || attemptEnded) return { step, attempt, offset };
     // Not started and never will: its run ended without it.

@@ -28,13 +28,19 @@ export class BlobMeter {
     let heldBytes = 0;
     for await (const part of source) {
       const bytes =
-        typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+        typeof part === 'string'
+          ? Buffer.from(part, 'utf8')
+          : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
       if (bytes.length === 0) continue;
       this.size += bytes.length;
       if (this.size > this.maxBytes)
-        throw new MaestroError('BLOB_TOO_LARGE', `blob ${this.name} is larger than its limit of ${this.maxBytes} bytes`, {
-          details: { name: this.name, max_bytes: this.maxBytes },
-        });
+        throw new MaestroError(
+          'BLOB_TOO_LARGE',
+          `blob ${this.name} is larger than its limit of ${this.maxBytes} bytes`,
+          {
+            details: { name: this.name, max_bytes: this.maxBytes },
+          },
+        );
       this.hash.update(bytes);
       // Copied: a source may reuse its buffer once the next part is asked for.
       held.push(Buffer.from(bytes));

@@ -38,6 +38,20 @@ function objectIdOf(blobId: string): ObjectId | undefined {
 }
 
 /**
+ * The bucket's indexes: GridFS's own two (the driver also makes them on a first upload into an empty bucket), and
+ * the files by run, which pruning looks blobs up by. Idempotent.
+ */
+export async function createBlobIndexes(db: Db): Promise<void> {
+  await translated(async () => {
+    await db.collection(`${BLOB_BUCKET}.files`).createIndex({ filename: 1, uploadDate: 1 });
+    await db.collection(`${BLOB_BUCKET}.chunks`).createIndex({ files_id: 1, n: 1 }, { unique: true });
+    await db
+      .collection(`${BLOB_BUCKET}.files`)
+      .createIndex({ 'metadata.run_id': 1 }, { name: 'blobs_files_run', sparse: true });
+  });
+}
+
+/**
  * Blobs in GridFS, through the official driver's GridFSBucket. The driver writes a file's `files` document after
  * its last chunk, so a blob whose put failed is never found; its chunks are removed here. Reads go through the
  * chunks collection in small batches (the bucket's download stream would read up to a 16 MB batch at once).
@@ -80,7 +94,10 @@ export class GridFsBlobFiles implements BlobFiles {
     if (!file) return undefined;
     const chunks = this.db.collection<ChunkDocument>(`${BLOB_BUCKET}.chunks`);
     return (async function* pieces() {
-      const cursor = chunks.find({ files_id: id }, { projection: { n: 1, data: 1 } }).sort({ n: 1 }).batchSize(READ_BATCH);
+      const cursor = chunks
+        .find({ files_id: id }, { projection: { n: 1, data: 1 } })
+        .sort({ n: 1 })
+        .batchSize(READ_BATCH);
       try {
         for (;;) {
           const chunk = await translated(() => cursor.next());
