@@ -95,7 +95,8 @@ export class LogShipper {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flushing = this.drain().finally(() => {
+      // A full chunk goes at once; the bytes after it wait for the next flush.
+      this.flushing = this.drain(delayMs > 0).finally(() => {
         this.flushing = undefined;
         if (this.heldBytes > 0 && this.closeDeadline === undefined)
           this.schedule(this.heldBytes >= this.chunkBytes ? 0 : this.flushMs);
@@ -104,9 +105,12 @@ export class LogShipper {
     this.timer.unref();
   }
 
-  /** Sends what was held when it began, and full chunks; while closing, everything (until the deadline). */
-  private async drain(): Promise<void> {
-    let owed = this.heldBytes;
+  /**
+   * Sends full chunks, and with `all` what else was held when it began; while closing, everything (until the
+   * deadline).
+   */
+  private async drain(all = true): Promise<void> {
+    let owed = all ? this.heldBytes : this.heldBytes - (this.heldBytes % this.chunkBytes);
     for (let retryMs = FIRST_RETRY_MS; this.heldBytes > 0;) {
       if (owed <= 0 && this.heldBytes < this.chunkBytes && this.closeDeadline === undefined) return;
       const chunk = this.peek();
