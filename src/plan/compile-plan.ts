@@ -270,7 +270,8 @@ function isUpstream(target: string, from: CompiledStep, steps: ReadonlyMap<strin
     if (id === target) return true;
     if (seen.has(id)) continue;
     seen.add(id);
-    stack.push(...steps.get(id)!.needs);
+    // An unknown need is a fault of its own (collected above); it leads nowhere.
+    stack.push(...(steps.get(id)?.needs ?? []));
   }
   return false;
 }
