@@ -46,7 +46,7 @@ export async function readArtifactFile(
 ): Promise<ReadArtifactFile> {
   const hash = createHash('sha256');
   let size = 0;
-  const read = async function* (): AsyncGenerator<Buffer> {
+  const pieces = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
       hash.update(chunk);
       size += chunk.length;
@@ -54,22 +54,24 @@ export async function readArtifactFile(
     }
   };
   if (!upload) {
-    for await (const chunk of read()) void chunk;
+    for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
     return { sha256: hash.digest('hex'), size_bytes: size };
   }
   const { asGiven, field } = file;
   if (file.sizeAtOpen > upload.maxBytes)
     throw new ArtifactUploadFailure(artifactTooLarge(asGiven, field, file.sizeAtOpen, upload.maxBytes));
-  let blob;
-  try {
-    blob = await upload.blobs.putBlob(read(), { name: asGiven, maxBytes: upload.maxBytes, runId: upload.runId });
-  } catch (error) {
-    throw new ArtifactUploadFailure(
-      isMaestroError(error, 'BLOB_TOO_LARGE')
-        ? artifactTooLarge(asGiven, field, `over ${upload.maxBytes}`, upload.maxBytes)
-        : toMaestroError(error, 'STEP_FAILED'),
-    );
-  }
+  const blob = await upload.blobs
+    .putBlob(pieces(), { name: asGiven, maxBytes: upload.maxBytes, runId: upload.runId })
+    .catch((error: unknown) => {
+      throw new ArtifactUploadFailure(
+        isMaestroError(error, 'BLOB_TOO_LARGE')
+          ? artifactTooLarge(asGiven, field, `over ${upload.maxBytes}`, upload.maxBytes)
+          : toMaestroError(error, 'STEP_FAILED'),
+      );
+    });
   const sha256 = hash.digest('hex');
   if (blob.sha256 !== sha256 || blob.size_bytes !== size) {
     await upload.blobs.removeRunData([], [blob.blob_id]).catch(() => 0);
