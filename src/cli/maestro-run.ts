@@ -204,7 +204,7 @@ export async function main(
       const failed = detail.steps.find((step) => step.status === 'failed' && step.uses !== undefined);
       if (failed)
         io.err.write(
-          `step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${logTail(failed.logs_ref)
+          `step ${failed.key} failed: ${failed.error_info?.message ?? ''}\n${(await logTail(store, failed))
             .map((line) => `  | ${line}`)
             .join('\n')}\n`,
         );

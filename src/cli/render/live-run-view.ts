@@ -1,5 +1,6 @@
 import { waitingNote } from '../../domain/step-waiting.js';
-import { readStepLog, stripControlSequences } from './terminal-text.js';
+import { readStoredStepLog } from '../stored-step-log.js';
+import { stripControlSequences } from './terminal-text.js';
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import type { RunStore } from '../../store/port.js';
 
@@ -31,9 +32,9 @@ function elapsed(from: string | undefined, to: string | undefined, now: number):
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
-/** The last lines of a step's log, for the failure report. */
-export function logTail(path: string | undefined, lines = LOG_TAIL_LINES): string[] {
-  const text = readStepLog(path);
+/** The last lines of a step's log (from the store, wherever it ran), for the failure report. */
+export async function logTail(store: RunStore, step: StepDocument, lines = LOG_TAIL_LINES): Promise<string[]> {
+  const text = await readStoredStepLog(store, step).catch(() => undefined);
   return text === undefined ? [] : text.trimEnd().split('\n').slice(-lines);
 }
 
@@ -82,13 +83,14 @@ export class LiveRunView {
   private async draw(final = false): Promise<void> {
     const detail = await this.store.getRunDetail(this.runId);
     if (!detail) return;
-    const lines = this.render(detail.run, detail.steps, final);
+    const failed = final ? detail.steps.find((step) => step.status === 'failed' && step.uses !== undefined) : undefined;
+    const lines = this.render(detail.run, detail.steps, final, failed ? await logTail(this.store, failed) : []);
     if (this.drawnLines > 0) this.out.write(`\u001b[${this.drawnLines}A\u001b[0J`);
     this.out.write(`${lines.join('\n')}\n`);
     this.drawnLines = final ? 0 : lines.length;
   }
 
-  private render(run: RunDocument, steps: StepDocument[], final: boolean): string[] {
+  private render(run: RunDocument, steps: StepDocument[], final: boolean, tail: string[]): string[] {
     const now = Date.now();
     const byParent = new Map<string, StepDocument[]>();
     for (const step of steps)
@@ -122,7 +124,6 @@ export class LiveRunView {
           '',
           this.paint('31', `step ${failed.key} failed: ${stripControlSequences(failed.error_info?.message ?? '')}`),
         );
-        const tail = logTail(failed.logs_ref);
         if (tail.length > 0) lines.push(`  last lines of ${failed.logs_ref}:`, ...tail.map((line) => `  | ${line}`));
       }
       if (run.error_info && !failed)
