@@ -33,6 +33,8 @@ export interface CliEnvironment {
   labels: string | undefined;
   /** MAESTRO_MAX_ARTIFACT_BYTES as given: the largest artifact file a runner stores or writes (checked where used). */
   maxArtifactBytes: string | undefined;
+  /** MAESTRO_MAX_LOG_BYTES as given: the bytes one step attempt may log (checked where used). */
+  maxLogBytes: string | undefined;
 }
 
 function positiveInt(value: string | undefined): number | undefined {
@@ -61,5 +63,6 @@ export function readCliEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnv
     scheduleMinInterval: env.MAESTRO_SCHEDULE_MIN_INTERVAL || undefined,
     labels: env.MAESTRO_LABELS || undefined,
     maxArtifactBytes: env.MAESTRO_MAX_ARTIFACT_BYTES || undefined,
+    maxLogBytes: env.MAESTRO_MAX_LOG_BYTES || undefined,
   });
 }

@@ -135,10 +135,14 @@ export async function runnerEngineOptions(
   },
   alsoHidden: readonly string[] = [],
 ): Promise<
-  Pick<EngineOptions, 'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths' | 'maxArtifactBytes'>
+  Pick<
+    EngineOptions,
+    'secrets' | 'environment' | 'inheritEnvironment' | 'sandbox' | 'hiddenPaths' | 'maxArtifactBytes' | 'maxLogBytes'
+  >
 > {
   const store = parseStoreUrl(config.store);
   const maxArtifactBytes = byteCount(readCliEnvironment().maxArtifactBytes, 'MAESTRO_MAX_ARTIFACT_BYTES');
+  const maxLogBytes = byteCount(readCliEnvironment().maxLogBytes, 'MAESTRO_MAX_LOG_BYTES');
   if (config.allowKinds)
     refuseExecBesideOpenStore({
       storeUrl: config.store,
@@ -158,6 +162,7 @@ export async function runnerEngineOptions(
     sandbox: config.sandbox,
     hiddenPaths: hidden,
     ...(maxArtifactBytes === undefined ? {} : { maxArtifactBytes }),
+    ...(maxLogBytes === undefined ? {} : { maxLogBytes }),
   };
 }
 
