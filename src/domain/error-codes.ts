@@ -91,7 +91,7 @@ export const ErrorCode = {
   LOG_TOO_LARGE: {
     retryable: false,
     summary:
-      "A step attempt's log passed the runner's log limit (64 MiB unless the engine's maxLogBytes says otherwise): the attempt was stopped and the rest of its output not kept.",
+      "A step attempt's log passed the runner's log limit (MAESTRO_MAX_LOG_BYTES or the engine option maxLogBytes, default 64 MiB): the attempt was stopped and the rest of its output not kept.",
   },
   BLOB_TOO_LARGE: {
     retryable: false,

@@ -86,7 +86,7 @@ export class StepLog implements StepLogger {
       this.overLimit = true;
       const error = new MaestroError(
         'LOG_TOO_LARGE',
-        `the log of this step attempt passed its limit of ${maxBytes} bytes; the rest was not kept`,
+        `the log of this step attempt passed its limit of ${maxBytes} bytes (MAESTRO_MAX_LOG_BYTES); the rest was not kept`,
         { retryable: false, details: { max_log_bytes: maxBytes } },
       );
       this.keep(bytes.subarray(0, maxBytes - this.written));
