@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMaestroError } from '../domain/errors.js';
 import type { BlobStore, LogAddress } from '../store/port.js';
 
 /** How an attempt's log travels to the store; the defaults suit every runner. */
@@ -42,6 +43,8 @@ export class LogShipper {
   private flushing: Promise<void> | undefined;
   private closeDeadline: number | undefined;
   private failing = false;
+  /** The store refused the log for good (an error that says a retry would fail too): it goes to the file only. */
+  private refused = false;
 
   constructor(private readonly shipping: LogShipping) {
     this.flushMs = shipping.flushMs ?? 250;
@@ -50,7 +53,7 @@ export class LogShipper {
   }
 
   push(bytes: Buffer): void {
-    if (bytes.length === 0 || this.closeDeadline !== undefined) return;
+    if (bytes.length === 0 || this.closeDeadline !== undefined || this.refused) return;
     if (this.heldBytes + bytes.length > this.maxHeldBytes) {
       this.droppedBytes += bytes.length;
       return;
@@ -114,7 +117,9 @@ export class LogShipper {
     for (let retryMs = FIRST_RETRY_MS; this.heldBytes > 0;) {
       if (owed <= 0 && this.heldBytes < this.chunkBytes && this.closeDeadline === undefined) return;
       const chunk = this.peek();
-      if (await this.send(chunk)) {
+      const sent = await this.send(chunk);
+      if (this.refused) return;
+      if (sent) {
         this.take(chunk.length);
         owed -= chunk.length;
         retryMs = FIRST_RETRY_MS;
@@ -137,6 +142,14 @@ export class LogShipper {
       this.failing = false;
       return true;
     } catch (error) {
+      if (isMaestroError(error) && !error.retryable) {
+        this.refused = true;
+        this.take(this.heldBytes);
+        this.shipping.warn?.(
+          `the store refused the log of ${describe(address)} (${error.message}); the rest of it is in this file only`,
+        );
+        return false;
+      }
       if (!this.failing)
         this.shipping.warn?.(
           `the store did not take the log of ${describe(address)} (${error instanceof Error ? error.message : String(error)}); trying again`,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MaestroError } from '../../src/domain/errors.js';
+import { MaestroError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { LogShipper } from '../../src/engine/log-shipper.js';
 import { StepLog } from '../../src/engine/step-log.js';
@@ -123,6 +123,32 @@ describe('StepLog shipping to the store', () => {
     await stuck.close();
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(readFileSync(join(dir, 'stuck.log'), 'utf8')).toContain('were not stored');
+  });
+
+  it('stops shipping at once when the store refuses the log for good, and keeps writing the file', async () => {
+    let calls = 0;
+    const refusing: Pick<BlobStore, 'appendLogChunk' | 'listLogChunks'> = {
+      appendLogChunk: () => {
+        calls += 1;
+        return Promise.reject(new MaestroError('DOCUMENT_INVALID', 'log chunk document is invalid'));
+      },
+      listLogChunks: (at, afterSeq, limit) => store.blobs.listLogChunks(at, afterSeq, limit),
+    };
+    const path = join(dir, 'refused.log');
+    const log: StepLog = new StepLog(path, {
+      shipper: new LogShipper({ blobs: refusing, address, flushMs: 10, warn: (message) => log.noteInFile(message) }),
+    });
+    log.write('first\n');
+    await sleep(100);
+    log.write('second\n');
+    const started = Date.now();
+    await log.close();
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(calls).toBe(1);
+    const text = readFileSync(path, 'utf8');
+    expect(text).toContain('first\n');
+    expect(text).toContain('second\n');
+    expect(text).toContain('the store refused the log of step build (attempt 1)');
   });
 
   it('goes on after the chunks a runner that lost the attempt stored', async () => {
