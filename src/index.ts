@@ -9,8 +9,8 @@ export type {
   StepExecutionResult,
   ArtifactRequest,
   StepLogger,
-} from './engine/step-context.js';
-export type { StepHandler } from './engine/handler-registry.js';
+} from './engine/executors/step-context.js';
+export type { StepHandler } from './engine/executors/handler-registry.js';
 export { openStore, parseStoreUrl, DEFAULT_STORE_URL } from './store/open.js';
 export type { RunStore, RunFilter, Page, PageRequest, RunDetail } from './store/port.js';
 export { loadPlanFile, parsePlan } from './plan/load-plan.js';

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Engine } from '../engine/engine.js';
-import type { KindPolicy } from '../engine/kind-policy.js';
+import type { KindPolicy } from '../engine/trust/kind-policy.js';
 import type { StreamSlots } from './stream-slots.js';
 import { MaestroError } from '../domain/errors.js';
 import type { RunStore } from '../store/port.js';

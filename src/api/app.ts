@@ -2,7 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../engine/engine.js';
-import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
+import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/trust/kind-policy.js';
 import { coercingAjv, sharedAjv } from '../schema/validators.js';
 import type { RunStore } from '../store/port.js';
 import type { ApiDeps } from './api-deps.js';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { toMaestroError } from '../domain/errors.js';
 import type { EngineOptions } from '../engine/engine.js';
 import { Engine } from '../maestro-engine.js';
-import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/kind-policy.js';
+import { DEFAULT_API_KINDS, onlyKinds, type KindPolicy } from '../engine/trust/kind-policy.js';
 import { openStore } from '../store/open.js';
 import type { RunStore } from '../store/port.js';
 import { PrometheusTelemetry } from '../observability/prometheus-telemetry.js';

@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { Telemetry } from '../domain/telemetry.js';
-import type { KindPolicy } from '../engine/kind-policy.js';
+import type { KindPolicy } from '../engine/trust/kind-policy.js';
 import { readCliEnvironment, type CliEnvironment } from './cli-environment.js';
 import { openCliEngine, type CliEngineOptions } from './open-engine.js';
 import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';

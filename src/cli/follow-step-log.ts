@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { StepDocument } from '../generated/schemas.js';
 import { MaestroError } from '../domain/errors.js';
-import { tailStepLog } from '../engine/step-log-tail.js';
+import { tailStepLog } from '../engine/logs/step-log-tail.js';
 import type { RunStore } from '../store/port.js';
 import { stripControlSequences } from './render/terminal-text.js';
 

@@ -6,7 +6,7 @@ import { packageVersion } from '../schema/schema-files.js';
 import { readCliEnvironment } from './cli-environment.js';
 import { ExitCode, exitCodeOf, exitCodeOfRunStatus } from './exit-codes.js';
 import { openCliEngine } from './open-engine.js';
-import { parseRunnerLabels } from '../engine/runner-labels.js';
+import { parseRunnerLabels } from '../engine/workers/runner-labels.js';
 import { ALLOW_OPEN_STORE_ENV, allowOpenStoreFromEnv } from './open-store-guard.js';
 import { parseLabels, readRunInputs } from './parse-inputs.js';
 import { errorAsJson, formatError } from './render/format-error.js';

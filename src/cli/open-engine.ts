@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { EngineOptions } from '../engine/engine.js';
 import { Engine } from '../maestro-engine.js';
-import { allKinds, type KindPolicy } from '../engine/kind-policy.js';
+import { allKinds, type KindPolicy } from '../engine/trust/kind-policy.js';
 import { applyHooksConfigFile } from '../hooks/hooks-config.js';
 import { hooksConfigFiles } from '../hooks/hooks-config-files.js';
 import { openSecretProvider } from './open-secret-provider.js';

@@ -1,6 +1,6 @@
 import { hostname, networkInterfaces } from 'node:os';
 import { MaestroError } from '../domain/errors.js';
-import type { KindPolicy } from '../engine/kind-policy.js';
+import type { KindPolicy } from '../engine/trust/kind-policy.js';
 
 /** The flag and environment variable that let a runner run exec steps beside a store anyone on the host can open. */
 export const ALLOW_OPEN_STORE_FLAG = '--allow-open-store';

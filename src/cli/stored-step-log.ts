@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { StepDocument } from '../generated/schemas.js';
-import { tailStepLog } from '../engine/step-log-tail.js';
+import { tailStepLog } from '../engine/logs/step-log-tail.js';
 import type { RunStore } from '../store/port.js';
 import { stripControlSequences } from './render/terminal-text.js';
 

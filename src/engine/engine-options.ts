@@ -4,9 +4,9 @@ import type { Clock } from '../domain/clock.js';
 import type { Telemetry } from '../domain/telemetry.js';
 import type { RunStore } from '../store/port.js';
 import type { SandboxMode } from './executors/exec-sandbox.js';
-import type { KindPolicy } from './kind-policy.js';
+import type { KindPolicy } from './trust/kind-policy.js';
 import type { SecretProvider } from './secrets/secret-provider.js';
-import { DEFAULT_MAX_ARTIFACT_BYTES } from './artifact-upload.js';
+import { DEFAULT_MAX_ARTIFACT_BYTES } from './artifacts/artifact-upload.js';
 
 export interface EngineOptions {
   store: RunStore;

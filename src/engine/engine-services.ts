@@ -4,13 +4,13 @@ import type { Telemetry } from '../domain/telemetry.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { CompiledPlan } from '../plan/compile-plan.js';
 import type { LeaseRequest, ProvenanceRefs, RunStore } from '../store/port.js';
-import type { ExecutorRegistry } from './executor-registry.js';
-import type { LeaseKeeper } from './lease-keeper.js';
-import type { RunnerSlots } from './runner-slots.js';
-import type { KindPolicy } from './kind-policy.js';
+import type { ExecutorRegistry } from './executors/executor-registry.js';
+import type { LeaseKeeper } from './workers/lease-keeper.js';
+import type { RunnerSlots } from './workers/runner-slots.js';
+import type { KindPolicy } from './trust/kind-policy.js';
 import type { SecretProvider } from './secrets/secret-provider.js';
-import type { ChildRunRequest } from './child-runs.js';
-import type { ArtifactRequest } from './step-context.js';
+import type { ChildRunRequest } from './runs/child-runs.js';
+import type { ArtifactRequest } from './executors/step-context.js';
 
 /** What the parts of a runner share; built once by Engine. */
 export interface EngineServices {

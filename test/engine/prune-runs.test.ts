@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import type { RunDocument } from '../../src/generated/schemas.js';
-import { pruneRuns, parseAge } from '../../src/engine/prune-runs.js';
+import { pruneRuns, parseAge } from '../../src/engine/runs/prune-runs.js';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
 import { skipUnavailable, testBackends, type TestBackend } from '../support/backends.js';

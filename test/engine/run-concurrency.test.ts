@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Plan, RunDocument } from '../../src/generated/schemas.js';
 import { isMaestroError } from '../../src/domain/errors.js';
-import { ConcurrencyGate } from '../../src/engine/concurrency-gate.js';
+import { ConcurrencyGate } from '../../src/engine/runs/concurrency-gate.js';
 import { Engine } from '../../src/maestro-engine.js';
 import { openStore } from '../../src/store/open.js';
 import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, Plan, StepDocument } from '../../src/generated/schemas.js';
 import { MaestroError } from '../../src/domain/errors.js';
-import { recordMissingEvents } from '../../src/engine/recovered-events.js';
+import { recordMissingEvents } from '../../src/engine/run-loop/recovered-events.js';
 import { EventBus } from '../../src/events/event-bus.js';
 import { Engine } from '../../src/maestro-engine.js';
 import { wrapOperations } from '../../src/store/operation-proxy.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_API_KINDS, onlyKinds } from '../../src/engine/kind-policy.js';
+import { DEFAULT_API_KINDS, onlyKinds } from '../../src/engine/trust/kind-policy.js';
 import { openStore } from '../../src/store/open.js';
 import type { RunStore } from '../../src/store/port.js';
 import { createHarness } from '../support/engine-harness.js';

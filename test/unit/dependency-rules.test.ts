@@ -27,6 +27,11 @@ const rules: Array<{ from: RegExp; forbidden: RegExp; why: string }> = [
     why: 'the engine uses the store port, the hook API and the OpenTelemetry API only: no front end, driver, built-in hook or telemetry SDK',
   },
   {
+    from: /^engine\/[^/]+\//,
+    forbidden: /^engine\/engine\.ts$/,
+    why: "the engine's folders are its parts: they get what they need through engine-services, never the facade",
+  },
+  {
     from: /^(plan|domain|schema|generated)\//,
     forbidden: /^(engine|api|cli|store|hooks|events)\//,
     why: 'plan, domain and schema are inner layers',
@@ -100,6 +105,8 @@ describe('dependency direction', () => {
     expect(refused('hooks/attestation/verify-attestation.ts', 'engine/file-digest.ts')).toBe(true);
     expect(refused('cli/commands/migrate-command.ts', 'store/mongo/mongo-migrations.ts')).toBe(true);
     expect(refused('engine/engine.ts', 'hooks/builtin-hooks.ts')).toBe(true);
+    expect(refused('engine/run-loop/run-driver.ts', 'engine/engine.ts')).toBe(true);
+    expect(refused('engine/engine.ts', 'engine/run-loop/run-driver.ts')).toBe(false);
     expect(refused('store/document-run-store.ts', 'store/sqlite/sqlite-driver.ts')).toBe(true);
     expect(refused('cli/commands/serve-command.ts', 'api/routes/run-routes.ts')).toBe(true);
     expect(refused('cli/commands/serve-command.ts', 'api/server.ts')).toBe(false);

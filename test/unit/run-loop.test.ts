@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MaestroError } from '../../src/domain/errors.js';
 import { ManualClock } from '../../src/domain/manual-clock.js';
-import { RunLoop } from '../../src/engine/run-loop.js';
-import type { AttemptOutcome } from '../../src/engine/step-attempt.js';
+import { RunLoop } from '../../src/engine/run-loop/run-loop.js';
+import type { AttemptOutcome } from '../../src/engine/attempts/step-attempt.js';
 
 const token = { owner: 'runner-a', fence: 1 };
 const succeeded = (key: string): AttemptOutcome => ({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { StepLogQuery } from '../../generated/schemas.js';
 import { MaestroError } from '../../domain/errors.js';
-import { tailStepLog } from '../../engine/step-log-tail.js';
+import { tailStepLog } from '../../engine/logs/step-log-tail.js';
 import { callerAndRun, onRun, type ApiDeps } from '../api-deps.js';
 import { streamResponse } from '../streamed-response.js';
 

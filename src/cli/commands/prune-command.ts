@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
+import { parseAge, pruneRuns } from '../../engine/runs/prune-runs.js';
 import { emit, withEngine, type CommandIo, type GlobalArgs } from '../command-context.js';
 import { formatTable } from '../render/table.js';
 

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { startApiServer } from '../../api/server.js';
-import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/kind-policy.js';
-import { parseAge } from '../../engine/prune-runs.js';
-import { parseRunnerLabels } from '../../engine/runner-labels.js';
+import { DEFAULT_API_KINDS, parseKindPolicy } from '../../engine/trust/kind-policy.js';
+import { parseAge } from '../../engine/runs/prune-runs.js';
+import { parseRunnerLabels } from '../../engine/workers/runner-labels.js';
 import { configureEngine, runnerEngineOptions } from '../open-engine.js';
 import { schedulerClock } from '../scheduler-clock.js';
 import { MaestroError } from '../../domain/errors.js';

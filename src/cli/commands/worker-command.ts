@@ -4,11 +4,11 @@ import { logLevelOption, withEngine, type CommandIo, type GlobalArgs } from '../
 import { toMaestroError } from '../../domain/errors.js';
 import { logRunEvents } from '../../observability/run-event-log.js';
 import { scheduleLog } from '../../observability/schedule-log.js';
-import { parseKindPolicy } from '../../engine/kind-policy.js';
+import { parseKindPolicy } from '../../engine/trust/kind-policy.js';
 import { DEFAULT_CONCURRENCY } from '../../engine/engine-options.js';
-import { parseRunnerLabels } from '../../engine/runner-labels.js';
+import { parseRunnerLabels } from '../../engine/workers/runner-labels.js';
 import { positiveCount } from '../positive-count.js';
-import { parseAge, pruneRuns } from '../../engine/prune-runs.js';
+import { parseAge, pruneRuns } from '../../engine/runs/prune-runs.js';
 import { startMetricsServer } from '../../observability/metrics-server.js';
 import { PrometheusTelemetry } from '../../observability/prometheus-telemetry.js';
 

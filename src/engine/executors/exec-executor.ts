@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { MaestroError } from '../../domain/errors.js';
 import { Limits } from '../../domain/json-limits.js';
 import type { ExecWith } from '../../generated/schemas.js';
-import type { StepExecutor } from '../step-context.js';
-import { KILL_GRACE_MS } from '../stop-bound.js';
-import { resolveInWorkspace } from '../workspace-path.js';
-import { readStepWrittenFile } from '../no-follow-file.js';
+import type { StepExecutor } from './step-context.js';
+import { KILL_GRACE_MS } from '../attempts/stop-bound.js';
+import { resolveInWorkspace } from '../trust/workspace-path.js';
+import { readStepWrittenFile } from '../trust/no-follow-file.js';
 import { sandboxedArgv, sandboxUser } from './exec-sandbox.js';
 import { LastLine } from './last-line.js';
 

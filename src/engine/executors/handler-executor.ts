@@ -1,6 +1,6 @@
 import { MaestroError } from '../../domain/errors.js';
-import type { HandlerRegistry } from '../handler-registry.js';
-import type { StepExecutor } from '../step-context.js';
+import type { HandlerRegistry } from './handler-registry.js';
+import type { StepExecutor } from './step-context.js';
 
 /** Calls a function registered in code: the workflow-as-code side of Maestro. */
 export function handlerExecutor(handlers: HandlerRegistry): StepExecutor {

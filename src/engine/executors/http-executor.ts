@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { MaestroError } from '../../domain/errors.js';
 import type { HttpWith } from '../../generated/schemas.js';
-import type { StepExecutor } from '../step-context.js';
+import type { StepExecutor } from './step-context.js';
 import { checkFetchTarget, type FetchTarget } from './http-address-policy.js';
 
 const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;

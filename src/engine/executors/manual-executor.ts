@@ -1,4 +1,4 @@
-import type { StepExecutor } from '../step-context.js';
+import type { StepExecutor } from './step-context.js';
 
 /** Waits for a person or an outside system to report the step's status (API `PATCH …/steps/:id` or `maestro steps update`). */
 export const manualExecutor: StepExecutor = {

@@ -1,5 +1,5 @@
 import type { NoopWith } from '../../generated/schemas.js';
-import type { StepExecutor } from '../step-context.js';
+import type { StepExecutor } from './step-context.js';
 
 /** Does nothing; publishes `with.outputs` and reports `with.cost` (handy for tests, budgets and placeholders). */
 export const noopExecutor: StepExecutor = {

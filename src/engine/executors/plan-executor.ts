@@ -1,7 +1,7 @@
 import { MaestroError } from '../../domain/errors.js';
 import type { PlanWith } from '../../generated/schemas.js';
-import type { StepExecutor } from '../step-context.js';
-import { resolveWithin } from '../workspace-path.js';
+import type { StepExecutor } from './step-context.js';
+import { resolveWithin } from '../trust/workspace-path.js';
 
 /** Runs another plan as a child run (parent_run_id, root_run_id) and takes its outputs. */
 export const planExecutor: StepExecutor = {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SleepWith } from '../../generated/schemas.js';
-import type { StepExecutor } from '../step-context.js';
+import type { StepExecutor } from './step-context.js';
 
 export const sleepExecutor: StepExecutor = {
   kind: 'sleep',

@@ -3,7 +3,7 @@ import { sleepOn, systemClock, type Clock } from '../../domain/clock.js';
 import { isMaestroError } from '../../domain/errors.js';
 import type { RunStore } from '../../store/port.js';
 import type { StartRunOptions } from '../engine-options.js';
-import { kindsOfSchedule } from '../run-kinds.js';
+import { kindsOfSchedule } from '../trust/run-kinds.js';
 import type { SecretProvider } from '../secrets/secret-provider.js';
 import { tickInputs } from './schedule-inputs.js';
 import { dueTicks } from './schedule-ticks.js';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/generated/schemas.js';
 import { newId } from '../../../src/domain/ids.js';
-import { stepLogPath } from '../../../src/engine/step-log.js';
+import { stepLogPath } from '../../../src/engine/logs/step-log.js';
 import { openStore } from '../../../src/store/open.js';
 import { startTestApi, TOKENS, type ApiClient } from '../../support/api-server.js';
 import { dropMongoDatabase, unavailable } from '../../support/backends.js';

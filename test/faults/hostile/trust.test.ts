@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { Plan } from '../../../src/generated/schemas.js';
-import { onlyKinds } from '../../../src/engine/kind-policy.js';
+import { onlyKinds } from '../../../src/engine/trust/kind-policy.js';
 import { isBubblewrapAvailable } from '../../../src/engine/executors/exec-sandbox.js';
 import { openStore } from '../../../src/store/open.js';
 import { startTestApi, TOKENS } from '../../support/api-server.js';
