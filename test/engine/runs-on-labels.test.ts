@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunDocument, StepDocument } from '../../src/generated/schemas.js';
-import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
+import { dropMongoDatabase, sharedStores, unavailable } from '../support/backends.js';
 import { MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 
 // Three "machines": a client that starts the run, a worker without labels, and one with gpu; each its own directory.
@@ -23,14 +23,7 @@ const PLAN = {
   ],
 };
 
-const stores: Array<{ name: string; available: boolean; url: (dir: string) => string }> = [
-  { name: 'sqlite (file)', available: true, url: (dir) => `sqlite://${join(dir, 'shared.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = sharedStores();
 
 type Detail = { run: RunDocument; steps: StepDocument[] };
 

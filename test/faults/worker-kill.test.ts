@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { EventDocument, RunDocument, StepDocument } from '../../src/generated/schemas.js';
-import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
+import { dropMongoDatabase, sharedStores, unavailable } from '../support/backends.js';
 import { jsonLines, MAESTRO, MAESTRO_RUN, runCli, startCli } from '../support/spawn-cli.js';
 import { inPool, recordFigures } from './support/figures.js';
 
@@ -117,14 +117,7 @@ async function killAWorker(storeUrl: (root: string) => string): Promise<Outcome>
   }
 }
 
-const stores: Array<{ name: string; available: boolean; storeUrl: (root: string) => string }> = [
-  { name: 'sqlite (file)', available: true, storeUrl: (root) => `sqlite://${join(root, 'shared.db')}` },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    storeUrl: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = sharedStores().map(({ name, available, url }) => ({ name, available, storeUrl: url }));
 
 describe.each(stores)('kill -9 of a worker mid-attempt on $name', ({ name, available, storeUrl }) => {
   it.skipIf(unavailable(available))(

@@ -52,6 +52,21 @@ export function freshMongoUrl(base: string): string {
   return parsed.toString().replace(/^http:/, 'mongodb:');
 }
 
+/**
+ * The stores several processes share in a test: a SQLite file in the test's directory (`shared.db`) and a fresh
+ * database on each MongoDB-wire server (unavailable, hence skipped, where none is given).
+ */
+export function sharedStores(): Array<{ name: string; available: boolean; url: (dir: string) => string }> {
+  return [
+    { name: 'sqlite (file)', available: true, url: (dir) => `sqlite://${join(dir, 'shared.db')}` },
+    ...mongoStoreEntries().map(({ name, base }) => ({
+      name,
+      available: base !== undefined,
+      url: () => freshMongoUrl(requireBase(base)),
+    })),
+  ];
+}
+
 export async function dropMongoDatabase(url: string): Promise<void> {
   const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 3000 });
   try {
