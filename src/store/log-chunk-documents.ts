@@ -1,18 +1,9 @@
+import type { LogChunkDocument } from '../generated/schemas.js';
 import { derivedId } from '../domain/ids.js';
 import type { LogAddress, LogChunk } from './blob-port.js';
 import type { DocumentCollection } from './document-collection.js';
 import { Collection, fromStored, toStored } from './stored-form.js';
 import { assertValidDocument } from './validate-document.js';
-
-interface StoredLogChunk {
-  run_id: string;
-  key: string;
-  attempt: number;
-  seq: number;
-  /** base64 */
-  data: string;
-  at: string;
-}
 
 /**
  * Step attempts' logs as documents of `log_chunks`, the same on every adapter. A chunk's _id is derived from its
@@ -22,7 +13,7 @@ export class LogChunkDocuments {
   constructor(private readonly chunks: DocumentCollection) {}
 
   async append(chunk: LogChunk): Promise<void> {
-    const doc: StoredLogChunk = {
+    const doc: LogChunkDocument = {
       run_id: chunk.run_id,
       key: chunk.key,
       attempt: chunk.attempt,
@@ -41,7 +32,7 @@ export class LogChunkDocuments {
       { sort: { seq: 1 }, limit: Math.max(0, Math.floor(limit)) },
     );
     return found.map((stored) => {
-      const doc = fromStored<StoredLogChunk>(Collection.logChunks, stored);
+      const doc = fromStored<LogChunkDocument>(Collection.logChunks, stored);
       return { ...doc, data: Buffer.from(doc.data, 'base64') };
     });
   }
