@@ -7,6 +7,8 @@ import { labelsFit } from './runner-labels.js';
 
 /** How many open offers one look at the store reads; a runner claims the first it can take. */
 const OFFERS_PER_LOOK = 50;
+/** An idle runner looks for offers less often, doubling from the poll interval up to this (or the interval). */
+const IDLE_LOOK_MAX_MS = 1_000;
 
 /**
  * A worker's second loop, beside the one that claims runs: takes attempts that other runs' drivers offer (steps
@@ -18,6 +20,8 @@ export async function takeOfferedAttempts(
   options: { signal: AbortSignal; onError?: (error: unknown) => void },
 ): Promise<void> {
   const active = new Set<Promise<void>>();
+  // Looks in a row that found nothing: a store polled by many idle workers is not kept busy by them.
+  let emptyLooks = 0;
   while (!options.signal.aborted) {
     if (!services.slots.tryAcquire()) {
       // Every slot is busy (with these attempts or the runs driven here): wait for one to end, or a while.
@@ -32,9 +36,12 @@ export async function takeOfferedAttempts(
     }
     if (!claimed) {
       services.slots.release();
-      await sleepOn(services.clock, services.pollMs, options.signal);
+      const idleMs = Math.min(services.pollMs * 2 ** emptyLooks, Math.max(IDLE_LOOK_MAX_MS, services.pollMs));
+      emptyLooks = Math.min(emptyLooks + 1, 16);
+      await sleepOn(services.clock, idleMs, options.signal);
       continue;
     }
+    emptyLooks = 0;
     const running = runOfferedAttempt(services, claimed.step, claimed.takeover).finally(() => active.delete(running));
     active.add(running);
   }
