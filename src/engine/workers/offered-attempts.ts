@@ -7,8 +7,8 @@ import { labelsFit } from './runner-labels.js';
 
 /** How many open offers one look at the store reads; a runner claims the first it can take. */
 const OFFERS_PER_LOOK = 50;
-/** An idle runner looks for offers less often, doubling from the poll interval up to this (or the interval). */
-const IDLE_LOOK_MAX_MS = 1_000;
+/** An idle runner looks for offers less often: the poll interval doubling up to this many of them. */
+const IDLE_LOOK_MAX_POLLS = 4;
 
 /**
  * A worker's second loop, beside the one that claims runs: takes attempts that other runs' drivers offer (steps
@@ -20,6 +20,10 @@ export async function takeOfferedAttempts(
   options: { signal: AbortSignal; onError?: (error: unknown) => void },
 ): Promise<void> {
   const active = new Set<Promise<void>>();
+  const start = (claimed: StepDocument, takeover: boolean): void => {
+    const running = runOfferedAttempt(services, claimed, takeover).finally(() => active.delete(running));
+    active.add(running);
+  };
   // Looks in a row that found nothing: a store polled by many idle workers is not kept busy by them.
   let emptyLooks = 0;
   while (!options.signal.aborted) {
@@ -28,39 +32,55 @@ export async function takeOfferedAttempts(
       await Promise.race([...active, sleepOn(services.clock, services.pollMs, options.signal)]);
       continue;
     }
-    let claimed: { step: StepDocument; takeover: boolean } | undefined;
+    let taken = 0;
     try {
-      claimed = await claimAnOffer(services);
+      taken = await claimOffers(services, start);
     } catch (error) {
       options.onError?.(error);
     }
-    if (!claimed) {
-      services.slots.release();
-      const idleMs = Math.min(services.pollMs * 2 ** emptyLooks, Math.max(IDLE_LOOK_MAX_MS, services.pollMs));
-      emptyLooks = Math.min(emptyLooks + 1, 16);
-      await sleepOn(services.clock, idleMs, options.signal);
+    if (taken > 0) {
+      emptyLooks = 0;
       continue;
     }
-    emptyLooks = 0;
-    const running = runOfferedAttempt(services, claimed.step, claimed.takeover).finally(() => active.delete(running));
-    active.add(running);
+    services.slots.release();
+    const idleMs = services.pollMs * Math.min(2 ** emptyLooks, IDLE_LOOK_MAX_POLLS);
+    emptyLooks = Math.min(emptyLooks + 1, 8);
+    await sleepOn(services.clock, idleMs, options.signal);
   }
   await Promise.allSettled(active);
 }
 
-/** One of the oldest offers this runner can take, claimed (the claim decides races with other runners), or undefined. */
-async function claimAnOffer(services: EngineServices): Promise<{ step: StepDocument; takeover: boolean } | undefined> {
+/**
+ * Claims, from one look at the oldest offers, as many as this runner can take and has slots for (the caller holds
+ * one slot; each further claim takes another), starting each attempt as it is claimed. Claims decide races with
+ * other runners. Returns how many it took; with none, the caller's slot is still the caller's.
+ */
+async function claimOffers(
+  services: EngineServices,
+  start: (claimed: StepDocument, takeover: boolean) => void,
+): Promise<number> {
   const now = nowMs(services.clock);
   const offers = await services.store.listOfferedSteps(OFFERS_PER_LOOK);
   // Runners that look at once start at different offers of the page, so their claims do not all collide.
   const first = Math.floor(Math.random() * offers.length);
+  let taken = 0;
   for (let i = 0; i < offers.length; i += 1) {
     const offer = offers[(first + i) % offers.length]!;
     if (!mayTake(services, offer, now)) continue;
-    const claimed = await services.store.claimStep(offer.step_id, services.leaseRequest());
-    if (claimed) return { step: claimed, takeover: offer.status === 'running' };
+    if (taken > 0 && !services.slots.tryAcquire()) break;
+    let claimed: StepDocument | undefined;
+    try {
+      claimed = await services.store.claimStep(offer.step_id, services.leaseRequest());
+    } catch (error) {
+      if (taken > 0) services.slots.release();
+      throw error;
+    }
+    if (claimed) {
+      start(claimed, offer.status === 'running');
+      taken += 1;
+    } else if (taken > 0) services.slots.release();
   }
-  return undefined;
+  return taken;
 }
 
 function mayTake(services: EngineServices, offer: StepDocument, now: number): boolean {
