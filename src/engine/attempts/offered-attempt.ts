@@ -5,7 +5,7 @@ import { writeAttemptResult } from './attempt-result.js';
 import type { EngineServices } from '../engine-services.js';
 import { RunSpans } from '../run-loop/run-spans.js';
 import { SecretMasker } from '../secrets/secret-masker.js';
-import { runStepAttempt, type AttemptOutcome } from './step-attempt.js';
+import { beginAttempt, runStepAttempt, type AttemptOutcome } from './step-attempt.js';
 import { StepGraph } from '../run-loop/step-graph.js';
 import { stepLogPath } from '../logs/step-log.js';
 import { expressionContextOf } from '../run-loop/step-scope.js';
@@ -17,14 +17,13 @@ import { expressionContextOf } from '../run-loop/step-scope.js';
  */
 export async function runOfferedAttempt(
   services: EngineServices,
+  /** The step as offered, before the claim. */
+  offer: StepDocument,
   claimed: StepDocument,
-  takeover: boolean,
 ): Promise<void> {
-  const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
-  const controller = new AbortController();
-  services.leases.hold('step', claimed.step_id, token, () =>
-    controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
-  );
+  // An offer of a running step is an expired lease's attempt, taken over.
+  const takeover = offer.status === 'running';
+  const { token, controller } = beginAttempt(services, offer, claimed, takeover);
   let outcome: AttemptOutcome;
   try {
     outcome = await executeClaimed(services, claimed, token, controller, takeover);
@@ -57,8 +56,6 @@ async function executeClaimed(
   const graph = new StepGraph(compiled);
   graph.load(await store.listSteps(run.run_id));
   const spans = new RunSpans(run, (doc) => graph.parentOf(doc));
-  const waitedMs = services.clock.now().getTime() - Date.parse(claimed.ready_at ?? claimed.created_at);
-  services.telemetry.attemptStarted(claimed.uses ?? 'none', waitedMs / 1000, takeover);
   const outcome = await runStepAttempt({
     services,
     plan: compiled,
@@ -68,6 +65,7 @@ async function executeClaimed(
     compiled: graph.compiledOf(claimed),
     token,
     controller,
+    takeover,
     masker: new SecretMasker(),
     scope: expressionContextOf(graph, compiled, run, claimed),
     trace: spans.startAttempt(claimed),

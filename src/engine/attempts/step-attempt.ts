@@ -1,5 +1,6 @@
 import type { RunDocument, StepDocument } from '../../generated/schemas.js';
 import { MaestroError, toMaestroError } from '../../domain/errors.js';
+import { nowMs } from '../../domain/clock.js';
 import { assertJsonWithin, Limits } from '../../domain/json-limits.js';
 import type { CompiledPlan, CompiledStep } from '../../plan/compile-plan.js';
 import { evaluateValue, type ExpressionContext } from '../../plan/expressions.js';
@@ -41,6 +42,8 @@ export interface StepAttempt {
   compiled: CompiledStep;
   token: LeaseToken;
   controller: AbortController;
+  /** The claim took over an attempt whose runner's lease expired (same attempt number), rather than starting one. */
+  takeover: boolean;
   /** The run's masker: every secret this attempt resolves joins it. */
   masker: SecretMasker;
   /** The step's `${{ }}` context, without secrets and write-only inputs (added here, for this attempt only). */
@@ -50,12 +53,33 @@ export interface StepAttempt {
 }
 
 /**
+ * Begins an attempt this runner has just claimed, wherever it was offered: counts it (with how long it waited since
+ * it was ready, as `seen` before the claim showed it) and holds its lease, which aborts the attempt when lost.
+ * runStepAttempt lets the lease and the slot go.
+ */
+export function beginAttempt(
+  services: EngineServices,
+  seen: StepDocument,
+  claimed: StepDocument,
+  takeover: boolean,
+): { token: LeaseToken; controller: AbortController } {
+  const waitedMs = nowMs(services.clock) - Date.parse(seen.ready_at ?? seen.created_at);
+  services.telemetry.attemptStarted(claimed.uses ?? 'none', waitedMs / 1000, takeover);
+  const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
+  const controller = new AbortController();
+  services.leases.hold('step', claimed.step_id, token, () =>
+    controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
+  );
+  return { token, controller };
+}
+
+/**
  * Runs one attempt of a leaf step: resolves its `with`, runs its executor within its timeout, attaches the
  * artifacts it declares. Never throws: every ending is an outcome for the driver to record.
  */
 export async function runStepAttempt(attempt: StepAttempt): Promise<AttemptOutcome> {
   const { services, run, step, compiled, token, controller, masker } = attempt;
-  const log = openAttemptLog(services, step, masker, controller);
+  const log = openAttemptLog(services, step, masker, controller, attempt.takeover);
   const logsRef = log.path;
   const cost = { total: 0 };
   const cancelTimeout = compiled.timeoutMs

@@ -7,13 +7,15 @@ import { StepLog, stepLogPath } from './step-log.js';
 /**
  * The log of the attempt a runner is starting: its file under the runner's logs directory, and the same bytes
  * shipped to the store's log chunks as they are written, so the API, the CLI and the console on any machine show
- * it live. Passing the runner's log limit stops the attempt (LOG_TOO_LARGE).
+ * it live (a takeover goes on after the chunks the earlier runner stored). Passing the runner's log limit stops the
+ * attempt (LOG_TOO_LARGE).
  */
 export function openAttemptLog(
   services: EngineServices,
   step: StepDocument,
   masker: SecretMasker,
   controller: AbortController,
+  takeover: boolean,
 ): StepLog {
   const address = { run_id: step.run_id, key: step.key, attempt: step.attempt };
   const log: StepLog = new StepLog(stepLogPath(services.logsDir, step.run_id, step.key, step.attempt), {
@@ -21,6 +23,7 @@ export function openAttemptLog(
     shipper: new LogShipper({
       blobs: services.store.blobs,
       address,
+      freshAttempt: !takeover,
       now: () => services.clock.now(),
       warn: (message) => log.noteInFile(message),
     }),

@@ -6,6 +6,11 @@ import type { BlobStore, LogAddress } from '../../store/port.js';
 export interface LogShipping {
   blobs: Pick<BlobStore, 'appendLogChunk' | 'listLogChunks'>;
   address: LogAddress;
+  /**
+   * This runner's claim started the attempt (not a takeover): no other runner can have stored chunks of it, so its
+   * log starts at seq 0 without reading the store first.
+   */
+  freshAttempt?: boolean;
   /** The longest bytes wait before they are sent. Default 250 ms. */
   flushMs?: number;
   /** Bytes sent in one chunk at most; a full chunk goes at once. Default 256 KiB. */
@@ -50,6 +55,7 @@ export class LogShipper {
     this.flushMs = shipping.flushMs ?? 250;
     this.chunkBytes = shipping.chunkBytes ?? 256 * 1024;
     this.maxHeldBytes = shipping.maxHeldBytes ?? 8 * 1024 * 1024;
+    if (shipping.freshAttempt) this.nextSeq = 0;
   }
 
   push(bytes: Buffer): void {

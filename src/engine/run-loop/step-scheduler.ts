@@ -7,7 +7,7 @@ import { containerEnding, foreachItemsOf } from './container-steps.js';
 import type { DriverState } from './driver-state.js';
 import { errorInfoOf } from './error-info.js';
 import { EXTERNAL_LEASE_OWNER } from './external-lease.js';
-import { runStepAttempt } from '../attempts/step-attempt.js';
+import { beginAttempt, runStepAttempt } from '../attempts/step-attempt.js';
 import { buildForeachCopies, roleOf } from './step-tree.js';
 import { stepConcurrency } from '../../plan/run-concurrency.js';
 import type { StepStatus } from '../../domain/status.js';
@@ -189,15 +189,9 @@ export class StepScheduler {
       return;
     }
     const takeover = doc.status === 'running';
-    const waitedMs = state.nowMs() - Date.parse(doc.ready_at ?? doc.created_at);
-    state.services.telemetry.attemptStarted(claimed.uses ?? 'none', waitedMs / 1000, takeover);
+    const { token, controller } = beginAttempt(state.services, doc, claimed, takeover);
     state.graph.put(claimed);
-    const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
-    const controller = new AbortController();
     state.loop.attemptStarted(doc.key, controller);
-    leases.hold('step', claimed.step_id, token, () =>
-      controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
-    );
     state.eventQueue.add(
       EventType.stepStarted,
       { key: claimed.key, attempt: claimed.attempt, ...(takeover ? { takeover: true } : {}) },
@@ -213,6 +207,7 @@ export class StepScheduler {
       compiled: state.graph.compiledOf(claimed),
       token,
       controller,
+      takeover,
       masker: state.masker,
       scope: state.contextFor(claimed),
       trace: state.spans.startAttempt(claimed),

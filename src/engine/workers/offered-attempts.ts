@@ -20,8 +20,8 @@ export async function takeOfferedAttempts(
   options: { signal: AbortSignal; onError?: (error: unknown) => void },
 ): Promise<void> {
   const active = new Set<Promise<void>>();
-  const start = (claimed: StepDocument, takeover: boolean): void => {
-    const running = runOfferedAttempt(services, claimed, takeover).finally(() => active.delete(running));
+  const start = (offer: StepDocument, claimed: StepDocument): void => {
+    const running = runOfferedAttempt(services, offer, claimed).finally(() => active.delete(running));
     active.add(running);
   };
   // Looks in a row that found nothing: a store polled by many idle workers is not kept busy by them.
@@ -57,7 +57,7 @@ export async function takeOfferedAttempts(
  */
 async function claimOffers(
   services: EngineServices,
-  start: (claimed: StepDocument, takeover: boolean) => void,
+  start: (offer: StepDocument, claimed: StepDocument) => void,
 ): Promise<number> {
   const now = nowMs(services.clock);
   const offers = await services.store.listOfferedSteps(OFFERS_PER_LOOK);
@@ -76,7 +76,7 @@ async function claimOffers(
       throw error;
     }
     if (claimed) {
-      start(claimed, offer.status === 'running');
+      start(offer, claimed);
       taken += 1;
     } else if (taken > 0) services.slots.release();
   }
