@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { dropMongoDatabase, freshMongoUrl, mongoStoreEntries, requireBase, unavailable } from '../support/backends.js';
+import { dropMongoDatabase, sharedStores, unavailable } from '../support/backends.js';
 import { MAESTRO, runCli, startCli, startServe } from '../support/spawn-cli.js';
 
 const TOKEN = 'remote-logs-token-0123456789abcdef';
@@ -12,24 +12,13 @@ const LINES = 10;
 const TICKER = `let i = 0; const t = setInterval(() => { i += 1; console.log('line ' + i + ' of ${LINES}'); if (i === ${LINES}) clearInterval(t); }, 300);`;
 
 /** A SQLite file both processes open (as on one machine with a shared disk), and each MongoDB-wire server. */
-const stores = [
-  {
-    name: 'a SQLite file',
-    available: true,
-    url: () => `sqlite://${join(mkdtempSync(join(tmpdir(), 'maestro-shared-store-')), 'maestro.db')}`,
-  },
-  ...mongoStoreEntries().map(({ name, base }) => ({
-    name,
-    available: base !== undefined,
-    url: () => freshMongoUrl(requireBase(base)),
-  })),
-];
+const stores = sharedStores();
 
 describe.each(stores)('a step run by a worker elsewhere, its log read through maestro serve on $name', (entry) => {
   it.skipIf(unavailable(entry.available))(
     'GET …/logs?follow=true streams its lines while it runs, and the whole log after; runs logs -f prints it too',
     async () => {
-      const storeUrl = entry.url();
+      const storeUrl = entry.url(mkdtempSync(join(tmpdir(), 'maestro-shared-store-')));
       const serveDir = mkdtempSync(join(tmpdir(), 'maestro-serve-only-'));
       const workerDir = mkdtempSync(join(tmpdir(), 'maestro-worker-elsewhere-'));
       const readerDir = mkdtempSync(join(tmpdir(), 'maestro-log-reader-'));
