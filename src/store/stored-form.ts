@@ -128,8 +128,28 @@ function mapNestedKeys(
   direction: 'store' | 'read',
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(doc)) out[field] = mapKeys(value, mapKey, direction);
+  for (const [field, value] of Object.entries(doc))
+    // A read value without an escaped key (almost all) is kept: it is the adapter's fresh copy, nobody else's.
+    out[field] = direction === 'read' && !holdsKeyWith(value, '%') ? value : mapKeys(value, mapKey, direction);
   return out;
+}
+
+/** True when some object key inside the value contains `mark`. A walk without copies. */
+function holdsKeyWith(value: unknown, mark: string): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    if (current === null || typeof current !== 'object' || current instanceof Date) continue;
+    if (Array.isArray(current)) {
+      for (const item of current) pending.push(item);
+      continue;
+    }
+    for (const key of Object.keys(current)) {
+      if (key.includes(mark)) return true;
+      pending.push((current as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
 }
 
 const toDate = (value: unknown): unknown => (typeof value === 'string' ? new Date(value) : value);

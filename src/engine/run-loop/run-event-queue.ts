@@ -2,6 +2,9 @@ import type { EventDataByType } from '../../generated/schemas.js';
 import type { EventBus, PendingEvent } from '../../events/event-bus.js';
 import type { EventType } from '../../events/event-types.js';
 
+/** Events past which a waiting drain writes at once. */
+const MAX_BATCH = 500;
+
 interface Queued extends PendingEvent {
   /** Set when the step's next change waits for this event: resolved once it is stored (or will not be). */
   landed?: { promise: Promise<void>; resolve: () => void };
@@ -9,8 +12,8 @@ interface Queued extends PendingEvent {
 
 /**
  * The events of one run's driver, written behind its state changes instead of in line with them: in the order
- * they happened, every event queued while one write was under way going in the next write, each announced only
- * once stored. The driver's next write need not wait for them, with two exceptions that keep the record whole:
+ * they happened, the events queued in one turn of the event loop (or while a write was under way) in one write,
+ * each announced only once stored. The driver's next write need not wait for them, with two exceptions that keep the record whole:
  * a step's next state change waits until the events of its earlier ones are stored, but for its attempt's start (a
  * runner killed in between leaves at most the current attempt's start and the step's last event unwritten, which
  * the next runner writes), and the run's end waits for all.
@@ -21,6 +24,8 @@ export class RunEventQueue {
   private failure: Error | undefined;
   /** Per step, the storing of its newest queued event. */
   private readonly stepStored = new Map<string, Promise<void>>();
+  /** Set while the drain waits for more events before its first write: starts that write now. */
+  private batchFull: (() => void) | undefined;
 
   constructor(
     private readonly bus: EventBus,
@@ -44,6 +49,7 @@ export class RunEventQueue {
     }
     this.queued.push(item);
     this.draining ??= this.drain();
+    if (this.queued.length >= MAX_BATCH) this.batchFull?.();
   }
 
   /** Resolves once the events queued so far for this step are stored. */
@@ -74,6 +80,18 @@ export class RunEventQueue {
   }
 
   private async drain(): Promise<void> {
+    // One turn of the event loop before the first write: what the driver queues meanwhile (a chain's next step
+    // starting after this one ended) goes in the same write, one commit instead of one per event. A driver that
+    // never yields (steps that end in microtasks on an embedded store) cuts the wait short at a full batch.
+    await new Promise<void>((resolve) => {
+      const timer = setImmediate(() => go());
+      const go = () => {
+        clearImmediate(timer);
+        this.batchFull = undefined;
+        resolve();
+      };
+      this.batchFull = go;
+    });
     while (this.queued.length > 0 && this.failure === undefined) {
       const batch = this.queued;
       this.queued = [];

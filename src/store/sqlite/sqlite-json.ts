@@ -1,3 +1,5 @@
+import { defineOwn } from '../../domain/own-property.js';
+
 /**
  * Documents as JSON text in SQLite. Dates become `{"$date":"<ISO-8601>"}`: the stored form never has another key
  * starting with `$` (user keys are escaped, see stored-form.ts), so the tag is unambiguous, and its text sorts and
@@ -16,22 +18,60 @@ export const DATE_TEXT_FROM = `{"${DATE_TAG}":"`;
 export const DATE_TEXT_BEFORE = `{"${DATE_TAG}":#`;
 
 export function encodeDocument(doc: Record<string, unknown>): string {
-  return JSON.stringify(doc, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // The replacer sees Date#toJSON's string; the holder still has the Date.
-    const raw = this[key];
-    return raw instanceof Date ? { [DATE_TAG]: Number.isNaN(raw.getTime()) ? null : raw.toISOString() } : value;
-  });
+  return JSON.stringify(withTaggedDates(doc));
 }
 
 export function decodeDocument(text: string): Record<string, unknown> {
-  return JSON.parse(text, (_key, value: unknown) => {
-    if (value && typeof value === 'object' && !Array.isArray(value) && DATE_TAG in value) {
-      const keys = Object.keys(value);
-      if (keys.length === 1) {
-        const iso = (value as Record<string, unknown>)[DATE_TAG];
-        return new Date(typeof iso === 'string' ? iso : Number.NaN);
-      }
+  const doc = JSON.parse(text) as Record<string, unknown>;
+  reviveDates(doc);
+  return doc;
+}
+
+/**
+ * The value with every Date replaced by its tag, copying only the objects and arrays on the way to a Date (the rest
+ * is shared, never changed). A walk instead of a JSON.stringify replacer, which V8 calls for every key.
+ */
+function withTaggedDates(value: unknown): unknown {
+  if (value instanceof Date) return { [DATE_TAG]: Number.isNaN(value.getTime()) ? null : value.toISOString() };
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let index = 0; index < value.length; index += 1) {
+      const item: unknown = value[index];
+      const tagged = withTaggedDates(item);
+      if (tagged !== item) (copy ??= value.slice())[index] = tagged;
     }
-    return value;
-  }) as Record<string, unknown>;
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const inner = (value as Record<string, unknown>)[key];
+    const tagged = withTaggedDates(inner);
+    if (tagged !== inner) defineOwn((copy ??= { ...value }), key, tagged);
+  }
+  return copy ?? value;
+}
+
+/** Turns every date tag of a freshly parsed document into a Date, in place (a walk: a JSON.parse reviver is slow). */
+function reviveDates(root: object): void {
+  const holders: object[] = [root];
+  while (holders.length > 0) {
+    const holder = holders.pop() as Record<string, unknown>;
+    for (const key of Object.keys(holder)) {
+      const inner = holder[key];
+      if (inner === null || typeof inner !== 'object') continue;
+      const date = dateOfTag(inner);
+      if (date) defineOwn(holder, key, date);
+      else holders.push(inner);
+    }
+  }
+}
+
+/** The Date a `{"$date": …}` object stands for; undefined for any other object or array. */
+function dateOfTag(value: object): Date | undefined {
+  if (Array.isArray(value) || !Object.hasOwn(value, DATE_TAG)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return undefined;
+  const iso = (value as Record<string, unknown>)[DATE_TAG];
+  return new Date(typeof iso === 'string' ? iso : Number.NaN);
 }
