@@ -62,6 +62,27 @@ export function deepestPoint(value: unknown, stopAt: number): { depth: number; p
   return { depth: deepest?.depth ?? 0, path: pathOf(deepest) };
 }
 
+/**
+ * Whether a value nests deeper than maxDepth: the check every stored write makes, so without deepestPoint's path
+ * bookkeeping (objects and arrays only on the stack, two arrays instead of a record per value).
+ */
+function nestsDeeperThan(value: unknown, maxDepth: number): boolean {
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const current = values.pop();
+    const depth = depths.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > maxDepth) return true;
+    for (const inner of Array.isArray(current) ? current : Object.values(current))
+      if (inner !== null && typeof inner === 'object') {
+        values.push(inner);
+        depths.push(depth + 1);
+      }
+  }
+  return false;
+}
+
 const PATH_KEY_CHARS = 40;
 
 /** `$.a[0]["b c"]`: the path of a visit, each key cut to a readable length (keys can be as long as the value). */
@@ -88,8 +109,8 @@ export function assertJsonWithin(
   path: string,
   code: ErrorCode = 'LIMIT_EXCEEDED',
 ): void {
-  const deepest = deepestPoint(value, limits.maxDepth);
-  if (deepest.depth > limits.maxDepth) {
+  if (nestsDeeperThan(value, limits.maxDepth)) {
+    const deepest = deepestPoint(value, limits.maxDepth);
     const where = path.startsWith('$') ? `${path}${deepest.path.slice(1)}` : deepest.path;
     throw new MaestroError(code, `${path} nests deeper than ${limits.maxDepth} levels (at ${where})`, {
       retryable: false,

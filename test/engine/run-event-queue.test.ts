@@ -68,16 +68,26 @@ const chain: Plan = {
   name: 'chain',
   steps: [
     { id: 'a', uses: 'handler', with: { handler: 'flaky' }, retry: { max_attempts: 2, backoff_ms: 1 } },
-    { id: 'b', uses: 'noop', needs: ['a'] },
+    // b takes a while: a failed event write (written one turn of the event loop behind) stops the runner during it.
+    { id: 'b', uses: 'handler', with: { handler: 'slow' }, needs: ['a'] },
   ],
 };
 
-async function startChain(store: RunStore, leaseMs = 5_000): Promise<{ engine: Engine; runId: string }> {
+function chainEngine(store: RunStore, leaseMs: number): Engine {
   const engine = new Engine({ store, workspace: process.cwd(), pollMs: 20, leaseMs });
   engine.registerHandler('flaky', ({ attempt }) => {
     if (attempt === 1) throw new Error('not yet');
     return {};
   });
+  engine.registerHandler('slow', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return {};
+  });
+  return engine;
+}
+
+async function startChain(store: RunStore, leaseMs = 5_000): Promise<{ engine: Engine; runId: string }> {
+  const engine = chainEngine(store, leaseMs);
   const { plan } = await engine.applyPlan(chain);
   const { run } = await engine.startRun(plan);
   return { engine, runId: run.run_id };
@@ -161,7 +171,7 @@ describe('events written behind the state changes of a run', () => {
     expect((await store.getRun(runId))?.status).toBe('running');
 
     failing = false;
-    const next = new Engine({ store, workspace: process.cwd(), pollMs: 20, leaseMs: 300 });
+    const next = chainEngine(store, 300);
     const run = await next.executeRun(runId);
     next.close();
     expect(run?.status).toBe('succeeded');

@@ -20,6 +20,7 @@ import { decodeDocument, encodeDocument } from './sqlite-json.js';
 import { filterToSql, sortToSql } from './sqlite-query.js';
 import { ensureSchema } from './sqlite-schema.js';
 import { applyUpdate } from './sqlite-update.js';
+import { updateToSql } from './sqlite-update-sql.js';
 
 // CommonJS: under NodeNext the default import is module.exports, whose `default` is the sift function.
 const sift = siftModule.default;
@@ -135,6 +136,25 @@ class SqliteCollection implements DocumentCollection {
   }
 
   private updateFirst(filter: Filter, update: Update, sort?: SortOrder): StoredDocument | undefined {
+    return this.updateInSql(filter, update, sort) ?? this.updateHere(filter, update, sort);
+  }
+
+  /**
+   * The update as one UPDATE … RETURNING where SQL can say both the filter and the update. Undefined when it cannot
+   * or changed nothing: the filter matched nothing (the read that follows finds nothing either) or the update's
+   * condition failed (the read that follows applies it here, which reports why).
+   */
+  private updateInSql(filter: Filter, update: Update, sort?: SortOrder): StoredDocument | undefined {
+    const condition = filterToSql(filter);
+    const change = condition.exact ? updateToSql(update) : undefined;
+    if (!change) return undefined;
+    const first = `SELECT id FROM ${this.table} WHERE ${condition.sql}${sortToSql(sort)} LIMIT 1`;
+    const sql = `UPDATE ${this.table} SET doc = ${change.document} WHERE id = (${first}) AND ${change.applies} RETURNING id, doc`;
+    const row = this.statements.get(sql).get(...change.params, ...condition.params) as Row | undefined;
+    return row ? toDocument(row) : undefined;
+  }
+
+  private updateHere(filter: Filter, update: Update, sort?: SortOrder): StoredDocument | undefined {
     return this.immediate(() => {
       const [current] = this.select(filter, sort, 1);
       if (!current) return undefined;

@@ -10,7 +10,8 @@ const DATE_TAG = '$date';
 
 /** The JSON text a Date is stored as; also what SQL compares a Date in a filter against. */
 export function dateText(date: Date): string {
-  return JSON.stringify({ [DATE_TAG]: Number.isNaN(date.getTime()) ? null : date.toISOString() });
+  // An ISO-8601 string holds nothing JSON escapes.
+  return Number.isNaN(date.getTime()) ? `{"${DATE_TAG}":null}` : `{"${DATE_TAG}":"${date.toISOString()}"}`;
 }
 
 /** Every tagged date's text starts with this, and only those do; the next code point after `"` bounds the range. */
@@ -19,6 +20,11 @@ export const DATE_TEXT_BEFORE = `{"${DATE_TAG}":#`;
 
 export function encodeDocument(doc: Record<string, unknown>): string {
   return JSON.stringify(withTaggedDates(doc));
+}
+
+/** A field's value as stored JSON text; undefined for what JSON has no text for (undefined, functions). */
+export function encodeValue(value: unknown): string | undefined {
+  return JSON.stringify(withTaggedDates(value));
 }
 
 export function decodeDocument(text: string): Record<string, unknown> {

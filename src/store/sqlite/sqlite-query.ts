@@ -60,24 +60,34 @@ function typeGuard(path: string, types: string[]): string {
     : `${jsonTypeSql(path)} IN ('${types.join("', '")}')`;
 }
 
+/** Plain loops: this runs for every store call (a claim's filter is about ten parts). */
 function and(parts: SqlCondition[]): SqlCondition {
-  const real = parts.filter((part) => part.sql !== '1');
-  return {
-    sql: real.length === 0 ? '1' : real.map((part) => `(${part.sql})`).join(' AND '),
-    params: real.flatMap((part) => part.params),
-    exact: parts.every((part) => part.exact),
-  };
+  let sql = '';
+  const params: unknown[] = [];
+  let exact = true;
+  for (const part of parts) {
+    exact &&= part.exact;
+    if (part.sql === '1') continue;
+    sql += sql === '' ? `(${part.sql})` : ` AND (${part.sql})`;
+    for (const param of part.params) params.push(param);
+  }
+  return { sql: sql === '' ? '1' : sql, params, exact };
 }
 
 function or(parts: SqlCondition[]): SqlCondition {
-  const exact = parts.every((part) => part.exact);
-  if (parts.some((part) => part.sql === '1')) return { ...ALL, exact };
+  let sql = '';
+  const params: unknown[] = [];
+  let exact = true;
+  let all = false;
+  for (const part of parts) {
+    exact &&= part.exact;
+    if (part.sql === '1') all = true;
+    sql += sql === '' ? `(${part.sql})` : ` OR (${part.sql})`;
+    for (const param of part.params) params.push(param);
+  }
+  if (all) return { ...ALL, exact };
   if (parts.length === 0) return { sql: '0', params: [], exact: true };
-  return {
-    sql: parts.map((part) => `(${part.sql})`).join(' OR '),
-    params: parts.flatMap((part) => part.params),
-    exact,
-  };
+  return { sql, params, exact };
 }
 
 function equals(path: string, field: string, value: unknown): SqlCondition {
