@@ -201,8 +201,9 @@ const report = {
   versions: { maestro: maestroVersion, node: process.version, ...prefect.versions },
   persisted_per_task: {
     maestro:
-      'before the next step may start: the step claimed (lease, status running), its started event, its result ' +
-      '(status, outputs, ended_at) and its ended event: four commits to the SQLite file (WAL), with ' +
+      'the step claimed (lease, status running) and its result (status, outputs, ended_at), each committed ' +
+      'before the next step may start, and its started and ended events, committed behind them with the other ' +
+      'events of the same turn of the event loop and all before the run returns: to the SQLite file (WAL), with ' +
       'synchronous=normal (maestro_*: a commit survives the process being killed; the last ones may be lost on ' +
       'power loss) and with synchronous=full (*_full: each commit fsynced, the default)',
     prefect:

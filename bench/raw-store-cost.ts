@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
+import { EVENT_BATCH_LIMIT } from '../src/engine/run-loop/run-event-queue.js';
 import { mongoDatabaseUrl, type BenchBackend } from './bench-backends.js';
 
 /** Which store the raw writes go to: the kind, the MongoDB server, and how a SQLite file commits. */
@@ -26,6 +27,8 @@ interface RawCollections {
   start(id: string): Promise<void>;
   finish(id: string): Promise<void>;
   event(runId: string, seq: number, type?: string): Promise<void>;
+  /** Several events of a run in one write (one transaction, one ordered insertMany), as the engine writes them. */
+  events(runId: string, batch: ReadonlyArray<{ seq: number; type: string }>): Promise<void>;
   close(): Promise<void>;
   /** False on FerretDB 1.x: it runs a guarded update as a read then a write, and refuses concurrent ones (busy). */
   isolatesUpdates: boolean;
@@ -70,6 +73,10 @@ async function openRaw(target: RawTarget, { stepKeyIndex = false } = {}): Promis
         )),
       event: async (runId, seq, type = 'step.succeeded') =>
         void (await events.insertOne({ run_id: runId, seq, type, at: new Date(), data: {} })),
+      events: async (runId, batch) =>
+        void (await events.insertMany(
+          batch.map(({ seq, type }) => ({ run_id: runId, seq, type, at: new Date(), data: {} })),
+        )),
       close: async () => {
         await db.dropDatabase();
         await client.close();
@@ -109,6 +116,14 @@ function openRawSqlite(target: RawTarget, stepKeyIndex: boolean): RawCollections
   );
   const insertEvent = db.prepare('INSERT INTO events (id, doc) VALUES (?, ?)');
   let events = 0;
+  const event = (runId: string, seq: number, type: string) =>
+    void insertEvent.run(
+      `event-${(events += 1)}`,
+      JSON.stringify({ run_id: runId, seq, type, at: new Date().toISOString(), data: {} }),
+    );
+  const eventBatch = db.transaction((runId: string, batch: ReadonlyArray<{ seq: number; type: string }>) => {
+    for (const { seq, type } of batch) event(runId, seq, type);
+  });
   return {
     isolatesUpdates: true,
     insertStep: async (doc) => void insertStep.run(String(doc._id), JSON.stringify({ ...doc, _id: undefined })),
@@ -116,11 +131,8 @@ function openRawSqlite(target: RawTarget, stepKeyIndex: boolean): RawCollections
       void claim.get(owner, new Date(Date.now() + 30_000).toISOString(), startedAt?.toISOString() ?? null, id),
     start: async (id) => void start.run(new Date().toISOString(), id),
     finish: async (id) => void finish.get(new Date().toISOString(), id),
-    event: async (runId, seq, type = 'step.succeeded') =>
-      void insertEvent.run(
-        `event-${(events += 1)}`,
-        JSON.stringify({ run_id: runId, seq, type, at: new Date().toISOString(), data: {} }),
-      ),
+    event: async (runId, seq, type = 'step.succeeded') => event(runId, seq, type),
+    events: async (runId, batch) => void eventBatch.immediate(runId, batch),
     close: async () => {
       db.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -183,20 +195,33 @@ export async function guaranteeFloorPerStepMs(
   try {
     const ids = await insertPendingSteps(raw, steps);
     const eventWrites: Array<Promise<void>> = [];
+    let queued: Array<{ seq: number; type: string }> = [];
+    // Events go behind the step writes as the engine's RunEventQueue sends them: those of one turn of the event
+    // loop in one write, at most EVENT_BATCH_LIMIT at a time.
+    const flushEvents = () => {
+      if (queued.length > 0) eventWrites.push(raw.events('raw-run', queued));
+      queued = [];
+    };
+    const queueEvent = (type: string) => {
+      if (queued.length === 0) setImmediate(flushEvents);
+      queued.push({ seq: ++seq, type });
+      if (queued.length >= EVENT_BATCH_LIMIT) flushEvents();
+    };
     let seq = 0;
     let next = 0;
     const lane = async () => {
       while (next < ids.length) {
         const id = ids[next++]!;
         await raw.claim(id, 'bench', new Date());
-        eventWrites.push(raw.event('raw-run', ++seq, 'step.started'));
+        queueEvent('step.started');
         await raw.finish(id);
-        eventWrites.push(raw.event('raw-run', ++seq, 'step.succeeded'));
+        queueEvent('step.succeeded');
       }
     };
     const used = raw.isolatesUpdates ? lanes : 1;
     const start = performance.now();
     await Promise.all(Array.from({ length: used }, lane));
+    flushEvents();
     await Promise.all(eventWrites);
     return { perStepMs: (performance.now() - start) / steps, lanes: used };
   } finally {

@@ -3,7 +3,7 @@ import type { EventBus, PendingEvent } from '../../events/event-bus.js';
 import type { EventType } from '../../events/event-types.js';
 
 /** Events past which a waiting drain writes at once. */
-const MAX_BATCH = 500;
+export const EVENT_BATCH_LIMIT = 500;
 
 interface Queued extends PendingEvent {
   /** Set when the step's next change waits for this event: resolved once it is stored (or will not be). */
@@ -49,7 +49,7 @@ export class RunEventQueue {
     }
     this.queued.push(item);
     this.draining ??= this.drain();
-    if (this.queued.length >= MAX_BATCH) this.batchFull?.();
+    if (this.queued.length >= EVENT_BATCH_LIMIT) this.batchFull?.();
   }
 
   /** Resolves once the events queued so far for this step are stored. */

@@ -150,7 +150,9 @@ class SqliteCollection implements DocumentCollection {
     if (!change) return undefined;
     const first = `SELECT id FROM ${this.table} WHERE ${condition.sql}${sortToSql(sort)} LIMIT 1`;
     const sql = `UPDATE ${this.table} SET doc = ${change.document} WHERE id = (${first}) AND ${change.applies} RETURNING id, doc`;
-    const row = this.statements.get(sql).get(...change.params, ...condition.params) as Row | undefined;
+    // all(), not get(): get() returns the row after the first step and never sees the commit fail (a rollback
+    // journal can refuse it busy), while all() runs the statement to its end and throws what stopped it.
+    const [row] = this.statements.get(sql).all(...change.params, ...condition.params, ...change.appliesParams) as Row[];
     return row ? toDocument(row) : undefined;
   }
 

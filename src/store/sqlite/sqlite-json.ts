@@ -6,7 +6,7 @@ import { defineOwn } from '../../domain/own-property.js';
  * compares chronologically in SQL (json_extract returns it as that text) for the years 0000–9999 that schema-valid
  * dates hold.
  */
-const DATE_TAG = '$date';
+export const DATE_TAG = '$date';
 
 /** The JSON text a Date is stored as; also what SQL compares a Date in a filter against. */
 export function dateText(date: Date): string {
