@@ -177,6 +177,8 @@ describe('the SQLite store reads through an index', () => {
       100,
     ],
     ["a run's tree", 'runs', { root_run_id: 'r' }],
+    ['a run by idempotency key', 'runs', { idempotency_key: 'k' }],
+    ['open offers, oldest first', 'steps', { offered_at: { $exists: true } }, { offered_at: 1 }, 50],
     ["a run's steps", 'steps', { run_id: 'r' }, { _id: 1 }],
     ["a run's events after a seq", 'events', { run_id: 'r', seq: { $gt: 3 } }, { seq: 1 }, 100],
     ["a run's last event", 'events', { run_id: 'r' }, { seq: -1 }, 1],
@@ -203,6 +205,40 @@ describe('the SQLite store reads through an index', () => {
     // statuses (claims, retention), which reads one index range per status and sorts what they hold.
     if (sort && limit && !JSON.stringify(filter).includes('$in'))
       expect(plan.filter((detail) => detail.includes('TEMP B-TREE'))).toEqual([]);
+  });
+});
+
+describe('a SQLite store from an earlier version', () => {
+  it('has an index whose definition changed rebuilt on open (steps_offered, now partial), its documents kept', async () => {
+    const file = join(workspace, 'full-offered-index.db');
+    const store = await openStore(`sqlite://${file}`);
+    const run = makeRun();
+    await store.createRun(run, [makeStep(run.run_id, 'a'), makeStep(run.run_id, 'b')]);
+    await store.close();
+    // As the version before made it: every step in the index, offered or not.
+    const db = new Database(file);
+    db.exec('DROP INDEX steps_offered');
+    db.exec(`CREATE INDEX steps_offered ON steps (json_extract(doc, '$.offered_at'), id)`);
+    const [a] = db.prepare('SELECT id FROM steps ORDER BY id LIMIT 1').pluck().all() as string[];
+    db.prepare(`UPDATE steps SET doc = json_set(doc, '$.offered_at', json(?)) WHERE id = ?`).run(
+      JSON.stringify({ $date: new Date().toISOString() }),
+      a,
+    );
+    db.close();
+
+    const reopened = await openStore(`sqlite://${file}`);
+    const offered = await reopened.listOfferedSteps(10);
+    await reopened.close();
+    expect(offered.map((step) => step.step_id)).toEqual([a]);
+    const after = new Database(file, { readonly: true });
+    const definition = after.prepare("SELECT sql FROM sqlite_master WHERE name = 'steps_offered'").pluck().get();
+    const entries = after
+      .prepare("SELECT count(*) FROM steps INDEXED BY steps_offered WHERE json_type(doc, '$.offered_at') IS NOT NULL")
+      .pluck()
+      .get();
+    after.close();
+    expect(definition).toMatch(/WHERE json_type\(doc, '\$\.offered_at'\) IS NOT NULL$/);
+    expect(entries).toBe(1);
   });
 });
 

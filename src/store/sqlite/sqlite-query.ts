@@ -26,7 +26,7 @@ export function fieldSql(path: string): string | undefined {
   return `json_extract(doc, '$.${segments.join('.')}')`;
 }
 
-function jsonTypeSql(path: string): string {
+export function jsonTypeSql(path: string): string {
   return `json_type(doc, '$.${path}')`;
 }
 

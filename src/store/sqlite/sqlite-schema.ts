@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { storeIndexes } from '../indexes.js';
 import { Collection } from '../stored-form.js';
 import { blobTableNames, blobTableStatements } from './sqlite-blobs.js';
-import { fieldSql } from './sqlite-query.js';
+import { fieldSql, jsonTypeSql } from './sqlite-query.js';
 
 /**
  * The store's tables (one per collection: the `_id` as primary key, the document as JSON text) and the indexes of
@@ -17,8 +17,11 @@ export function schemaStatements(): string[] {
     const keys = Object.entries(index.keys);
     const terms = keys.map(([path, direction]) => `${fieldSql(path)!}${direction === -1 ? ' DESC' : ''}`);
     if (!index.unique) terms.push(`id${keys.at(-1)?.[1] === -1 ? ' DESC' : ''}`);
+    // A sparse index of one field holds only the documents that have it, as on MongoDB: a partial index. Writes to
+    // the others (every step but an open offer) then touch none of its pages.
+    const partial = index.sparse && keys.length === 1 ? ` WHERE ${jsonTypeSql(keys[0]![0])} IS NOT NULL` : '';
     statements.push(
-      `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${index.name} ON ${index.collection} (${terms.join(', ')})`,
+      `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${index.name} ON ${index.collection} (${terms.join(', ')})${partial}`,
     );
   }
   statements.push(...blobTableStatements);
@@ -63,22 +66,46 @@ function schemaNames(): string[] {
   return [...Object.values(Collection), ...storeIndexes.map((index) => index.name), ...blobTableNames];
 }
 
+/** The CREATE statements of the store's tables and indexes, by name, as sqlite_master keeps them. */
+function expectedDefinitions(): Map<string, string> {
+  const definitions = new Map<string, string>();
+  for (const statement of schemaStatements()) {
+    const name = /^CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (\w+)/.exec(statement)?.[1];
+    if (name) definitions.set(name, statement.replace(' IF NOT EXISTS', ''));
+  }
+  return definitions;
+}
+
 /**
- * Creates the tables and indexes a store lacks (a new file, or one from an older version), under the write lock:
- * other processes may be opening it too. Reading the names is what an open costs when everything is there.
+ * Creates the tables and indexes a store lacks (a new file, or one from an older version), and rebuilds an index
+ * whose definition changed since (steps_offered became partial), under the write lock: other processes may be
+ * opening it too. Reading the definitions is what an open costs when everything is there.
  */
 export function ensureSchema(db: Database.Database): void {
-  const missing = () => {
-    const present = new Set(
+  const expected = expectedDefinitions();
+  /** Indexes to drop (defined otherwise), and whether anything is to be created. */
+  const changes = () => {
+    const present = new Map(
       (
-        db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").all() as Array<{ name: string }>
-      ).map((row) => row.name),
+        db.prepare("SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'index')").all() as Array<{
+          name: string;
+          type: string;
+          sql: string | null;
+        }>
+      ).map((row) => [row.name, row]),
     );
-    return schemaNames().some((name) => !present.has(name));
+    const redefined = [...expected].flatMap(([name, sql]) => {
+      const found = present.get(name);
+      return found?.type === 'index' && found.sql !== sql ? [name] : [];
+    });
+    const missing = schemaNames().some((name) => !present.has(name));
+    return { redefined, needed: missing || redefined.length > 0 };
   };
-  if (!missing()) return;
+  if (!changes().needed) return;
   db.transaction(() => {
-    if (!missing()) return;
+    const { redefined, needed } = changes();
+    if (!needed) return;
+    for (const name of redefined) db.exec(`DROP INDEX ${name}`);
     for (const statement of schemaStatements()) db.exec(statement);
     // ANALYZE of the still empty tables creates sqlite_stat1; its rows are then replaced by the fixed ones.
     db.exec('ANALYZE');

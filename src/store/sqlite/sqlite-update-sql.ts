@@ -83,5 +83,7 @@ export function updateToSql(update: Update): SqlUpdate | undefined {
   if (overlapping(paths)) return undefined;
   let document = removed.length > 0 ? `json_remove(doc, ${removed.join(', ')})` : 'doc';
   if (assignments.length > 0) document = `json_set(${document}, ${assignments.join(', ')})`;
-  return { document, params, applies: conditions.length > 0 ? conditions.join(' AND ') : '1', appliesParams };
+  // Paths that share a parent check it once (only the $inc conditions bind parameters, and those never repeat).
+  const applies = conditions.length > 0 ? [...new Set(conditions)].join(' AND ') : '1';
+  return { document, params, applies, appliesParams };
 }
