@@ -5,10 +5,11 @@
  * Opt-in: the first run creates a virtualenv under bench/peers/ and installs the pinned Prefect from PyPI into it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CONCURRENCY } from '../src/engine/engine-options.js';
 import { Engine } from '../src/maestro-engine.js';
 import { openStore } from '../src/store/open.js';
@@ -67,12 +68,55 @@ async function startPrefect(home: string) {
       const answer = await next();
       return { returned: Number(answer.wall_ms), recorded: Number(answer.persisted_ms ?? Number.NaN) };
     },
+    /**
+     * Resolves once Prefect's processes (its API server records task runs and runs its services after a flow has
+     * returned) use less than a tenth of a core, so their work does not fall into Maestro's next measurement. Waits
+     * at most IDLE_WAIT_MS; where /proc is missing (not Linux) it waits that long.
+     */
+    async idle(): Promise<void> {
+      const deadline = Date.now() + IDLE_WAIT_MS;
+      let before = cpuTicksOfGroup(child.pid!);
+      while (Date.now() < deadline) {
+        await sleep(IDLE_SAMPLE_MS);
+        const now = cpuTicksOfGroup(child.pid!);
+        if (now !== undefined && before !== undefined && now - before <= IDLE_TICKS) return;
+        before = now;
+      }
+    },
     stop() {
       child.stdin.end();
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
       child.stdout.destroy();
     },
   };
+}
+
+const IDLE_WAIT_MS = 15_000;
+const IDLE_SAMPLE_MS = 250;
+/** Clock ticks (1/100 s) in IDLE_SAMPLE_MS below which a process group counts as idle: a tenth of one core. */
+const IDLE_TICKS = 2;
+
+/** CPU time (user + system, in clock ticks) of every process in a process group; undefined without /proc. */
+function cpuTicksOfGroup(groupId: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const pid of entries) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended while we looked
+    }
+    // After the command's closing parenthesis: state, ppid, pgrp, …; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === groupId) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks;
 }
 
 /** A leaf calling a registered no-op function: the workflow-as-code way, as Prefect's tasks are. */
@@ -137,8 +181,10 @@ try {
       };
       // The peers' Maestro runs with the engine's defaults: a fan-out's floor runs as many steps at once.
       const lanes = shape === 'chain' ? 1 : DEFAULT_CONCURRENCY;
-      // Interleaved, so a slower minute of a shared machine falls on all three alike.
+      // Interleaved, so a slower minute of a shared machine falls on all three alike; Maestro's runs start once
+      // Prefect's processes are idle again (its server goes on recording after the flow call has returned).
       for (let i = 0; i < rounds; i += 1) {
+        await prefect.idle();
         samples.maestro_noop.push(await runMaestro(shape, n, 'noop'));
         samples.maestro_handler.push(await runMaestro(shape, n, 'handler'));
         samples.maestro_noop_full.push(await runMaestro(shape, n, 'noop', 'full'));

@@ -13,10 +13,10 @@ interface Queued extends PendingEvent {
 /**
  * The events of one run's driver, written behind its state changes instead of in line with them: in the order
  * they happened, the events queued in one turn of the event loop (or while a write was under way) in one write,
- * each announced only once stored. The driver's next write need not wait for them, with two exceptions that keep the record whole:
- * a step's next state change waits until the events of its earlier ones are stored, but for its attempt's start (a
- * runner killed in between leaves at most the current attempt's start and the step's last event unwritten, which
- * the next runner writes), and the run's end waits for all.
+ * each announced only once stored. The driver's next write need not wait for them, with two exceptions that keep
+ * the record whole: a step's next state change waits until the events of its earlier ones are stored, but for its
+ * attempt's start (a runner killed in between leaves at most the current attempt's start and the step's last event
+ * unwritten, which the next runner writes), and the run's end waits for all.
  */
 export class RunEventQueue {
   private queued: Queued[] = [];
