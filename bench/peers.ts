@@ -71,17 +71,18 @@ async function startPrefect(home: string) {
     /**
      * Resolves once Prefect's processes (its API server records task runs and runs its services after a flow has
      * returned) use less than a tenth of a core, so their work does not fall into Maestro's next measurement. Waits
-     * at most IDLE_WAIT_MS; where /proc is missing (not Linux) it waits that long.
+     * at most IDLE_WAIT_MS; where /proc is missing (not Linux) it waits that long. Returns how long it waited.
      */
-    async idle(): Promise<void> {
-      const deadline = Date.now() + IDLE_WAIT_MS;
+    async idle(): Promise<number> {
+      const start = Date.now();
       let before = cpuTicksOfGroup(child.pid!);
-      while (Date.now() < deadline) {
+      while (Date.now() < start + IDLE_WAIT_MS) {
         await sleep(IDLE_SAMPLE_MS);
         const now = cpuTicksOfGroup(child.pid!);
-        if (now !== undefined && before !== undefined && now - before <= IDLE_TICKS) return;
+        if (now !== undefined && before !== undefined && now - before <= IDLE_TICKS) break;
         before = now;
       }
+      return Date.now() - start;
     },
     stop() {
       child.stdin.end();
@@ -160,31 +161,36 @@ async function runMaestro(
 
 const maestroVersion = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 ensurePrefect();
-const prefectHome = mkdtempSync(join(tmpdir(), 'maestro-peers-prefect-'));
-const prefect = await startPrefect(prefectHome);
 const results: object[] = [];
 const started = Date.now();
-try {
-  // Warm-up (the JIT, the file system cache), as the Prefect side had: both shapes and kinds, unmeasured.
-  for (const shape of SHAPES) await runMaestro(shape, 200, 'noop', 'full');
-  for (const shape of SHAPES) for (const kind of ['noop', 'handler'] as const) await runMaestro(shape, 200, kind);
-  for (const shape of SHAPES) {
-    for (const n of SIZES) {
-      const samples = {
-        maestro_noop: [] as number[],
-        maestro_handler: [] as number[],
-        maestro_noop_full: [] as number[],
-        prefect_returned: [] as number[],
-        prefect_recorded: [] as number[],
-        sqlite_normal_floor: [] as number[],
-        sqlite_full_floor: [] as number[],
-      };
-      // The peers' Maestro runs with the engine's defaults: a fan-out's floor runs as many steps at once.
-      const lanes = shape === 'chain' ? 1 : DEFAULT_CONCURRENCY;
-      // Interleaved, so a slower minute of a shared machine falls on all three alike; Maestro's runs start once
-      // Prefect's processes are idle again (its server goes on recording after the flow call has returned).
+let prefectVersions: { prefect: string; python: string } | undefined;
+// Warm-up (the JIT, the file system cache), as the Prefect side had: both shapes and kinds, unmeasured.
+for (const shape of SHAPES) await runMaestro(shape, 200, 'noop', 'full');
+for (const shape of SHAPES) for (const kind of ['noop', 'handler'] as const) await runMaestro(shape, 200, kind);
+for (const shape of SHAPES) {
+  for (const n of SIZES) {
+    const samples = {
+      maestro_noop: [] as number[],
+      maestro_handler: [] as number[],
+      maestro_noop_full: [] as number[],
+      prefect_returned: [] as number[],
+      prefect_recorded: [] as number[],
+      sqlite_normal_floor: [] as number[],
+      sqlite_full_floor: [] as number[],
+      prefect_idle_wait_ms: [] as number[],
+    };
+    // A fresh Prefect (server, database, home) for each shape and N, as each Maestro run has a fresh store: its
+    // server's background work on the flows of the shapes before stays out of this one.
+    const prefectHome = mkdtempSync(join(tmpdir(), 'maestro-peers-prefect-'));
+    const prefect = await startPrefect(prefectHome);
+    prefectVersions ??= prefect.versions;
+    // The peers' Maestro runs with the engine's defaults: a fan-out's floor runs as many steps at once.
+    const lanes = shape === 'chain' ? 1 : DEFAULT_CONCURRENCY;
+    // Interleaved, so a slower minute of a shared machine falls on all three alike; Maestro's runs start once
+    // Prefect's processes are idle again (its server goes on recording after the flow call has returned).
+    try {
       for (let i = 0; i < rounds; i += 1) {
-        await prefect.idle();
+        samples.prefect_idle_wait_ms.push(await prefect.idle());
         // Maestro's three runs in a rotating order: the first run after the floors and Prefect's flow read slower
         // (the file system settling the runs before it), and that should not fall on one kind every round.
         const maestroRuns = [
@@ -201,55 +207,55 @@ try {
             n * (await guaranteeFloorPerStepMs({ kind: 'sqlite-file', synchronous }, n, lanes)).perStepMs,
           );
       }
-      const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
-      const noop = perTask(samples.maestro_noop);
-      const handler = perTask(samples.maestro_handler);
-      const returned = perTask(samples.prefect_returned);
-      const recorded = perTask(samples.prefect_recorded);
-      const noopFull = perTask(samples.maestro_noop_full);
-      const floor = perTask(samples.sqlite_normal_floor);
-      const floorFull = perTask(samples.sqlite_full_floor);
-      const result = {
-        workload: 'peers',
-        shape,
-        n,
-        rounds,
-        maestro_backend: 'sqlite-normal',
-        maestro_noop_ms_per_step: noop,
-        maestro_handler_ms_per_step: handler,
-        maestro_noop_full_ms_per_step: noopFull,
-        prefect_ms_per_task: returned,
-        prefect_recorded_ms_per_task: recorded,
-        // Cheaper by: Prefect's cost per task over Maestro's per step, until the flow returns (the figure a user
-        // waits for) and until every task run is recorded (what Maestro has stored when its run returns).
-        prefect_to_maestro_noop: round(returned / noop, 1),
-        prefect_to_maestro_handler: round(returned / handler, 1),
-        // Same durability: both sides' states committed to SQLite when the clock stops (Prefect's server records
-        // them after its flow returned); and Maestro fsyncing every commit (synchronous=full, the default).
-        prefect_recorded_to_maestro_noop: round(recorded / noop, 1),
-        prefect_to_maestro_noop_full: round(returned / noopFull, 1),
-        prefect_recorded_to_maestro_noop_full: round(recorded / noopFull, 1),
-        // SQLite's own cost of the writes Maestro's guarantees need per step (claim, result, two events; see
-        // guaranteeFloorPerStepMs), and so the most any engine keeping them on that store could be cheaper by.
-        sqlite_normal_floor_ms_per_step: floor,
-        prefect_to_sqlite_normal_floor: round(returned / floor, 1),
-        sqlite_full_floor_ms_per_step: floorFull,
-        prefect_to_sqlite_full_floor: round(returned / floorFull, 1),
-        samples_ms: samples,
-      };
-      results.push(result);
-      console.log(JSON.stringify(result));
+    } finally {
+      prefect.stop();
+      rmSync(prefectHome, { recursive: true, force: true });
     }
+    const perTask = (ms: number[]) => round(percentile(ms, 50) / n, 3);
+    const noop = perTask(samples.maestro_noop);
+    const handler = perTask(samples.maestro_handler);
+    const returned = perTask(samples.prefect_returned);
+    const recorded = perTask(samples.prefect_recorded);
+    const noopFull = perTask(samples.maestro_noop_full);
+    const floor = perTask(samples.sqlite_normal_floor);
+    const floorFull = perTask(samples.sqlite_full_floor);
+    const result = {
+      workload: 'peers',
+      shape,
+      n,
+      rounds,
+      maestro_backend: 'sqlite-normal',
+      maestro_noop_ms_per_step: noop,
+      maestro_handler_ms_per_step: handler,
+      maestro_noop_full_ms_per_step: noopFull,
+      prefect_ms_per_task: returned,
+      prefect_recorded_ms_per_task: recorded,
+      // Cheaper by: Prefect's cost per task over Maestro's per step, until the flow returns (the figure a user
+      // waits for) and until every task run is recorded (what Maestro has stored when its run returns).
+      prefect_to_maestro_noop: round(returned / noop, 1),
+      prefect_to_maestro_handler: round(returned / handler, 1),
+      // Same durability: both sides' states committed to SQLite when the clock stops (Prefect's server records
+      // them after its flow returned); and Maestro fsyncing every commit (synchronous=full, the default).
+      prefect_recorded_to_maestro_noop: round(recorded / noop, 1),
+      prefect_to_maestro_noop_full: round(returned / noopFull, 1),
+      prefect_recorded_to_maestro_noop_full: round(recorded / noopFull, 1),
+      // SQLite's own cost of the writes Maestro's guarantees need per step (claim, result, two events; see
+      // guaranteeFloorPerStepMs), and so the most any engine keeping them on that store could be cheaper by.
+      sqlite_normal_floor_ms_per_step: floor,
+      prefect_to_sqlite_normal_floor: round(returned / floor, 1),
+      sqlite_full_floor_ms_per_step: floorFull,
+      prefect_to_sqlite_full_floor: round(returned / floorFull, 1),
+      samples_ms: samples,
+    };
+    results.push(result);
+    console.log(JSON.stringify(result));
   }
-} finally {
-  prefect.stop();
-  rmSync(prefectHome, { recursive: true, force: true });
 }
 
 const report = {
   date: new Date().toISOString(),
   machine: machineInfo(),
-  versions: { maestro: maestroVersion, node: process.version, ...prefect.versions },
+  versions: { maestro: maestroVersion, node: process.version, ...prefectVersions },
   persisted_per_task: {
     maestro:
       'the step claimed (lease, status running) and its result (status, outputs, ended_at), each committed ' +
