@@ -1,5 +1,6 @@
 import type { Update } from '../document-collection.js';
 import { DATE_TAG, encodeValue } from './sqlite-json.js';
+import { fieldSql, jsonTypeSql } from './sqlite-query.js';
 
 /** Field names SQL is given inline: letters, digits, `_` and `-`, not starting with a digit (no array positions). */
 const PLAIN_SEGMENT = /^[A-Za-z_][A-Za-z0-9_-]*$/;
@@ -33,10 +34,7 @@ function overlapping(paths: string[]): boolean {
 
 /** An object on an updated field's path: absent, or an object that is not a stored date (`{"$date": …}`). */
 function isPlainObjectOrAbsent(path: string): string {
-  return (
-    `coalesce(json_type(doc, ${jsonPath(path)}), 'object') = 'object' AND ` +
-    `json_type(doc, '$.${path}."${DATE_TAG}"') IS NULL`
-  );
+  return `coalesce(${jsonTypeSql(path)}, 'object') = 'object' AND ${jsonTypeSql(`${path}."${DATE_TAG}"`)} IS NULL`;
 }
 
 /**
@@ -68,11 +66,11 @@ export function updateToSql(update: Update): SqlUpdate | undefined {
         if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
         // better-sqlite3 binds every number as a REAL: an integer step is cast, so integer counters stay integers.
         const step = Number.isSafeInteger(value) ? 'CAST(? AS INTEGER)' : '?';
-        const sum = `coalesce(json_extract(doc, ${jsonPath(path)}), 0) + ${step}`;
+        const sum = `coalesce(${fieldSql(path)!}, 0) + ${step}`;
         assignments.push(`${jsonPath(path)}, ${sum}`);
         params.push(value);
         conditions.push(
-          `coalesce(json_type(doc, ${jsonPath(path)}), 'integer') IN ('integer', 'real')`,
+          `coalesce(${jsonTypeSql(path)}, 'integer') IN ('integer', 'real')`,
           `abs(${sum}) <= ${LARGEST_DOUBLE}`,
         );
         appliesParams.push(value);
