@@ -21,9 +21,7 @@ export async function runOfferedAttempt(
   offer: StepDocument,
   claimed: StepDocument,
 ): Promise<void> {
-  // An offer of a running step is an expired lease's attempt, taken over.
-  const takeover = offer.status === 'running';
-  const { token, controller } = beginAttempt(services, offer, claimed, takeover);
+  const { token, controller, takeover } = beginAttempt(services, offer, claimed);
   let outcome: AttemptOutcome;
   try {
     outcome = await executeClaimed(services, claimed, token, controller, takeover);

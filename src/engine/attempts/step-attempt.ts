@@ -55,14 +55,14 @@ export interface StepAttempt {
 /**
  * Begins an attempt this runner has just claimed, wherever it was offered: counts it (with how long it waited since
  * it was ready, as `seen` before the claim showed it) and holds its lease, which aborts the attempt when lost.
- * runStepAttempt lets the lease and the slot go.
+ * runStepAttempt lets the lease and the slot go. A step seen running was an expired lease's attempt: a takeover.
  */
 export function beginAttempt(
   services: EngineServices,
   seen: StepDocument,
   claimed: StepDocument,
-  takeover: boolean,
-): { token: LeaseToken; controller: AbortController } {
+): { token: LeaseToken; controller: AbortController; takeover: boolean } {
+  const takeover = seen.status === 'running';
   const waitedMs = nowMs(services.clock) - Date.parse(seen.ready_at ?? seen.created_at);
   services.telemetry.attemptStarted(claimed.uses ?? 'none', waitedMs / 1000, takeover);
   const token = { owner: claimed.lease!.owner, fence: claimed.lease!.fence };
@@ -70,7 +70,7 @@ export function beginAttempt(
   services.leases.hold('step', claimed.step_id, token, () =>
     controller.abort(new MaestroError('LEASE_LOST', `runner ${token.owner} lost the lease of step ${claimed.key}`)),
   );
-  return { token, controller };
+  return { token, controller, takeover };
 }
 
 /**

@@ -188,8 +188,7 @@ export class StepScheduler {
       state.loop.watch(doc.key);
       return;
     }
-    const takeover = doc.status === 'running';
-    const { token, controller } = beginAttempt(state.services, doc, claimed, takeover);
+    const { token, controller, takeover } = beginAttempt(state.services, doc, claimed);
     state.graph.put(claimed);
     state.loop.attemptStarted(doc.key, controller);
     state.eventQueue.add(
